@@ -1,0 +1,76 @@
+"""The `envcheck` command line: wires one module per command into a typer app.
+
+Command modules are imported here, but each keeps heavy imports (torch) inside its function so
+`envcheck --help` and `envcheck doctor` start fast and work where torch is missing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from envcheck import __version__
+from envcheck.errors import UserError
+
+app = typer.Typer(
+    name="envcheck",
+    help=(
+        "The first thing to run on a Linux GPU box before training PyTorch models.\n\n"
+        "Start with `envcheck doctor`; prove the GPU stack with `envcheck smoke-train --gpu 0`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"envcheck {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    pass
+
+
+def _register() -> None:
+    from envcheck.commands import doctor
+
+    app.command("doctor")(doctor.command)
+    # Commands added by later modules register themselves here, in the order users meet them.
+    for module_name, command_name in [
+        ("smoke_train", "smoke-train"),
+        ("export", "export"),
+        ("diff", "diff"),
+        ("scaffold", "scaffold"),
+        ("check_data", "check-data"),
+    ]:
+        try:
+            module = __import__(f"envcheck.commands.{module_name}", fromlist=["command"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"envcheck.commands.{module_name}":
+                raise
+            continue
+        app.command(command_name)(module.command)
+
+
+_register()
+
+
+def main() -> None:
+    # Standalone mode: click itself turns usage errors into one message and exit code 2, and
+    # typer.Exit into its exit code. Errors the user can fix arrive as UserError.
+    try:
+        app()
+    except UserError as exc:
+        print(f"envcheck: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("envcheck: interrupted", file=sys.stderr)
+        sys.exit(130)

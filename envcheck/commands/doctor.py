@@ -1,0 +1,123 @@
+"""`envcheck doctor`: collect facts, run checks, render the report."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from envcheck.checks import AREAS, all_checks, run_checks, select
+from envcheck.context import Context
+from envcheck.errors import UserError
+from envcheck.facts import all_collectors
+from envcheck.model import Facts, Status
+from envcheck.render import render_json, render_markdown, render_terminal
+from envcheck.runner import collect
+
+
+def resolve_python(python: str | None) -> str:
+    """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
+    if not python:
+        return sys.executable
+    candidate = Path(python).expanduser()
+    if candidate.is_dir():
+        # Accept an environment prefix too (a conda env or venv folder).
+        for sub in ("bin/python", "bin/python3"):
+            if (candidate / sub).exists():
+                return str(candidate / sub)
+        raise UserError(f"--python {python}: that folder has no bin/python; give the interpreter itself, e.g. {candidate}/bin/python.")
+    if "/" not in python:
+        import shutil
+
+        found = shutil.which(python)
+        if found:
+            return found
+        raise UserError(f"--python {python}: no such command on PATH; give the full path, e.g. ~/miniconda3/envs/NAME/bin/python.")
+    if not candidate.exists():
+        raise UserError(f"--python {python}: no such file; give the path of a Python interpreter, e.g. ~/miniconda3/envs/NAME/bin/python.")
+    if not os.access(candidate, os.X_OK):
+        raise UserError(f"--python {python}: that file is not executable.")
+    return str(candidate)
+
+
+def gather(ctx: Context, only: list[str] | None = None, on_done=None) -> tuple[Facts, list]:
+    """Collect what the selected checks need and run them. Used by doctor, export and smoke-train."""
+    checks = select(only)
+    needed: set[str] | None = None
+    if only:
+        needed = {name for c in checks for name in c.facts}
+    facts = collect(ctx, needed, on_done=on_done)
+    return facts, run_checks(checks, facts)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part for v in values or [] for part in v.split(",") if part.strip()]
+
+
+def list_checks(console: Console) -> None:
+    checks = all_checks()
+    for area, title in AREAS.items():
+        in_area = [c for c in checks.values() if c.area == area]
+        if not in_area:
+            continue
+        console.print(f"[bold]{area}[/bold] — {title}")
+        for c in in_area:
+            console.print(f"  {c.id:<32} {c.description}")
+
+
+def command(
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON report (schema in docs/json-schema.md)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown report to paste into a bug report."),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show details for every finding and how long each collector took."),
+    list_only: bool = typer.Option(False, "--list-checks", help="List every check with a one-line description and exit."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one area (e.g. proxy, driver, torch) or check id; repeat or comma-separate."),
+    python: Optional[str] = typer.Option(None, "--python", help="Diagnose another interpreter (e.g. a conda env's bin/python) without installing envcheck into it."),
+    offline: bool = typer.Option(False, "--offline", help="Make no network probes (proxy reachability)."),
+    timeout: float = typer.Option(60.0, "--probe-timeout", min=1.0, help="Seconds the torch probe may take to import torch and initialise CUDA."),
+) -> None:
+    """Inspect this machine's PyTorch/CUDA environment and say how to fix each problem.
+
+    Exit status: 0 when no check failed, 1 when at least one failed, 2 for usage errors.
+    """
+    console = Console(highlight=False)
+    if json_out and markdown:
+        raise UserError("choose one of --json and --markdown.")
+    if list_only:
+        list_checks(console)
+        raise typer.Exit(0)
+    wanted = _split(only)
+    if wanted and not select(wanted):
+        names = ", ".join(AREAS)
+        raise UserError(f"--only {','.join(wanted)} matches no area or check; areas are: {names} (see --list-checks).")
+    ctx = Context(python=resolve_python(python), offline=offline, probe_timeout=timeout)
+
+    on_done = None
+    status = None
+    if not json_out and not markdown and sys.stderr.isatty():
+        err = Console(stderr=True)
+        status = err.status("Collecting facts...")
+        status.start()
+        remaining = set(all_collectors())
+
+        def on_done(result):  # noqa: F811 - progress callback
+            remaining.discard(result.name)
+            if remaining:
+                status.update(f"Collecting facts... waiting for {', '.join(sorted(remaining))}")
+
+    try:
+        facts, findings = gather(ctx, wanted or None, on_done=on_done)
+    finally:
+        if status is not None:
+            status.stop()
+
+    if json_out:
+        sys.stdout.write(render_json(facts, findings, ctx.python) + "\n")
+    elif markdown:
+        sys.stdout.write(render_markdown(facts, findings, ctx.python) + "\n")
+    else:
+        render_terminal(console, facts, findings, ctx.python, verbose)
+    raise typer.Exit(1 if any(f.status is Status.FAIL for f in findings) else 0)

@@ -1,0 +1,61 @@
+"""Collectors: each gathers one group of facts and returns a plain, JSON-serialisable dict.
+
+A collector is registered with @collector("name"). It receives a Context and may raise: the
+runner turns an exception or a timeout into a failed FactResult, so one broken collector never
+hides the rest of the report.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from envcheck.context import Context
+
+CollectorFn = Callable[[Context], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Collector:
+    name: str
+    fn: CollectorFn
+    description: str
+    timeout: float | None  # None: the runner's default
+    network: bool = False  # touches the network (skipped or degraded with --offline)
+
+
+COLLECTORS: dict[str, Collector] = {}
+
+# Modules that register collectors. Imported lazily by all_collectors() so that `envcheck --help`
+# stays fast.
+_MODULES = [
+    "envcheck.facts.system",
+    "envcheck.facts.python_env",
+    "envcheck.facts.paths",
+    "envcheck.facts.shell",
+    "envcheck.facts.proxy",
+    "envcheck.facts.nvidia",
+    "envcheck.facts.nvcc",
+    "envcheck.facts.torch_probe",
+    "envcheck.facts.terminal",
+]
+
+
+def collector(name: str, description: str, timeout: float | None = None, network: bool = False):
+    def register(fn: CollectorFn) -> CollectorFn:
+        COLLECTORS[name] = Collector(name, fn, description, timeout, network)
+        return fn
+
+    return register
+
+
+def all_collectors() -> dict[str, Collector]:
+    for module in _MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            # A module not written yet must not break the others.
+            if exc.name != module:
+                raise
+    return COLLECTORS

@@ -1,0 +1,107 @@
+"""The runner, the check registry, redaction and the renderers."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from rich.console import Console
+
+from envcheck import facts as facts_mod
+from envcheck import runner
+from envcheck.checks import run_checks, Check
+from envcheck.context import Context
+from envcheck.model import Facts, Finding, Status
+from envcheck.redact import is_secret_name, redact_data, redact_text
+from envcheck.render import render_json, render_markdown, render_terminal
+
+
+def test_runner_turns_exceptions_and_timeouts_into_facts(monkeypatch):
+    def good(ctx):
+        return {"x": 1}
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    def hangs(ctx):
+        time.sleep(30)
+        return {}
+
+    registry = {
+        "good": facts_mod.Collector("good", good, "", None),
+        "broken": facts_mod.Collector("broken", broken, "", None),
+        "hangs": facts_mod.Collector("hangs", hangs, "", 0.3),
+    }
+    monkeypatch.setattr(runner, "all_collectors", lambda: registry)
+    start = time.monotonic()
+    facts = runner.collect(Context())
+    assert time.monotonic() - start < 5
+    assert facts["good"].ok and facts["good"].data == {"x": 1}
+    assert not facts["broken"].ok and "RuntimeError: boom" in facts["broken"].error
+    assert not facts["hangs"].ok and "timed out" in facts["hangs"].error
+
+
+def test_context_run_times_out_and_kills(tmp_path):
+    ctx = Context(timeout=0.5)
+    start = time.monotonic()
+    result = ctx.run(["sleep", "20"])
+    assert result.timed_out and not result.ok
+    assert time.monotonic() - start < 5
+    missing = ctx.run(["definitely-not-a-command-xyz"])
+    assert missing.error == "not found"
+
+
+def test_crashing_check_is_reported_not_raised():
+    def crash(facts):
+        raise KeyError("gpu")
+
+    def fine(facts):
+        return Finding("", Status.OK, "fine")
+
+    findings = run_checks(
+        [Check("x.crash", "system", "", crash, ()), Check("x.fine", "system", "", fine, ())], Facts()
+    )
+    assert [f.status for f in findings] == [Status.FAIL, Status.OK]
+    assert "crashed" in findings[0].summary
+    assert findings[1].id == "x.fine" and findings[1].area == "system"
+
+
+def test_secret_names():
+    for name in ["HF_TOKEN", "WANDB_API_KEY", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "DB_PASSWORD", "OPENAI_API_KEY"]:
+        assert is_secret_name(name), name
+    for name in ["PATH", "PWD", "TOKENIZERS_PARALLELISM", "KEYBOARD_LAYOUT", "CUDA_VISIBLE_DEVICES", "SSH_AUTH_SOCK"]:
+        assert not is_secret_name(name), name
+
+
+def test_redaction_of_urls_and_nested_data():
+    assert redact_text("http://alice:s3cret@127.0.0.1:7890") == "http://***@127.0.0.1:7890"
+    assert redact_text("socks5h://tok@proxy:1080/x") == "socks5h://***@proxy:1080/x"
+    assert redact_text("http://127.0.0.1:7890") == "http://127.0.0.1:7890"
+    data = redact_data({"env": {"HF_TOKEN": "hf_abc", "http_proxy": "http://u:p@h:1"}, "list": ["ftp://a:b@c"]})
+    assert data == {"env": {"HF_TOKEN": "***", "http_proxy": "http://***@h:1"}, "list": ["ftp://***@c"]}
+
+
+def _sample():
+    facts = Facts.of(proxy={"http_proxy": "http://bob:hunter2@10.0.0.1:3128"})
+    findings = [
+        Finding("proxy.a", Status.WARN, "proxy http://bob:hunter2@10.0.0.1:3128 is odd", fix="unset http_proxy", area="proxy"),
+        Finding("system.b", Status.OK, "fine", area="system"),
+        Finding("torch.c", Status.FAIL, "broken", fix="pip install torch", details=["d1"], area="torch"),
+    ]
+    return facts, findings
+
+
+def test_no_format_leaks_a_password():
+    facts, findings = _sample()
+    doc = render_json(facts, findings, "/usr/bin/python3")
+    md = render_markdown(facts, findings, "/usr/bin/python3")
+    console = Console(record=True, width=200)
+    render_terminal(console, facts, findings, "/usr/bin/python3", verbose=True)
+    term = console.export_text()
+    for text in (doc, md, term):
+        assert "hunter2" not in text and "bob" not in text
+        assert "***@10.0.0.1:3128" in text
+    parsed = json.loads(doc)
+    assert parsed["schema_version"] == 1
+    assert parsed["summary"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 0}
+    assert "Doctor found problems in 1 area" in term
