@@ -49,6 +49,7 @@ _MODULES = [
     "envcheck.checks.proxy",
     "envcheck.checks.driver",
     "envcheck.checks.cuda",
+    "envcheck.checks.nvcc",
     "envcheck.checks.torch",
     "envcheck.checks.terminal",
 ]

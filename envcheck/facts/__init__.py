@@ -30,6 +30,7 @@ COLLECTORS: dict[str, Collector] = {}
 # Modules that register collectors. Imported lazily by all_collectors() so that `envcheck --help`
 # stays fast.
 _MODULES = [
+    "envcheck.facts.environment",
     "envcheck.facts.system",
     "envcheck.facts.python_env",
     "envcheck.facts.paths",
