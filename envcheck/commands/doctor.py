@@ -44,12 +44,20 @@ def resolve_python(python: str | None) -> str:
     return str(candidate)
 
 
-def gather(ctx: Context, only: list[str] | None = None, on_done=None) -> tuple[Facts, list]:
-    """Collect what the selected checks need and run them. Used by doctor, export and smoke-train."""
+def gather(
+    ctx: Context, only: list[str] | None = None, on_done=None, skip_facts: set[str] | None = None
+) -> tuple[Facts, list]:
+    """Collect what the selected checks need and run them. Used by doctor, export and smoke-train.
+
+    skip_facts: collectors not to run (e.g. {"torch"} for a fast report); checks that need them
+    see an empty fact and say so.
+    """
     checks = select(only)
     needed: set[str] | None = None
     if only:
         needed = {name for c in checks for name in c.facts}
+    if skip_facts:
+        needed = (set(all_collectors()) if needed is None else needed) - set(skip_facts)
     facts = collect(ctx, needed, on_done=on_done)
     return facts, run_checks(checks, facts)
 
@@ -78,6 +86,7 @@ def command(
     python: Optional[str] = typer.Option(None, "--python", help="Diagnose another interpreter (e.g. a conda env's bin/python) without installing envcheck into it."),
     offline: bool = typer.Option(False, "--offline", help="Make no network probes (proxy reachability)."),
     timeout: float = typer.Option(60.0, "--probe-timeout", min=1.0, help="Seconds the torch probe may take to import torch and initialise CUDA."),
+    no_probe: bool = typer.Option(False, "--no-torch-probe", help="Do not import torch in the target interpreter (faster; torch checks are skipped)."),
 ) -> None:
     """Inspect this machine's PyTorch/CUDA environment and say how to fix each problem.
 
@@ -101,7 +110,7 @@ def command(
         err = Console(stderr=True)
         status = err.status("Collecting facts...")
         status.start()
-        remaining = set(all_collectors())
+        remaining = set(all_collectors()) - ({"torch"} if no_probe else set())
 
         def on_done(result):  # noqa: F811 - progress callback
             remaining.discard(result.name)
@@ -109,7 +118,7 @@ def command(
                 status.update(f"Collecting facts... waiting for {', '.join(sorted(remaining))}")
 
     try:
-        facts, findings = gather(ctx, wanted or None, on_done=on_done)
+        facts, findings = gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None)
     finally:
         if status is not None:
             status.stop()

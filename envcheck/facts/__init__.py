@@ -40,6 +40,7 @@ _MODULES = [
     "envcheck.facts.nvcc",
     "envcheck.facts.torch_probe",
     "envcheck.facts.terminal",
+    "envcheck.facts.toolchain",
 ]
 
 
