@@ -1,0 +1,71 @@
+"""`envcheck doctor` end to end on this (CI) machine: it runs, its JSON validates, its exit codes hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads((REPO / "docs" / "schema" / "doctor-report.schema.json").read_text())
+
+
+def envcheck(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "envcheck", *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else dict(os.environ),
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+@pytest.fixture(scope="module")
+def doctor_json():
+    proc = envcheck("doctor", "--json", "--offline")
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc
+
+
+def test_json_report_validates_against_the_documented_schema(doctor_json):
+    doc = json.loads(doctor_json.stdout)
+    jsonschema.validate(doc, SCHEMA)
+    # exit code agrees with the report
+    assert doctor_json.returncode == (1 if doc["summary"]["fail"] else 0)
+    assert sum(doc["summary"].values()) == len(doc["checks"])
+
+
+def test_every_collector_reported(doctor_json):
+    from envcheck.facts import all_collectors
+
+    doc = json.loads(doctor_json.stdout)
+    assert set(doc["facts"]) == set(all_collectors())
+
+
+def test_list_checks_names_every_registered_check():
+    from envcheck.checks import all_checks
+
+    proc = envcheck("doctor", "--list-checks")
+    assert proc.returncode == 0
+    for check_id in all_checks():
+        assert check_id in proc.stdout
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path):
+    for args in (["doctor", "--only", "no-such-area"], ["doctor", "--python", str(tmp_path / "nope")],
+                 ["doctor", "--json", "--markdown"], ["doctor", "--not-an-option"]):
+        proc = envcheck(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+
+
+def test_markdown_report(doctor_json):
+    proc = envcheck("doctor", "--markdown", "--offline", "--no-torch-probe")
+    assert proc.returncode in (0, 1)
+    assert proc.stdout.startswith("### envcheck doctor")
