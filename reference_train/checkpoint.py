@@ -1,0 +1,69 @@
+"""Checkpoints as plain dicts, written atomically, read back with torch.load(weights_only=True).
+
+weights_only=True refuses arbitrary pickled objects, so a checkpoint from someone else cannot run
+code on load (and it is the default since PyTorch 2.6). That only works when a checkpoint holds
+plain types: tensors, dicts, lists, str/int/float/bool/None. So the config is stored as a dict,
+never an argparse Namespace or dataclass.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+REQUIRED_KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "scaler", "rng", "config", "best_val_acc")
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used. The message is one sentence saying what to do."""
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write `state` to `path` via a temporary file and os.replace, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Load a training checkpoint written by save_checkpoint, or raise CheckpointError."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; check the --resume path.")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated/corrupt/unsafe files
+        # torch's messages run to paragraphs; the first clause says enough and keeps this one line.
+        text = str(exc).strip()
+        reason = text.splitlines()[0].split(". ")[0][:120] if text else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({reason}); it is truncated, corrupt or not a "
+            "PyTorch checkpoint: resume from another checkpoint or start without --resume."
+        ) from None
+    if not isinstance(state, dict):
+        raise CheckpointError(
+            f"{path} holds a {type(state).__name__}, not a training checkpoint; pass a checkpoint.pth "
+            "written by reference_train (best_model.pth holds only model weights)."
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(
+            f"{path} is not a reference_train checkpoint (missing {', '.join(missing)}); pass a "
+            "checkpoint.pth written by reference_train (best_model.pth holds only model weights)."
+        )
+    return state
