@@ -1,0 +1,312 @@
+"""Inspect torch from inside the TARGET interpreter and report it as JSON on stdout.
+
+envcheck runs this file as `<target python> probe.py [--skip-device-op]`. The target may not have
+envcheck (or anything but the standard library) installed, so this file imports nothing from
+envcheck and nothing outside the standard library except torch and torchvision, each guarded.
+It is written for old interpreters too (no syntax newer than Python 3.6).
+
+Output protocol, one JSON object per line, each carrying the key "envcheck_probe" so the reader
+can pick them out of anything torch itself prints on stdout:
+    {"envcheck_probe": 1, "event": "start", "step": NAME}          before each step
+    {"envcheck_probe": 1, "event": "done", "step": NAME, "fields": {...}}   after it
+    {"envcheck_probe": 1, "event": "result", "result": {...}}      last line: everything
+Every line is flushed at once. If torch hangs or kills the process (SIGSEGV while initialising
+CUDA happens), the reader still has every finished step's fields, and the last "start" without
+a "done" names the step that hung or crashed.
+"""
+
+import json
+import os
+import sys
+import traceback
+import warnings
+
+MARKER = "envcheck_probe"
+
+# Shared-library names worth reporting from /proc/self/maps: which CUDA runtime, cuBLAS, cuDNN,
+# NCCL and driver library the process really loaded (a system toolkit on LD_LIBRARY_PATH can
+# shadow the pip-installed ones).
+_LIBRARY_KEYS = ("cudart", "cublas", "cudnn", "nccl", "nvjitlink", "libcuda.")
+
+_result = {}
+
+
+def _emit(event, **payload):
+    line = {MARKER: 1, "event": event}
+    line.update(payload)
+    sys.stdout.write("\n" + json.dumps(line, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def _error_text(exc):
+    text = "%s: %s" % (type(exc).__name__, exc)
+    return text.strip()[:2000]
+
+
+def _traceback_tail(exc, lines=6):
+    formatted = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    return "".join(formatted).strip().splitlines()[-lines:]
+
+
+def _step(name, fn):
+    """Run one step; its fields join the result even if it raised half way."""
+    _emit("start", step=name)
+    fields = {}
+    try:
+        fn(fields)
+    except BaseException as exc:  # noqa: BLE001 - the probe reports, it never dies
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        fields.setdefault("step_errors", {})
+        fields["step_errors"][name] = _error_text(exc)
+    errors = fields.pop("step_errors", None)
+    if errors:
+        _result.setdefault("step_errors", {}).update(errors)
+    _result.update(fields)
+    _emit("done", step=name, fields=fields, errors=errors)
+    return fields
+
+
+def _python(fields):
+    info = sys.version_info
+    fields["python"] = {
+        "version": "%d.%d.%d" % (info[0], info[1], info[2]),
+        "implementation": sys.implementation.name,
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "platform": sys.platform,
+    }
+    try:
+        import platform
+
+        fields["python"]["machine"] = platform.machine()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _import_torch(fields):
+    fields["torch_import"] = "not_attempted"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import torch  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if exc.name == "torch":
+            fields["torch_import"] = "not_installed"
+            fields["import_error"] = None
+            return
+        fields["torch_import"] = "error"
+        fields["import_error"] = _error_text(exc)
+        fields["import_traceback"] = _traceback_tail(exc)
+        return
+    except BaseException as exc:  # noqa: BLE001 - OSError for a missing .so, RuntimeError, SystemExit...
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        fields["torch_import"] = "error"
+        fields["import_error"] = _error_text(exc)
+        fields["import_traceback"] = _traceback_tail(exc)
+        return
+    _record_warnings(caught)
+    fields["torch_import"] = "ok"
+    fields["import_error"] = None
+    version = getattr(torch, "version", None)
+    fields["version"] = str(getattr(torch, "__version__", "unknown"))
+    fields["file"] = getattr(torch, "__file__", None)
+    fields["cuda"] = getattr(version, "cuda", None)
+    fields["hip"] = getattr(version, "hip", None)
+    fields["git_version"] = getattr(version, "git_version", None)
+    fields["debug"] = getattr(version, "debug", None)
+
+
+def _cudnn(fields):
+    import torch
+
+    fields["cudnn"] = None
+    fields["cudnn_available"] = None
+    fields["cudnn"] = torch.backends.cudnn.version()
+    fields["cudnn_available"] = bool(torch.backends.cudnn.is_available())
+
+
+def _record_warnings(caught):
+    seen = _result.setdefault("warnings", [])
+    for w in caught:
+        text = "%s: %s" % (getattr(w.category, "__name__", "Warning"), w.message)
+        if text not in seen:
+            seen.append(text[:2000])
+
+
+def _cuda_init(fields):
+    import torch
+
+    fields["is_available"] = None
+    fields["device_count"] = None
+    fields["arch_list"] = []
+    fields["cuda_init_error"] = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fields["arch_list"] = list(torch.cuda.get_arch_list())
+        except Exception as exc:  # noqa: BLE001
+            fields["arch_list_error"] = _error_text(exc)
+        fields["is_available"] = bool(torch.cuda.is_available())
+        fields["device_count"] = int(torch.cuda.device_count())
+        if not fields["is_available"] and _result.get("cuda_build"):
+            # is_available() only returns False; init() raises with the reason (no driver,
+            # driver too old, CUDA_VISIBLE_DEVICES hides every device, ...).
+            try:
+                torch.cuda.init()
+            except Exception as exc:  # noqa: BLE001
+                fields["cuda_init_error"] = _error_text(exc)
+    _record_warnings(caught)
+
+
+def _device_info(fields):
+    import torch
+
+    devices = []
+    fields["devices"] = devices
+    if not _result.get("is_available"):
+        return
+    for index in range(int(_result.get("device_count") or 0)):
+        entry = {"index": index}
+        devices.append(entry)
+        try:
+            props = torch.cuda.get_device_properties(index)
+            entry["name"] = getattr(props, "name", None)
+            entry["capability"] = "%d.%d" % (props.major, props.minor)
+            total = getattr(props, "total_memory", None)
+            entry["total_memory_mib"] = int(total // (1024 * 1024)) if total else None
+            entry["multi_processor_count"] = getattr(props, "multi_processor_count", None)
+            uuid = getattr(props, "uuid", None)
+            entry["uuid"] = None if uuid is None else _format_uuid(str(uuid))
+            for key in ("pci_bus_id", "pci_device_id", "pci_domain_id"):
+                value = getattr(props, key, None)
+                entry[key] = value if value is None else int(value)
+        except Exception as exc:  # noqa: BLE001
+            entry["error"] = _error_text(exc)
+
+
+def _format_uuid(text):
+    # torch prints a bare UUID; nvidia-smi and NVML say GPU-<uuid>. Use NVML's spelling so the
+    # two can be matched.
+    if text.startswith(("GPU-", "MIG-")):
+        return text
+    return "GPU-" + text
+
+
+def _device_ops(fields):
+    import torch
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for entry in _result.get("devices") or []:
+            index = entry["index"]
+            _emit("start", step="device_op:%d" % index)
+            entry["op_ok"] = False
+            entry["op_error"] = None
+            try:
+                a = torch.arange(64, dtype=torch.float32).reshape(8, 8) / 64.0
+                b = torch.eye(8, dtype=torch.float32) * 2.0 + 0.5
+                expected = a @ b
+                device = torch.device("cuda", index)
+                got = (a.to(device) @ b.to(device)).cpu()
+                torch.cuda.synchronize(device)
+                if torch.allclose(got, expected, rtol=1e-3, atol=1e-3):
+                    entry["op_ok"] = True
+                else:
+                    entry["op_error"] = "result on cuda:%d differs from the CPU result" % index
+            except Exception as exc:  # noqa: BLE001
+                entry["op_error"] = _error_text(exc)
+    _record_warnings(caught)
+    fields["devices"] = _result.get("devices") or []
+
+
+def _nccl(fields):
+    import torch
+
+    fields["nccl"] = None
+    if not _result.get("cuda"):
+        return
+    version = torch.cuda.nccl.version()
+    if isinstance(version, tuple):
+        version = ".".join(str(part) for part in version)
+    fields["nccl"] = str(version)
+
+
+def _torchvision(fields):
+    info = {"version": None, "error": None, "ops_ok": None, "ops_error": None, "file": None}
+    fields["torchvision"] = info
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import torchvision
+        _record_warnings(caught)
+    except ModuleNotFoundError as exc:
+        if exc.name == "torchvision":
+            info["error"] = "not installed"
+            info["installed"] = False
+            return
+        info["error"] = _error_text(exc)
+        info["installed"] = True
+        return
+    except Exception as exc:  # noqa: BLE001 - "operator torchvision::nms does not exist" lands here
+        info["error"] = _error_text(exc)
+        info["installed"] = True
+        return
+    info["installed"] = True
+    info["version"] = str(getattr(torchvision, "__version__", "unknown"))
+    info["file"] = getattr(torchvision, "__file__", None)
+    import torch
+
+    try:
+        # A torchvision built for another torch has no registered C++ ops.
+        torch.ops.torchvision.nms
+        info["ops_ok"] = True
+    except Exception as exc:  # noqa: BLE001
+        info["ops_ok"] = False
+        info["ops_error"] = _error_text(exc)
+
+
+def _loaded_libraries(fields):
+    fields["loaded_libraries"] = []
+    found = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            parts = line.split(None, 5)
+            if len(parts) < 6:
+                continue
+            path = parts[5].strip()
+            lowered = os.path.basename(path).lower()
+            if any(key in lowered for key in _LIBRARY_KEYS) and path not in found:
+                found.append(path)
+    fields["loaded_libraries"] = found
+
+
+def main(argv):
+    skip_device_op = "--skip-device-op" in argv
+    _result["probe_version"] = 1
+    _result["device_op_skipped"] = skip_device_op
+    _step("python", _python)
+    imported = _step("import_torch", _import_torch)
+    if imported.get("torch_import") == "ok":
+        _result["cuda_build"] = bool(_result.get("cuda"))
+        _step("cudnn", _cudnn)
+        _step("cuda_init", _cuda_init)
+        _step("devices", _device_info)
+        if not skip_device_op:
+            _step("device_op", _device_ops)
+        _step("nccl", _nccl)
+        _step("torchvision", _torchvision)
+    _step("loaded_libraries", _loaded_libraries)
+    _emit("result", result=_result)
+    return 0
+
+
+if __name__ == "__main__":
+    # Running a file puts its folder first on sys.path; envcheck's own modules (cli, model,
+    # errors...) must not shadow anything torch imports.
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
+        del sys.path[0]
+    sys.exit(main(sys.argv[1:]))
