@@ -1,0 +1,173 @@
+"""Proxies from the environment, pip's config and ~/.condarc, parsed, with a TCP reachability probe.
+
+Credentials never leave this module: every URL is stored through hide_credentials_in_url, and
+only a yes/no "has_credentials" says there was a user or password.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from urllib.parse import urlsplit
+
+import yaml
+
+from envcheck.context import Context
+from envcheck.facts import collector
+from envcheck.redact import hide_credentials_in_url, redact_text
+
+PROXY_KINDS = ("http", "https", "ftp", "all", "no")
+_PROXY_NAME = re.compile(r"^(http|https|ftp|all|no|socks)_proxy$", re.IGNORECASE)
+KNOWN_SCHEMES = ("http", "https", "socks4", "socks4a", "socks5", "socks5h")
+DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks4a": 1080, "socks5": 1080, "socks5h": 1080}
+CONNECT_TIMEOUT = 1.5
+
+
+def parse_proxy_url(value: str) -> dict:
+    """scheme/host/port of a proxy URL; `error` says why it is unusable, never the password."""
+    value = value.strip()
+    result = {
+        "url": hide_credentials_in_url(value) if "://" in value else redact_text(value),
+        "scheme": None,
+        "host": None,
+        "port": None,
+        "effective_port": None,
+        "has_credentials": False,
+        "missing_scheme": False,
+        "error": None,
+    }
+    if not value:
+        result["error"] = "empty value"
+        return result
+    text = value
+    if "://" not in value:
+        # curl and requests assume http:// here; other tools reject it, so it is recorded.
+        result["missing_scheme"] = True
+        text = "http://" + value
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        result["error"] = f"cannot parse the URL: {exc}"
+        if "@" in value:
+            result["has_credentials"] = True
+            result["url"] = "(hidden: it contains credentials and cannot be parsed)"
+        return result
+    result["has_credentials"] = parts.username is not None or parts.password is not None
+    if result["missing_scheme"] and result["has_credentials"]:
+        result["url"] = hide_credentials_in_url(text)
+    scheme = (parts.scheme or "").lower()
+    result["scheme"] = None if result["missing_scheme"] else scheme
+    result["host"] = parts.hostname
+    result["port"] = port
+    if not parts.hostname:
+        result["error"] = "no host name in the URL"
+    elif scheme not in KNOWN_SCHEMES:
+        result["error"] = f"unknown scheme {scheme!r} (use http://, or socks5h:// for a SOCKS proxy)"
+    result["effective_port"] = port if port is not None else DEFAULT_PORTS.get(scheme)
+    return result
+
+
+def _environment_proxies(ctx: Context) -> dict:
+    variables = {}
+    for name, value in sorted(ctx.env.items()):
+        if not _PROXY_NAME.match(name):
+            continue
+        if name.lower() == "no_proxy":
+            entries = [e.strip() for e in value.split(",") if e.strip()]
+            variables[name] = {"kind": "no", "value": redact_text(value), "entries": entries}
+        else:
+            variables[name] = {"kind": name.lower()[: -len("_proxy")], **parse_proxy_url(value)}
+    return variables
+
+
+def _pip_config(ctx: Context) -> dict:
+    result = ctx.run([ctx.python, "-m", "pip", "config", "list"], timeout=min(ctx.timeout, 10.0))
+    if not result.ok:
+        return {"entries": {}, "proxy": None, "error": result.describe_failure()}
+    entries = {}
+    for line in result.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            entries[key.strip()] = redact_text(value.strip().strip("'\""))
+    proxy_value = next((v for k, v in entries.items() if k.endswith(".proxy")), None)
+    return {"entries": entries, "proxy": parse_proxy_url(proxy_value) if proxy_value else None, "error": None}
+
+
+def _condarc(ctx: Context) -> dict:
+    path = ctx.home / ".condarc"
+    text = ctx.read_text(path)
+    if text is None:
+        return {"path": str(path), "exists": False, "proxy_servers": {}, "error": None}
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        return {"path": str(path), "exists": True, "proxy_servers": {}, "error": f"not valid YAML: {str(exc).splitlines()[0]}"}
+    servers = config.get("proxy_servers") if isinstance(config, dict) else None
+    parsed = {}
+    if isinstance(servers, dict):
+        parsed = {str(k): parse_proxy_url(str(v)) for k, v in servers.items() if v}
+    return {"path": str(path), "exists": True, "proxy_servers": parsed, "error": None}
+
+
+def probe_tcp(host: str, port: int, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """None when a TCP connection is accepted, else why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.timeout:
+        return f"no answer within {timeout:g} s"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def _reachability(ctx: Context, parsed: list[dict]) -> list[dict]:
+    targets = []
+    for entry in parsed:
+        if entry.get("error") or not entry.get("host") or not entry.get("effective_port"):
+            continue
+        key = (entry["host"], entry["effective_port"])
+        if key not in targets:
+            targets.append(key)
+    if ctx.offline:
+        return [{"host": h, "port": p, "status": "skipped (offline)", "error": None} for h, p in targets]
+    results = [{"host": h, "port": p, "status": None, "error": None} for h, p in targets]
+
+    def probe(slot: dict) -> None:
+        error = probe_tcp(slot["host"], slot["port"])
+        slot["status"] = "reachable" if error is None else "unreachable"
+        slot["error"] = error
+
+    # In parallel: several dead proxies must not add their timeouts up.
+    threads = [threading.Thread(target=probe, args=(slot,), daemon=True) for slot in results]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(CONNECT_TIMEOUT + 1.0)
+    for slot in results:
+        if slot["status"] is None:
+            slot["status"], slot["error"] = "unreachable", "the connection attempt did not finish"
+    return results
+
+
+@collector("proxy", "Proxy variables, pip and conda proxy settings, and whether each proxy accepts a connection",
+           timeout=25, network=True)
+def collect_proxy(ctx: Context) -> dict:
+    variables = _environment_proxies(ctx)
+    pip_env = ctx.env.get("PIP_PROXY")
+    pip = _pip_config(ctx)
+    conda = _condarc(ctx)
+    parsed = [v for v in variables.values() if v["kind"] != "no"]
+    pip_env_parsed = parse_proxy_url(pip_env) if pip_env else None
+    for extra in [pip_env_parsed, pip.get("proxy"), *conda["proxy_servers"].values()]:
+        if extra:
+            parsed.append(extra)
+    return {
+        "variables": variables,
+        "pip_env_proxy": pip_env_parsed,
+        "pip_config": pip,
+        "conda": conda,
+        "reachability": _reachability(ctx, parsed),
+        "offline": ctx.offline,
+    }

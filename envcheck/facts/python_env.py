@@ -1,0 +1,135 @@
+"""The interpreter being diagnosed, the one envcheck runs under, and what `python`/`pip` on PATH
+really are.
+
+The target is inspected by running envcheck/pyinfo.py with it, so a conda env's python can be
+diagnosed without installing envcheck into that env.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import sys
+from pathlib import Path
+
+from envcheck.context import Context
+from envcheck.facts import collector
+
+PYINFO = Path(__file__).resolve().parent.parent / "pyinfo.py"
+
+# pip's console script for a long interpreter path starts with a /bin/sh trampoline instead of a
+# plain shebang (Linux limits shebang length): '''exec' "/very/long/env/bin/python" "$0" "$@"
+_SH_TRAMPOLINE = re.compile(r"""exec'?\s+"?(?P<interp>/[^"\s]+)"?""")
+
+
+def prefix_of(executable: str) -> str:
+    """The environment an executable in <prefix>/bin belongs to.
+
+    Resolves the folder but not the file: a venv's bin/python is a symlink to the base
+    interpreter, yet it installs into the venv.
+    """
+    path = Path(executable)
+    return str(path.parent.resolve().parent)
+
+
+def _parse_json_output(stdout: str) -> dict | None:
+    text = stdout.strip()
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # Something (a sitecustomize, a conda activation hook) printed before our JSON.
+        for line in reversed(text.splitlines()):
+            if line.startswith("{"):
+                try:
+                    value = json.loads(line)
+                    break
+                except ValueError:
+                    continue
+        else:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def inspect_target(ctx: Context) -> tuple[dict | None, str | None]:
+    """Run pyinfo.py with ctx.python: (data, None) or (partial data or None, why it failed)."""
+    result = ctx.run([ctx.python, str(PYINFO)], timeout=max(ctx.timeout, 20.0))
+    if result.error:
+        return None, f"{ctx.python} could not be run: {result.error}"
+    if result.timed_out:
+        return None, f"{ctx.python} did not answer in time (timed out while listing its packages)"
+    data = _parse_json_output(result.stdout)
+    if data is None:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        return None, f"{ctx.python} is not a working Python interpreter (exit {result.returncode}: {tail[0]})"
+    if data.get("error"):
+        return data, f"{ctx.python} ran but failed to describe itself: {data['error']}"
+    return data, None
+
+
+def read_shebang_interpreter(script: str, ctx: Context) -> str | None:
+    """The interpreter a console script (pip) runs with, from its first lines."""
+    try:
+        with open(script, "rb") as handle:
+            head = handle.read(1024).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    lines = head.splitlines()
+    if not lines or not lines[0].startswith("#!"):
+        return None
+    parts = lines[0][2:].strip().split()
+    if not parts:
+        return None
+    if parts[0].endswith("/env") and len(parts) > 1:
+        args = [p for p in parts[1:] if not p.startswith("-")]
+        return ctx.which(args[0]) if args and _looks_like_python(args[0]) else None
+    interpreter = parts[0]
+    if not _looks_like_python(interpreter):
+        # A shell script: pip's long-path trampoline names the interpreter; a pyenv or asdf
+        # shim decides at run time, so we cannot say.
+        for line in lines[1:5]:
+            match = _SH_TRAMPOLINE.search(line)
+            if match and _looks_like_python(match.group("interp")):
+                return match.group("interp")
+        return None
+    return interpreter
+
+
+def _looks_like_python(path: str) -> bool:
+    return re.match(r"^(python|pypy)[0-9.]*$", Path(path).name) is not None
+
+
+def _on_path(ctx: Context, name: str) -> dict | None:
+    found = ctx.which(name)
+    if not found:
+        return None
+    entry: dict = {"path": found, "realpath": str(Path(found).resolve()), "prefix": prefix_of(found)}
+    if name.startswith("pip"):
+        interpreter = read_shebang_interpreter(found, ctx)
+        entry["interpreter"] = interpreter
+        entry["installs_into"] = prefix_of(interpreter) if interpreter else None
+    return entry
+
+
+@collector("python", "The target interpreter, its packages, and which python/pip PATH resolves to", timeout=40)
+def collect_python(ctx: Context) -> dict:
+    target, target_error = inspect_target(ctx)
+    env = ctx.env
+    return {
+        "target": target,
+        "target_error": target_error,
+        "running": {"executable": sys.executable, "version": platform.python_version()},
+        "on_path": {name: _on_path(ctx, name) for name in ("python", "python3", "pip", "pip3")},
+        "conda": {
+            "prefix": env.get("CONDA_PREFIX"),
+            "default_env": env.get("CONDA_DEFAULT_ENV"),
+            "exe": env.get("CONDA_EXE"),
+            "shlvl": env.get("CONDA_SHLVL"),
+        },
+        "virtual_env": env.get("VIRTUAL_ENV") or None,
+        "pythonpath": env.get("PYTHONPATH") or None,
+        "pythonnousersite": env.get("PYTHONNOUSERSITE") or None,
+        "pythonhome": env.get("PYTHONHOME") or None,
+    }

@@ -1,0 +1,117 @@
+"""The host: OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import psutil
+
+from envcheck.context import Context
+from envcheck.facts import collector
+
+WSL_LIBCUDA = "usr/lib/wsl/lib/libcuda.so.1"
+# Words in /proc/1/cgroup that only appear when PID 1 runs inside a container runtime.
+_CONTAINER_CGROUP_WORDS = ("docker", "kubepods", "containerd", "libpod", "lxc", "buildkit")
+
+
+def _os_release(ctx: Context) -> dict:
+    for rel in ("etc/os-release", "usr/lib/os-release"):
+        text = ctx.read_text(ctx.sys_root / rel)
+        if text is None:
+            continue
+        fields = {}
+        for line in text.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                fields[key.strip()] = value.strip().strip('"').strip("'")
+        return fields
+    return {}
+
+
+def _glibc_version() -> str | None:
+    try:
+        text = os.confstr("CS_GNU_LIBC_VERSION")  # "glibc 2.35"
+    except (AttributeError, ValueError, OSError):
+        text = None
+    if text and text.startswith("glibc "):
+        return text.split()[1]
+    lib, version = platform.libc_ver()
+    return version if lib == "glibc" and version else None
+
+
+def _usage(path: Path) -> dict:
+    try:
+        usage = psutil.disk_usage(str(path))
+    except OSError as exc:
+        return {"free_bytes": None, "total_bytes": None, "error": f"{type(exc).__name__}: {exc.strerror or exc}"}
+    return {"free_bytes": usage.free, "total_bytes": usage.total, "error": None}
+
+
+def _disks(ctx: Context) -> list[dict]:
+    places = [("cwd", ctx.cwd), ("home", ctx.home), ("tmp", Path(ctx.env.get("TMPDIR") or "/tmp"))]
+    return [{"path": str(path), "label": label, **_usage(path)} for label, path in places]
+
+
+def _shm(ctx: Context) -> dict | None:
+    shm = ctx.sys_root / "dev/shm"
+    if not shm.is_dir():
+        return None
+    usage = _usage(shm)
+    if usage["error"]:
+        return None
+    return {"path": "/dev/shm", "total_bytes": usage["total_bytes"], "free_bytes": usage["free_bytes"]}
+
+
+def _wsl(ctx: Context) -> dict:
+    version_text = (ctx.read_text(ctx.proc_root / "version") or "").strip()
+    return {
+        "is_wsl": "microsoft" in version_text.lower(),
+        "version_text": version_text.splitlines()[0] if version_text else None,
+        "libcuda_wsl": (ctx.sys_root / WSL_LIBCUDA).exists(),
+        "distro": ctx.env.get("WSL_DISTRO_NAME"),
+    }
+
+
+def _container(ctx: Context) -> dict:
+    cgroup = ctx.read_text(ctx.proc_root / "1/cgroup") or ""
+    hint = next((word for word in _CONTAINER_CGROUP_WORDS if word in cgroup), None)
+    dockerenv = (ctx.sys_root / ".dockerenv").exists()
+    containerenv = (ctx.sys_root / "run/.containerenv").exists()
+    return {
+        "dockerenv": dockerenv,
+        "containerenv": containerenv,
+        "cgroup_hint": hint,
+        "in_container": dockerenv or containerenv or hint is not None,
+    }
+
+
+def _usable_cpus() -> int | None:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+
+
+@collector("system", "OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints")
+def collect_system(ctx: Context) -> dict:
+    release = _os_release(ctx)
+    uname = platform.uname()
+    memory = psutil.virtual_memory()
+    return {
+        "os": release.get("PRETTY_NAME") or (f"{release.get('NAME', '')} {release.get('VERSION', '')}".strip() or None),
+        "os_id": release.get("ID"),
+        "os_version_id": release.get("VERSION_ID"),
+        "kernel": uname.release,
+        "machine": uname.machine,
+        "glibc": _glibc_version(),
+        "cpu_count": os.cpu_count(),
+        "cpu_usable": _usable_cpus(),
+        "memory_total_bytes": memory.total,
+        "memory_available_bytes": memory.available,
+        "disks": _disks(ctx),
+        "shm": _shm(ctx),
+        "wsl": _wsl(ctx),
+        "container": _container(ctx),
+    }
