@@ -1,0 +1,133 @@
+"""`envcheck export`: write down an environment so it can be rebuilt (requirements.txt or
+environment.yml) or compared later (a snapshot for `envcheck diff`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from envcheck import __version__
+from envcheck.context import Context
+from envcheck.errors import UserError
+
+FORMATS = ("requirements", "conda", "snapshot")
+PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
+
+
+def read_packages(ctx: Context) -> dict[str, Any]:
+    """Run envcheck/pkginfo.py with the target interpreter and return its report.
+
+    The script runs in the target so that what is listed is exactly what that interpreter imports
+    (its sys.path, user site, .pth files), not what envcheck's own Python sees.
+    """
+    from envcheck import pkginfo
+
+    result = ctx.run([ctx.python, pkginfo.__file__], timeout=PKGINFO_TIMEOUT)
+    if not result.ok:
+        raise UserError(f"could not list the packages of {ctx.python}: {result.describe_failure()}.")
+    try:
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise UserError(f"{ctx.python} printed no package list (is it a Python 3.8+ interpreter?).") from None
+    if report.get("error"):
+        raise UserError(f"listing the packages of {ctx.python} failed: {report['error']}.")
+    return report
+
+
+def runtime_facts(ctx: Context) -> dict[str, dict]:
+    """The doctor's torch and nvidia facts for the header comments ({} for a failed or absent
+    collector: the header then says unknown)."""
+    from envcheck.runner import collect
+
+    facts = collect(ctx, ["torch", "nvidia"])
+    return {name: facts.data(name) for name in ("torch", "nvidia")}
+
+
+def _torch_version(report: dict[str, Any]) -> str | None:
+    from envcheck.envfiles import canonical_name
+
+    for dist in report.get("distributions") or []:
+        if canonical_name(str(dist.get("name"))) == "torch":
+            return str(dist.get("version"))
+    return None
+
+
+def render_export(
+    ctx: Context,
+    fmt: str,
+    only_requested: bool = False,
+    include_bootstrap: bool = False,
+    env_name: str | None = None,
+    snapshot_format: str = "yaml",
+) -> str:
+    from envcheck import envfiles
+
+    report = read_packages(ctx)
+    if fmt == "snapshot":
+        from envcheck.commands.doctor import gather
+        from envcheck.snapshot import build_snapshot, dump_snapshot
+
+        facts, findings = gather(ctx)
+        document = build_snapshot(report, facts.to_dict(), [f.to_dict() for f in findings], ctx.python)
+        return dump_snapshot(document, snapshot_format)
+
+    runtime = runtime_facts(ctx)
+    header = envfiles.header_lines(report.get("python"), runtime["torch"], runtime["nvidia"], __version__, _torch_version(report))
+    if fmt == "conda":
+        document, notes = envfiles.conda_environment(report, env_name, only_requested, include_bootstrap)
+        problems = envfiles.validate_conda_environment(document)
+        if problems:  # a bug here, not the user's: say so rather than write a file conda rejects
+            raise UserError(f"the environment.yml envcheck built is invalid ({'; '.join(problems)}); please report this bug.")
+        header += ["Recreate with: conda env create -f environment.yml"] + notes
+        return envfiles.render_conda(document, header)
+
+    chosen = envfiles.select_distributions(report.get("distributions") or [], only_requested, include_bootstrap)
+    if only_requested and not chosen:
+        installers = sorted({str(d.get("installer")) for d in report.get("distributions") or []})
+        raise UserError(
+            "--only-requested: no installed package records that it was asked for (pip's REQUESTED marker; "
+            f"installers here: {', '.join(installers) or 'none'}); export without --only-requested."
+        )
+    header.append("Recreate with: python -m venv .venv && .venv/bin/pip install -r requirements.txt")
+    return envfiles.render_requirements(chosen, header)
+
+
+def command(
+    fmt: str = typer.Option("requirements", "--format", "-f", help="requirements (pip), conda (environment.yml) or snapshot (facts + packages, for `envcheck diff`)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of printing."),
+    force: bool = typer.Option(False, "--force", help="Replace the -o file if it exists."),
+    python: Optional[str] = typer.Option(None, "--python", help="Export another interpreter's environment (e.g. ~/miniconda3/envs/NAME/bin/python)."),
+    only_requested: bool = typer.Option(False, "--only-requested", help="Only packages you installed by name, not their dependencies."),
+    include_bootstrap: bool = typer.Option(False, "--all", help="Also list pip, setuptools and wheel (left out by default, as pip freeze does)."),
+    env_name: Optional[str] = typer.Option(None, "--name", help="The environment name written into environment.yml (default: from the environment's folder)."),
+    snapshot_format: Optional[str] = typer.Option(None, "--snapshot-format", help="yaml or json (default: json for a .json -o file, else yaml)."),
+    offline: bool = typer.Option(False, "--offline", help="Snapshot: make no network probes."),
+) -> None:
+    """Write this environment down: a pinned requirements.txt, an environment.yml, or a snapshot.
+
+    torch builds with a +cuXYZ/+cpu label get the PyTorch index line they need to install.
+    """
+    from envcheck.commands.doctor import resolve_python
+
+    if fmt not in FORMATS:
+        raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}.")
+    if snapshot_format is None:
+        snapshot_format = "json" if output is not None and output.suffix.lower() == ".json" else "yaml"
+    if snapshot_format not in ("yaml", "json"):
+        raise UserError(f"--snapshot-format {snapshot_format}: choose yaml or json.")
+    if output is not None and output.exists() and not force:
+        # Checked before the slow part so the user does not wait to be told.
+        raise UserError(f"{output} already exists; pass --force to replace it, or choose another file with -o.")
+    ctx = Context(python=resolve_python(python), offline=offline)
+    text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from envcheck.fsutil import atomic_write_text
+
+    atomic_write_text(output, text, force=force)
+    print(f"Wrote {output} ({fmt}).", file=sys.stderr)
