@@ -1,0 +1,274 @@
+"""Python checks: which interpreter is diagnosed, and whether `python`/`pip` on PATH are the ones
+the user thinks they are."""
+
+from __future__ import annotations
+
+import os
+
+from envcheck.checks import check
+from envcheck.model import Facts, Finding, Status
+
+# Python versions the current torch releases (2.13, 2.14) ship wheels for. Source:
+# /work/shared/knowledge/compat.md section 7, from pytorch/pytorch RELEASE.md and the PyPI
+# requires_python metadata: ">=3.10"; 3.10-3.14 are validated, 3.15 only experimental.
+TORCH_MIN_PYTHON = (3, 10)
+TORCH_MAX_VALIDATED_PYTHON = (3, 14)
+TORCH_RELEASES_CITED = "torch 2.13/2.14"
+
+
+def _in_prefix(path: str | None, prefix: str | None) -> bool:
+    if not path or not prefix:
+        return False
+    prefix = os.path.normpath(prefix)
+    return os.path.normpath(path) == prefix or os.path.normpath(path).startswith(prefix + os.sep)
+
+
+def _env_label(target: dict, conda: dict) -> str:
+    if target.get("is_venv"):
+        return f"virtualenv {target.get('prefix')}"
+    if target.get("is_conda"):
+        name = os.path.basename(target.get("prefix") or "") or "?"
+        return f"conda env {name!r} ({target.get('prefix')})"
+    return f"system/base interpreter ({target.get('prefix')})"
+
+
+@check("python.target", "python", "Which interpreter is diagnosed, and whether it could be inspected", facts=("python",))
+def target_interpreter(facts: Facts) -> Finding:
+    data = facts.data("python")
+    if not data:
+        return Finding("", Status.FAIL, f"the Python facts could not be collected: {facts.error('python') or 'unknown'}",
+                       fix="Run `envcheck doctor -v` to see why, and report it as an envcheck bug.")
+    target = data.get("target") or {}
+    if data.get("target_error"):
+        return Finding(
+            "",
+            Status.FAIL,
+            f"cannot inspect the target interpreter: {data['target_error']}",
+            fix="Point envcheck at a working interpreter: `envcheck doctor --python ~/miniconda3/envs/NAME/bin/python`.",
+        )
+    running = data.get("running") or {}
+    details = [f"envcheck itself runs under {running.get('executable')} ({running.get('version')})"]
+    if target.get("site_packages"):
+        details.append("site-packages: " + ", ".join(target["site_packages"]))
+    return Finding(
+        "",
+        Status.OK,
+        f"diagnosing {target.get('executable')} (Python {target.get('version')}, "
+        f"{target.get('implementation')}) in the {_env_label(target, data.get('conda') or {})}",
+        details=details,
+    )
+
+
+@check("python.conda_active_python", "python", "With a conda env active, `python` on PATH is that env's python",
+       facts=("python",))
+def conda_active_python(facts: Facts) -> Finding | None:
+    data = facts.data("python")
+    conda_prefix = (data.get("conda") or {}).get("prefix")
+    if not conda_prefix:
+        return None
+    env_name = (data.get("conda") or {}).get("default_env") or os.path.basename(conda_prefix)
+    on_path = (data.get("on_path") or {}).get("python") or (data.get("on_path") or {}).get("python3")
+    if on_path is None:
+        return Finding("", Status.FAIL, f"conda env {env_name!r} is active but no `python` is on PATH",
+                       fix=f"conda activate {env_name}\nconda install -n {env_name} python")
+    if _in_prefix(on_path["path"], conda_prefix):
+        return Finding("", Status.OK, f"conda env {env_name!r} is active and `python` is its own ({on_path['path']})")
+    return Finding(
+        "",
+        Status.FAIL,
+        f"conda env {env_name!r} is active (CONDA_PREFIX={conda_prefix}) but `python` on PATH is "
+        f"{on_path['path']}: scripts run outside the env and do not see its packages",
+        fix=f"conda deactivate && conda activate {env_name}\nhash -r\nwhich python   # must print {conda_prefix}/bin/python",
+        details=[
+            "A PATH line in ~/.bashrc placed after the conda init block, or an alias, usually puts another python first; "
+            "see the `shell` area.",
+        ],
+    )
+
+
+def _same_environment(pip: dict, python: dict) -> bool | None:
+    installs_into = pip.get("installs_into")
+    if not installs_into:
+        return None
+    return os.path.normpath(installs_into) == os.path.normpath(python.get("prefix") or "")
+
+
+@check("python.pip_matches_python", "python", "`pip` on PATH installs into the same environment as `python`",
+       facts=("python",))
+def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
+    on_path = facts.data("python").get("on_path") or {}
+    findings = []
+    checked = []
+    for pip_name, python_name in (("pip", "python"), ("pip3", "python3")):
+        pip, python = on_path.get(pip_name), on_path.get(python_name)
+        if not pip or not python:
+            continue
+        same = _same_environment(pip, python)
+        if same is None:
+            findings.append(Finding(
+                "", Status.SKIP,
+                f"cannot tell which interpreter `{pip_name}` ({pip['path']}) runs (a shim or wrapper script)",
+                fix=f"{python_name} -m pip --version",
+            ))
+        elif same:
+            checked.append(f"`{pip_name}` -> {pip['installs_into']}")
+        else:
+            findings.append(Finding(
+                "",
+                Status.FAIL,
+                f"`{pip_name}` ({pip['path']}) installs into {pip['installs_into']}, but `{python_name}` is "
+                f"{python['path']}: packages you pip-install will not be importable",
+                fix=f"{python_name} -m pip install PACKAGE   (always, instead of a bare `{pip_name} install`)",
+                details=[f"{pip_name} runs {pip.get('interpreter')}", f"{python_name} belongs to {python.get('prefix')}"],
+            ))
+    if checked:
+        findings.append(Finding("", Status.OK, "pip on PATH matches python on PATH: " + ", ".join(checked)))
+    return findings or None
+
+
+@check("python.python_vs_python3", "python", "`python` and `python3` on PATH are the same interpreter", facts=("python",))
+def python_vs_python3(facts: Facts) -> Finding | None:
+    on_path = facts.data("python").get("on_path") or {}
+    python, python3 = on_path.get("python"), on_path.get("python3")
+    if python is None and python3 is None:
+        return Finding("", Status.WARN, "neither `python` nor `python3` is on PATH",
+                       fix="Activate your environment (`conda activate NAME` or `source .venv/bin/activate`).")
+    if python is None:
+        return Finding("", Status.OK, f"only `python3` is on PATH ({python3['path']}); type python3, not python")
+    if python3 is None:
+        return Finding("", Status.OK, f"`python` is on PATH ({python['path']}); there is no `python3`")
+    if python["prefix"] == python3["prefix"] or python["realpath"] == python3["realpath"]:
+        return Finding("", Status.OK, f"`python` and `python3` are the same environment ({python['prefix']})")
+    return Finding(
+        "",
+        Status.WARN,
+        f"`python` ({python['path']}) and `python3` ({python3['path']}) are different interpreters: "
+        "a script run with one does not see packages installed for the other",
+        fix="Use one name consistently, and install with it: `python -m pip install ...`",
+    )
+
+
+@check("python.version_supported", "python", "The target Python version has current PyTorch wheels",
+       facts=("python",))
+def version_supported(facts: Facts) -> Finding | None:
+    target = facts.data("python").get("target") or {}
+    info = target.get("version_info")
+    if not info:
+        return None
+    version = tuple(info[:2])
+    shown = ".".join(str(p) for p in info)
+    has_torch = "torch" in (target.get("distributions") or {})
+    if version < TORCH_MIN_PYTHON:
+        need = ".".join(map(str, TORCH_MIN_PYTHON))
+        return Finding(
+            "",
+            Status.WARN if has_torch else Status.FAIL,
+            f"Python {shown} is too old for current PyTorch ({TORCH_RELEASES_CITED} need Python >= {need})"
+            + ("; the installed torch works but cannot be upgraded" if has_torch else ""),
+            fix="conda create -n torch python=3.12 && conda activate torch",
+            details=["Source: compat.md section 7 (pytorch/pytorch RELEASE.md, PyPI requires_python)."],
+        )
+    if version > TORCH_MAX_VALIDATED_PYTHON:
+        return Finding(
+            "",
+            Status.WARN,
+            f"Python {shown} is newer than what {TORCH_RELEASES_CITED} validate (3.10-3.14); wheels may be missing "
+            "or experimental",
+            fix="conda create -n torch python=3.12 && conda activate torch",
+            details=["Source: compat.md section 7 (pytorch/pytorch RELEASE.md, pytorch/test-infra release matrix)."],
+        )
+    return Finding("", Status.OK, f"Python {shown} is supported by {TORCH_RELEASES_CITED} (3.10-3.14)")
+
+
+@check("python.venv_in_conda", "python", "A virtualenv layered on a conda env (two package managers, one env)",
+       facts=("python",))
+def venv_in_conda(facts: Facts) -> Finding | None:
+    data = facts.data("python")
+    target = data.get("target") or {}
+    if not target.get("is_venv"):
+        return None
+    conda_prefix = (data.get("conda") or {}).get("prefix")
+    if not (target.get("base_is_conda") or conda_prefix):
+        return None
+    return Finding(
+        "",
+        Status.WARN,
+        f"the target is a virtualenv ({target.get('prefix')}) created from a conda python ({target.get('base_prefix')}): "
+        "`pip install` goes into the venv, `conda install` into the conda env, and each misses the other's packages",
+        fix="Use one: `conda deactivate` before `source .venv/bin/activate`, or drop the venv and work in the conda env.",
+    )
+
+
+@check("python.user_site", "python", "Packages in ~/.local (user site) leaking into or shadowing the environment",
+       facts=("python",))
+def user_site(facts: Facts) -> Finding | None:
+    data = facts.data("python")
+    target = data.get("target") or {}
+    if not target or data.get("target_error"):
+        return None
+    user_packages = target.get("user_site_distributions") or {}
+    if not target.get("user_site_enabled"):
+        return Finding("", Status.OK, "the user site (~/.local) is disabled for this interpreter")
+    if not user_packages:
+        return Finding("", Status.OK, f"no packages in the user site {target.get('user_site')}")
+    shadowed = target.get("shadowed_by_user_site") or []
+    names = ", ".join(sorted(user_packages)[:12]) + (" ..." if len(user_packages) > 12 else "")
+    in_env = target.get("is_conda") or target.get("is_venv")
+    if not shadowed and not in_env:
+        return Finding("", Status.OK, f"{len(user_packages)} packages in the user site {target.get('user_site')}")
+    summary = (
+        f"packages in {target.get('user_site')} shadow the environment's own copies: {', '.join(shadowed)}"
+        if shadowed
+        else f"{len(user_packages)} packages from {target.get('user_site')} are visible inside the environment"
+    )
+    return Finding(
+        "",
+        Status.WARN,
+        summary,
+        fix=f"export PYTHONNOUSERSITE=1   (or move {target.get('user_site')} away)",
+        details=[f"user-site packages: {names}", "User-site packages come before the environment on sys.path, for every env of that Python version."],
+    )
+
+
+@check("python.pythonpath", "python", "PYTHONPATH/PYTHONHOME set (can shadow installed packages)", facts=("python",))
+def pythonpath(facts: Facts) -> Finding | None:
+    data = facts.data("python")
+    if not data:
+        return None
+    findings_text = []
+    if data.get("pythonpath"):
+        findings_text.append(f"PYTHONPATH={data['pythonpath']}")
+    if data.get("pythonhome"):
+        findings_text.append(f"PYTHONHOME={data['pythonhome']}")
+    if not findings_text:
+        return Finding("", Status.OK, "PYTHONPATH and PYTHONHOME are not set")
+    return Finding(
+        "",
+        Status.WARN,
+        f"{' and '.join(findings_text)} is set: folders there come before site-packages and can shadow installed packages",
+        fix="unset PYTHONPATH PYTHONHOME   (and remove the export from ~/.bashrc)",
+    )
+
+
+@check("python.pip_available", "python", "pip can be run by the target interpreter (`python -m pip`)", facts=("python",))
+def pip_available(facts: Facts) -> Finding | None:
+    target = facts.data("python").get("target") or {}
+    pip = target.get("pip")
+    if not pip:
+        return None
+    if pip.get("importable"):
+        return Finding("", Status.OK, f"pip {pip.get('version') or 'unknown'} is installed in the target")
+    return Finding("", Status.WARN, "the target interpreter has no pip: `python -m pip install` will fail",
+                   fix=f"{target.get('executable')} -m ensurepip --upgrade")
+
+
+@check("python.torch_installed", "python", "torch is installed in the target (details in the torch area)",
+       facts=("python",))
+def torch_installed(facts: Facts) -> Finding | None:
+    target = facts.data("python").get("target") or {}
+    if not target.get("distributions"):
+        return None
+    version = target["distributions"].get("torch")
+    if version:
+        return Finding("", Status.OK, f"torch {version} is installed in the target (the torch area checks it)")
+    return Finding("", Status.SKIP, "torch is not installed in the target interpreter; the torch area says how to install it")

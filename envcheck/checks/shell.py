@@ -1,0 +1,161 @@
+"""Shell start-up file checks: settings that belong on a command line, PATH lines that hide
+conda's python, conda init in the wrong file, login shells that skip ~/.bashrc."""
+
+from __future__ import annotations
+
+import os
+
+from envcheck.checks import check
+from envcheck.model import Facts, Finding, Status
+
+_RC_FOR_SHELL = {"bash": ".bashrc", "zsh": ".zshrc"}
+
+
+def _where(assignment: dict) -> str:
+    return f"{_short(assignment['file'])}:{assignment['line']}"
+
+
+def _short(path: str) -> str:
+    # ~/.bashrc reads better than /home/alice/.bashrc and keeps $HOME out of pasted reports.
+    name = os.path.basename(path)
+    return f"~/{name}" if name.startswith(".") else path
+
+
+def _assignments(facts: Facts):
+    for info in (facts.data("shell").get("files") or {}).values():
+        for assignment in info.get("assignments") or []:
+            yield info, assignment
+
+
+@check("shell.cuda_visible_devices", "shell", "CUDA_VISIBLE_DEVICES set in a shell start-up file", facts=("shell",))
+def cuda_visible_devices(facts: Facts) -> Finding | None:
+    if not facts.data("shell"):
+        return None
+    hits = [a for _, a in _assignments(facts) if a["name"] == "CUDA_VISIBLE_DEVICES"]
+    if not hits:
+        return Finding("", Status.OK, "CUDA_VISIBLE_DEVICES is not set in any shell start-up file")
+    return Finding(
+        "",
+        Status.WARN,
+        f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
+        "silently sees only those GPUs",
+        fix="Delete that line, open a new shell, and choose GPUs per command instead:\nCUDA_VISIBLE_DEVICES=0 python train.py",
+        details=[f"{_where(a)}: {a['text']}" for a in hits],
+    )
+
+
+@check("shell.proxy_exports", "shell", "Proxies set in shell start-up files (where a proxy comes from)", facts=("shell",))
+def proxy_exports(facts: Facts) -> Finding | None:
+    if not facts.data("shell"):
+        return None
+    hits = [a for _, a in _assignments(facts) if a["name"].lower().endswith("_proxy")]
+    if not hits:
+        return Finding("", Status.OK, "no proxy is set in shell start-up files")
+    return Finding(
+        "",
+        Status.OK,
+        f"proxy variables are set in {', '.join(_where(a) for a in hits)} (every new shell uses them; see the proxy area)",
+        details=[f"{_where(a)}: {a['text']}" for a in hits],
+    )
+
+
+@check("shell.path_exports", "shell", "PATH lines that hide conda's python or add folders that do not exist",
+       facts=("shell",))
+def path_exports(facts: Facts) -> Finding | list[Finding] | None:
+    if not facts.data("shell"):
+        return None
+    findings = []
+    checked = 0
+    for info, assignment in _assignments(facts):
+        if assignment["name"] not in ("PATH", "LD_LIBRARY_PATH") or assignment.get("in_conda_block"):
+            continue
+        checked += 1
+        conda_lines = info.get("conda_init_lines")
+        after_conda = conda_lines is not None and assignment["line"] > conda_lines[0]
+        for part in assignment.get("parts") or []:
+            if part.get("exists") is False:
+                findings.append(Finding(
+                    "",
+                    Status.WARN,
+                    f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
+                    fix=f"Remove {part['dir']} from line {assignment['line']} of {_short(assignment['file'])}.",
+                    details=[assignment["text"]],
+                ))
+            if assignment["name"] == "PATH" and after_conda and part.get("prepended") and part.get("python_executables"):
+                findings.append(Finding(
+                    "",
+                    Status.WARN,
+                    f"{_where(assignment)} puts {part['dir']} (which has {', '.join(part['python_executables'])}) in front "
+                    "of PATH after conda's init block: it hides the active conda env's python and pip",
+                    fix=f"Move line {assignment['line']} of {_short(assignment['file'])} above the '>>> conda initialize >>>' "
+                        "block, or append instead: export PATH=\"$PATH:DIR\"",
+                    details=[assignment["text"]],
+                ))
+    if not findings:
+        return Finding("", Status.OK, f"{checked} PATH/LD_LIBRARY_PATH line{'s' if checked != 1 else ''} in start-up files look fine")
+    return findings
+
+
+@check("shell.conda_init", "shell", "conda's init block is in the start-up file of the shell you use", facts=("shell",))
+def conda_init(facts: Facts) -> Finding | None:
+    data = facts.data("shell")
+    if not data:
+        return None
+    files = data.get("files") or {}
+    with_block = [name for name, info in files.items() if info.get("conda_init")]
+    conda = data.get("conda") or {}
+    shell_name = data.get("login_shell_name")
+    wanted = _RC_FOR_SHELL.get(shell_name or "")
+    if not conda.get("installed") and not with_block:
+        return None
+    conda_exe = conda.get("exe") or "~/miniconda3/bin/conda"
+    if wanted and wanted in with_block:
+        return Finding("", Status.OK, f"conda's init block is in ~/{wanted}, which your shell ({shell_name}) reads")
+    if wanted and with_block:
+        return Finding(
+            "",
+            Status.WARN,
+            f"conda's init block is in {', '.join('~/' + n for n in with_block)} but your shell is {shell_name}, "
+            f"which reads ~/{wanted}: `conda activate` will not work in new shells",
+            fix=f"{conda_exe} init {shell_name}",
+        )
+    if not with_block:
+        return Finding(
+            "",
+            Status.WARN,
+            f"conda is installed ({conda_exe}) but no start-up file has its init block: `conda activate` fails with "
+            "'Run conda init before conda activate'",
+            fix=f"{conda_exe} init {shell_name or 'bash'}\nthen open a new shell",
+        )
+    return Finding("", Status.OK, f"conda's init block is in {', '.join('~/' + n for n in with_block)}")
+
+
+@check("shell.login_reads_bashrc", "shell", "Login shells (ssh) also read ~/.bashrc", facts=("shell",))
+def login_reads_bashrc(facts: Facts) -> Finding | None:
+    data = facts.data("shell")
+    if not data:
+        return None
+    shell_name = data.get("login_shell_name")
+    if shell_name and shell_name != "bash":
+        return None
+    files = data.get("files") or {}
+    bashrc = files.get(".bashrc") or {}
+    if not bashrc.get("exists"):
+        return None
+    # bash as a login shell reads the first of ~/.bash_profile, ~/.bash_login, ~/.profile and stops.
+    for name in (".bash_profile", ".profile"):
+        info = files.get(name) or {}
+        if not info.get("exists"):
+            continue
+        if info.get("sources_bashrc"):
+            return Finding("", Status.OK, f"login shells read ~/{name}, which sources ~/.bashrc")
+        return Finding(
+            "",
+            Status.WARN,
+            f"~/{name} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init "
+            "included, are skipped",
+            fix=f"echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/{name}",
+        )
+    return Finding("", Status.WARN,
+                   "there is no ~/.bash_profile or ~/.profile, so login shells (ssh) never read ~/.bashrc",
+                   fix="echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/.profile")

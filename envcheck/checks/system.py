@@ -1,0 +1,126 @@
+"""System checks: a summary of the host, free disk, /dev/shm size, WSL2."""
+
+from __future__ import annotations
+
+from envcheck.checks import check
+from envcheck.model import Facts, Finding, Status
+
+GIB = 1024**3
+DISK_WARN_BYTES = 5 * GIB
+DISK_FAIL_BYTES = 1 * GIB
+SHM_WARN_BYTES = 1 * GIB
+
+
+def gib(value: int | float | None) -> str:
+    if value is None:
+        return "unknown"
+    return f"{value / GIB:.1f} GiB"
+
+
+@check("system.summary", "system", "OS, kernel, glibc, CPUs and memory of this machine", facts=("system",))
+def host_summary(facts: Facts) -> Finding:
+    data = facts.data("system")
+    if not data:
+        return Finding("", Status.SKIP, f"could not describe this machine: {facts.error('system') or 'unknown'}")
+    cpus = data.get("cpu_count")
+    usable = data.get("cpu_usable")
+    cpu_text = f"{cpus if cpus is not None else 'unknown'} CPUs"
+    if usable is not None and cpus is not None and usable != cpus:
+        cpu_text += f" ({usable} usable by this process)"
+    parts = [
+        data.get("os") or "unknown OS",
+        f"kernel {data.get('kernel') or 'unknown'}",
+        f"glibc {data.get('glibc') or 'unknown'}",
+        cpu_text,
+        f"{gib(data.get('memory_total_bytes'))} RAM ({gib(data.get('memory_available_bytes'))} available)",
+    ]
+    details = []
+    container = data.get("container") or {}
+    if container.get("in_container"):
+        how = [name for name, flag in (("/.dockerenv", container.get("dockerenv")),
+                                        ("/run/.containerenv", container.get("containerenv"))) if flag]
+        if container.get("cgroup_hint"):
+            how.append(f"cgroup mentions {container['cgroup_hint']}")
+        details.append(f"running inside a container ({', '.join(how)})")
+    return Finding("", Status.OK, ", ".join(parts), details=details)
+
+
+@check("system.disk_space", "system", "Free disk space in the current folder, home and the temp folder", facts=("system",))
+def disk_space(facts: Facts) -> Finding | list[Finding] | None:
+    disks = facts.data("system").get("disks")
+    if not disks:
+        return None
+    findings = []
+    healthy = []
+    seen = set()
+    for disk in disks:
+        label, path, free = disk.get("label"), disk.get("path"), disk.get("free_bytes")
+        if path in seen:
+            continue
+        seen.add(path)
+        if free is None:
+            findings.append(Finding("system.disk_space", Status.SKIP,
+                                    f"free space of {path} ({label}) is unknown: {disk.get('error') or 'not reported'}"))
+            continue
+        if free >= DISK_WARN_BYTES:
+            healthy.append(f"{label} {path}: {gib(free)} free of {gib(disk.get('total_bytes'))}")
+            continue
+        status = Status.FAIL if free < DISK_FAIL_BYTES else Status.WARN
+        findings.append(Finding(
+            "system.disk_space",
+            status,
+            f"only {gib(free)} free on {path} ({label}); downloads, pip installs and checkpoints will fail "
+            f"with 'No space left on device'",
+            fix="df -h\ndu -sh ~/.cache/* | sort -h\npython -m pip cache purge\nconda clean -a",
+            details=[f"total {gib(disk.get('total_bytes'))}; warn below {gib(DISK_WARN_BYTES)}, fail below {gib(DISK_FAIL_BYTES)}"],
+        ))
+    if healthy:
+        findings.append(Finding("system.disk_space", Status.OK, "enough free disk space: " + "; ".join(healthy)))
+    return findings
+
+
+@check("system.shm", "system", "/dev/shm large enough for DataLoader worker processes", facts=("system",))
+def shared_memory(facts: Facts) -> Finding | None:
+    data = facts.data("system")
+    if not data:
+        return None
+    shm = data.get("shm")
+    if shm is None:
+        return Finding("", Status.WARN,
+                       "/dev/shm is missing or unreadable; DataLoader workers (num_workers > 0) pass batches through it",
+                       fix="Run with num_workers=0, or start the container with `docker run --ipc=host ...`.")
+    total = shm.get("total_bytes")
+    if total is not None and total < SHM_WARN_BYTES:
+        in_container = (data.get("container") or {}).get("in_container")
+        return Finding(
+            "",
+            Status.WARN,
+            f"/dev/shm is only {gib(total)}: DataLoader workers die with 'bus error' or "
+            f"'unable to write to file </torch_...>' / 'shared memory' errors"
+            + (" (Docker's default is 64 MiB)" if in_container else ""),
+            fix="docker run --shm-size=8g ...   (or --ipc=host)\nor set num_workers=0 in the DataLoader",
+            details=[f"/dev/shm: {gib(shm.get('free_bytes'))} free of {gib(total)}"],
+        )
+    return Finding("", Status.OK, f"/dev/shm has {gib(total)} ({gib(shm.get('free_bytes'))} free)")
+
+
+@check("system.wsl", "system", "WSL2: the GPU is reached through /usr/lib/wsl/lib, not a Linux driver", facts=("system",))
+def wsl(facts: Facts) -> Finding | None:
+    info = facts.data("system").get("wsl") or {}
+    if not info.get("is_wsl"):
+        return None
+    details = [
+        f"/proc/version: {info.get('version_text') or 'unknown'}",
+        "On WSL2 the NVIDIA driver is installed in Windows only; do not install a Linux NVIDIA driver inside WSL.",
+        "Do not symlink or copy libcuda.so by hand (microsoft/WSL#9092, #7056): it breaks when the Windows driver updates.",
+    ]
+    if info.get("libcuda_wsl"):
+        return Finding("", Status.OK, "WSL2 detected; the Windows driver's libcuda is present in /usr/lib/wsl/lib",
+                       details=details)
+    return Finding(
+        "",
+        Status.WARN,
+        "WSL2 detected but /usr/lib/wsl/lib/libcuda.so.1 is missing: CUDA cannot reach the GPU",
+        fix="Install or update the NVIDIA driver in Windows (not in WSL), then run `wsl --shutdown` in PowerShell and reopen WSL.",
+        details=details,
+    )
