@@ -79,10 +79,11 @@ def _classify(token: str, gpus: list[dict[str, Any]]) -> VisibleEntry:
             return VisibleEntry(token, "index", None)
         by_index = {g.get("index"): g for g in gpus}
         if index not in by_index:
-            top = max(i for i in by_index if isinstance(i, int)) if by_index else -1
+            known = sorted(i for i in by_index if isinstance(i, int))
+            have = f"only GPU {known[0]}" if len(known) == 1 else f"GPUs {known[0]}-{known[-1]}"
             return VisibleEntry(
                 token, "invalid", None,
-                problem=f"GPU index {index} does not exist (this machine has GPUs 0-{top})",
+                problem=f"GPU index {index} does not exist (this machine has {have})",
             )
         return VisibleEntry(token, "index", index)
     if token.startswith("-") and _INDEX.match(token[1:]):

@@ -1,0 +1,131 @@
+"""Which GPUs CUDA will see: CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER.
+
+Rules from the CUDA Programming Guide (environment variables), summarised with sources in
+/work/shared/knowledge/compat.md section 6; the parsing lives in envcheck/visible_devices.py so
+smoke-train maps `--gpu N` the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envcheck.checks import check
+from envcheck.model import Facts, Finding, Status
+from envcheck.redact import redact_env_value
+from envcheck.visible_devices import VisibleDevices, parse_visible_devices
+
+DEVICE_ORDERS = ("FASTEST_FIRST", "PCI_BUS_ID")
+
+
+def _env(facts: Facts) -> dict[str, str]:
+    return facts.data("env").get("vars") or {}
+
+
+def _names(gpus: list[dict[str, Any]]) -> dict[int, str]:
+    return {g["index"]: g.get("name") or "unknown model" for g in gpus if isinstance(g.get("index"), int)}
+
+
+def cuda_map_text(result: VisibleDevices, gpus: list[dict[str, Any]]) -> str:
+    """'cuda:0 = GPU 2 (NVIDIA L40S), cuda:1 = GPU 1 (NVIDIA L40S)'."""
+    names = _names(gpus)
+    parts = [f"cuda:{cuda} = GPU {physical} ({names.get(physical, 'unknown model')})" for cuda, physical in result.cuda_map()]
+    parts += [f"cuda:0 = MIG device {uuid}" for uuid in result.visible_mig[:1]]
+    return ", ".join(parts) or "none"
+
+
+def _free_indices(gpus: list[dict[str, Any]]) -> str:
+    return ",".join(str(g["index"]) for g in gpus if isinstance(g.get("index"), int)) or "0"
+
+
+def _mixed_models(gpus: list[dict[str, Any]]) -> bool:
+    return len({g.get("name") for g in gpus}) > 1
+
+
+@check("cuda.visible_devices", "cuda", "CUDA_VISIBLE_DEVICES selects GPUs that exist, as intended",
+       facts=("env", "nvidia"))
+def visible_devices(facts: Facts) -> Finding | None:
+    env = _env(facts)
+    nvidia = facts.data("nvidia")
+    gpus = nvidia.get("gpus") or []
+    raw = env.get("CUDA_VISIBLE_DEVICES")
+    shown = redact_env_value("CUDA_VISIBLE_DEVICES", raw) if raw is not None else None
+    result = parse_visible_devices(raw, gpus)
+    details = list(result.problems)
+    order = env.get("CUDA_DEVICE_ORDER")
+    if raw and result.visible and _mixed_models(gpus) and order != "PCI_BUS_ID" and any(e.kind == "index" for e in result.entries):
+        details.append("These GPUs are of different models and CUDA_DEVICE_ORDER is not PCI_BUS_ID, so CUDA may not "
+                       "number them as nvidia-smi does: the index mapping above assumes nvidia-smi's order "
+                       "(see cuda.device_order).")
+    selected = result.visible if raw is not None else [g.get("index") for g in gpus]
+    mig_selected = [g for g in gpus if g.get("mig_mode") == "Enabled" and g.get("index") in selected]
+    for gpu in mig_selected:
+        details.append(f"GPU {gpu.get('index')} is in MIG mode: select one of its MIG instances by MIG UUID "
+                           "(CUDA_VISIBLE_DEVICES=MIG-..., from `nvidia-smi -L`) rather than the whole GPU.")
+
+    if raw is None:
+        if not gpus:
+            return None  # no GPU and nothing set: driver.nvml already explains
+        return Finding("", Status.OK, f"CUDA_VISIBLE_DEVICES is unset: all {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} visible",
+                       details=[cuda_map_text(result, gpus)] + details)
+
+    if not gpus:
+        status = Status.SKIP if not nvidia.get("source") else Status.WARN
+        return Finding("", status, f"CUDA_VISIBLE_DEVICES={shown!r} is set, but no GPU was found to check it against",
+                       fix="Fix the driver first (see the driver section), then run the doctor again.", details=details)
+
+    if raw.strip() == "" or (result.stopped_at is not None and result.entries and result.entries[0].token.strip() == "-1"):
+        return Finding(
+            "", Status.WARN,
+            f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
+            fix="unset CUDA_VISIBLE_DEVICES\n(find where it is set: grep -n CUDA_VISIBLE_DEVICES ~/.bashrc ~/.profile ~/.zshrc)",
+            details=details or ["Often an accidental export left in a shell start-up file or a job script."],
+        )
+
+    if result.stopped_at is not None:
+        valid_prefix = ",".join(str(i) for i in result.visible) if result.visible else None
+        fix = (f"export CUDA_VISIBLE_DEVICES={valid_prefix}   # or list the GPUs you meant, from: {_free_indices(gpus)}"
+               if valid_prefix else f"export CUDA_VISIBLE_DEVICES=<one or more of {_free_indices(gpus)}>   (see `nvidia-smi -L`)")
+        return Finding(
+            "", Status.FAIL,
+            f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
+            f"CUDA will see only: {cuda_map_text(result, gpus)}",
+            fix=fix, details=details,
+        )
+
+    if result.problems:
+        example = ",".join(str(i) for i in result.visible) or (result.visible_mig[:1] or ["0"])[0]
+        return Finding("", Status.WARN, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}, with problems",
+                       fix="Write it without spaces, each device once, and at most one MIG instance, "
+                           f"e.g. export CUDA_VISIBLE_DEVICES={example}",
+                       details=details)
+    if mig_selected:
+        migs = mig_selected[0].get("mig_devices") or []
+        target = migs[0]["uuid"] if migs and migs[0].get("uuid") else "MIG-<uuid from nvidia-smi -L>"
+        return Finding("", Status.WARN, f"CUDA_VISIBLE_DEVICES={shown!r} selects a whole GPU that is in MIG mode",
+                       fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details)
+    return Finding("", Status.OK, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}")
+
+
+@check("cuda.device_order", "cuda", "CUDA numbers GPUs as nvidia-smi does (CUDA_DEVICE_ORDER)", facts=("env", "nvidia"))
+def device_order(facts: Facts) -> Finding | None:
+    gpus = facts.data("nvidia").get("gpus") or []
+    if not gpus:
+        return None
+    order = _env(facts).get("CUDA_DEVICE_ORDER")
+    if order is not None and order not in DEVICE_ORDERS:
+        return Finding("", Status.WARN, f"CUDA_DEVICE_ORDER={order!r} is not a value CUDA knows (FASTEST_FIRST or PCI_BUS_ID)",
+                       fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID")
+    models = sorted({g.get("name") or "unknown model" for g in gpus})
+    if order == "PCI_BUS_ID":
+        return Finding("", Status.OK, "CUDA_DEVICE_ORDER=PCI_BUS_ID: CUDA numbers GPUs in nvidia-smi's (PCI bus) order")
+    if len(models) <= 1:
+        return Finding("", Status.OK, f"all GPUs are the same model ({models[0]}): CUDA and nvidia-smi numbering agree whatever CUDA_DEVICE_ORDER is")
+    return Finding(
+        "", Status.WARN,
+        f"this machine mixes GPU models ({', '.join(models)}) and CUDA_DEVICE_ORDER is "
+        f"{'unset (FASTEST_FIRST)' if order is None else order}: cuda:0 may not be nvidia-smi's GPU 0",
+        fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID\n(or select GPUs by UUID: CUDA_VISIBLE_DEVICES=GPU-... from `nvidia-smi -L`)",
+        details=["CUDA's default order is FASTEST_FIRST, a heuristic that puts the fastest GPU first (CUDA Programming "
+                 "Guide, CUDA_DEVICE_ORDER); nvidia-smi lists GPUs in PCI bus order in practice (NVIDIA does not "
+                 "document it; see flux-framework/flux-core#1598), and NVML recommends matching GPUs by UUID or bus id."],
+    )

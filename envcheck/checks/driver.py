@@ -1,0 +1,318 @@
+"""NVIDIA driver and GPU checks: is a driver there and healthy, and is each GPU free to use.
+
+Every check reads the "nvidia" facts (envcheck/facts/nvidia.py). The fixes for NVML failures
+follow what nvitop and gpustat tell their users (summarised in
+/work/shared/knowledge/doctor-anchors.md sections 2 and 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envcheck.checks import check
+from envcheck.model import Facts, Finding, Status
+
+HOT_C = 85  # at or above this a GPU is close to thermal slowdown on most boards
+BUSY_MEMORY_FRACTION = 0.5
+
+RELOAD_MODULES = "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"
+REINSTALL_BINDING = "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
+CUDA_VERSION_MEANING = (
+    "\"CUDA Version\" in nvidia-smi is the newest CUDA this driver supports, not an installed toolkit: "
+    "the toolkit (nvcc) and PyTorch's own CUDA are separate values, shown in the CUDA and PyTorch sections."
+)
+
+
+def _nvidia(facts: Facts) -> dict[str, Any]:
+    return facts.data("nvidia")
+
+
+def has_nvidia_hardware_or_driver(data: dict[str, Any]) -> bool:
+    """Any sign of NVIDIA on this machine: a GPU on the PCI bus, a loaded module, device nodes,
+    the userspace library or nvidia-smi."""
+    return bool(
+        data.get("pci_gpus")
+        or data.get("proc_driver_present")
+        or any((data.get("dev_nodes") or {}).values())
+        or data.get("library_versions")
+        or (data.get("smi") or {}).get("path")
+    )
+
+
+def failure_kind(data: dict[str, Any]) -> str | None:
+    """Why no GPU list came back: the NVML error kind, or nvidia-smi's, or None when it worked."""
+    if data.get("source"):
+        return None
+    smi_error = (data.get("smi") or {}).get("error") or ""
+    if "did not answer" in smi_error:
+        return "smi_hung"
+    nvml_kind = (data.get("nvml_error") or {}).get("kind")
+    if nvml_kind and nvml_kind != "unknown":
+        return nvml_kind
+    from envcheck.nvsmi import classify_error
+
+    return classify_error(smi_error) or nvml_kind or "unknown"
+
+
+_FAILURES: dict[str, tuple[str, str, list[str]]] = {
+    "library_not_found": (
+        "the NVIDIA driver's NVML library (libnvidia-ml.so.1) was not found, so no GPU can be used",
+        "On a host: install the NVIDIA driver (e.g. `sudo ubuntu-drivers install`, then reboot).\n"
+        "In a container: start it with the GPUs passed in, e.g. `docker run --gpus all ...` "
+        "(needs the NVIDIA Container Toolkit on the host).",
+        ["A GPU is present on the PCI bus, so this is a missing driver (or a container without --gpus), not a CPU-only machine."],
+    ),
+    "driver_not_loaded": (
+        "the NVIDIA kernel module is not loaded (NVML: Driver Not Loaded)",
+        "sudo modprobe nvidia\n"
+        "If that fails, check `dmesg | grep -i nvidia` (Secure Boot can block an unsigned module) or reboot.",
+        [],
+    ),
+    "lib_rm_version_mismatch": (
+        "the NVIDIA driver was upgraded but the old kernel module is still loaded (Driver/library version mismatch)",
+        f"Reboot, or reload the modules with nothing using the GPU:\n{RELOAD_MODULES}",
+        ["This often follows an unattended-upgrades driver update; CUDA fails until the module matches the library."],
+    ),
+    "no_permission": (
+        "NVML was refused access to the GPUs (Insufficient Permissions)",
+        "Check `ls -l /dev/nvidia*`: your user needs read/write access (often membership of the `video` group: "
+        "`sudo usermod -aG video $USER`, then log in again); in a container, pass the devices in with --gpus.",
+        [],
+    ),
+    "function_not_found": (
+        "the NVML Python binding (nvidia-ml-py) asks the driver for a function it does not have",
+        "pip install --upgrade nvidia-ml-py\n"
+        "(If the driver is very old, upgrading the driver also fixes it.)",
+        ["nvitop's documentation gives this cause: nvidia-ml-py not compatible with the installed driver version."],
+    ),
+    "smi_hung": (
+        "nvidia-smi did not answer: a GPU or the driver is stuck",
+        "Look for GPU errors with `sudo dmesg | grep -i -E 'NVRM|Xid'`; a stuck GPU usually needs a reboot "
+        "(or `sudo nvidia-smi -r -i <index>` when nothing uses it).",
+        ["nvidia-smi can hang in the kernel (D state) when a GPU has fallen off the bus or hit an Xid error."],
+    ),
+    "no_devices": (
+        "the NVIDIA driver is loaded but reports no GPU",
+        "Check `lspci | grep -i nvidia` and `sudo dmesg | grep -i -E 'NVRM|Xid'`; in a container, start it with `--gpus all`.",
+        [],
+    ),
+}
+
+
+@check("driver.nvml", "driver", "An NVIDIA driver answers, and what it supports", facts=("nvidia",))
+def driver_found(facts: Facts) -> Finding:
+    data = _nvidia(facts)
+    if not data:
+        return Finding("", Status.FAIL, f"the NVIDIA facts could not be collected: {facts.error('nvidia') or 'unknown'}",
+                       fix="Run `envcheck doctor -v --only driver` to see why, and report it as an envcheck bug.")
+    gpus = data.get("gpus") or []
+    if data.get("source"):
+        driver = data.get("driver_version") or "unknown"
+        cuda = data.get("cuda_driver_version") or "unknown"
+        models = sorted({g.get("name") or "unknown model" for g in gpus})
+        details = [
+            f"driver {driver} (read via {data['source']})",
+            f"newest CUDA the driver supports: {cuda}",
+            CUDA_VERSION_MEANING,
+        ]
+        if models:
+            details.append("models: " + ", ".join(models))
+        if data.get("source") == "nvidia-smi" and data.get("nvml_error"):
+            details.append(f"NVML in envcheck's own process failed ({data['nvml_error'].get('message')}); nvidia-smi was used instead.")
+        if (data.get("smi") or {}).get("error"):
+            details.append(f"some nvidia-smi queries failed: {data['smi']['error']}")
+        count = len(gpus)
+        if count == 0:
+            kind = "no_devices"
+            summary, fix, extra = _FAILURES[kind]
+            return Finding("", Status.FAIL, summary, fix=fix, details=details + extra)
+        return Finding("", Status.OK,
+                       f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {count} GPU{'s' if count != 1 else ''}",
+                       details=details)
+
+    if not has_nvidia_hardware_or_driver(data):
+        return Finding("", Status.SKIP, "no NVIDIA driver; GPU checks skipped",
+                       details=["No NVIDIA GPU on the PCI bus, no nvidia kernel module, no nvidia-smi: this looks like a "
+                                "machine without NVIDIA GPUs. If it should have one, check `lspci | grep -i nvidia`."])
+    kind = failure_kind(data)
+    details = _failure_details(data)
+    if kind in _FAILURES:
+        summary, fix, extra = _FAILURES[kind]
+        if kind == "library_not_found" and not data.get("pci_gpus"):
+            extra = []
+        return Finding("", Status.FAIL, summary, fix=fix, details=extra + details)
+    return Finding("", Status.FAIL, "there are signs of an NVIDIA GPU or driver, but neither NVML nor nvidia-smi could list the GPUs",
+                   fix="Run `nvidia-smi` and read its error; if the driver is missing, install it and reboot.",
+                   details=details)
+
+
+def _failure_details(data: dict[str, Any]) -> list[str]:
+    lines = []
+    if data.get("nvml_error"):
+        lines.append(f"NVML: {data['nvml_error'].get('message')}")
+    smi = data.get("smi") or {}
+    lines.append(f"nvidia-smi: {smi.get('error') or 'ok'}" + (f" ({smi['path']})" if smi.get("path") else ""))
+    lines.append(f"kernel module loaded (/proc/driver/nvidia): {'yes' if data.get('proc_driver_present') else 'no'}"
+                 + (f", version {data['kernel_module_version']}" if data.get("kernel_module_version") else ""))
+    if data.get("library_versions"):
+        lines.append("userspace libnvidia-ml.so versions installed: " + ", ".join(data["library_versions"]))
+    if data.get("pci_gpus"):
+        lines.append(f"NVIDIA GPUs on the PCI bus: {len(data['pci_gpus'])} (" + ", ".join(g["slot"] for g in data["pci_gpus"]) + ")")
+    return lines
+
+
+@check("driver.kernel_module", "driver", "The loaded kernel module matches the userspace driver", facts=("nvidia",))
+def kernel_module(facts: Facts) -> Finding | None:
+    data = _nvidia(facts)
+    kernel = data.get("kernel_module_version")
+    if not data or not kernel:
+        return None  # no module loaded: driver.nvml already says so
+    userspace = data.get("driver_version")
+    libraries = data.get("library_versions") or []
+    if userspace is None and len(libraries) == 1:
+        userspace = libraries[0]
+    if userspace is None:
+        return Finding("", Status.SKIP, f"kernel module {kernel} is loaded; the userspace driver version is unknown, so they could not be compared")
+    others = [v for v in libraries if v != kernel]
+    if userspace != kernel or others:
+        mismatched = userspace if userspace != kernel else others[0]
+        return Finding("", Status.FAIL,
+                       f"kernel module {kernel} is loaded but the userspace driver is {mismatched}: CUDA and NVML fail until they match",
+                       fix=f"Reboot, or reload the modules with nothing using the GPU:\n{RELOAD_MODULES}",
+                       details=["This usually means the driver package was upgraded without a reboot.",
+                                f"/proc/driver/nvidia/version: {kernel}; libnvidia-ml.so: {', '.join(libraries) or 'not found'}"])
+    return Finding("", Status.OK, f"kernel module and userspace driver are the same version ({kernel})")
+
+
+@check("driver.uvm", "driver", "/dev/nvidia-uvm exists (CUDA cannot start without it)", facts=("nvidia",))
+def uvm_device(facts: Facts) -> Finding | None:
+    data = _nvidia(facts)
+    nodes = data.get("dev_nodes") or {}
+    # Only meaningful where the driver's control node or /proc entry shows the module is loaded.
+    if not data or not (nodes.get("/dev/nvidiactl") or data.get("proc_driver_present")):
+        return None
+    if nodes.get("/dev/nvidia-uvm"):
+        return Finding("", Status.OK, "/dev/nvidia-uvm is present")
+    return Finding(
+        "", Status.WARN,
+        "the NVIDIA driver is loaded but /dev/nvidia-uvm is missing: CUDA programs fail to initialise "
+        "(\"CUDA unknown error\") unless it can be created",
+        fix="sudo modprobe nvidia-uvm\nor: sudo nvidia-modprobe -u -c=0",
+        details=["Common after suspend/resume; reloading nvidia_uvm fixes it "
+                 "(pytorch/pytorch#88639, ultralytics/ultralytics#7716).",
+                 "The first CUDA program can create the node itself only when the setuid nvidia-modprobe helper is installed."],
+    )
+
+
+def _normalise(name: str) -> str:
+    return "".join("-" if c in "-_." else c for c in name.lower())
+
+
+@check("driver.nvml_binding", "driver", "The NVML Python binding is NVIDIA's nvidia-ml-py, not a shadowing copy",
+       facts=("nvidia", "python"))
+def nvml_binding(facts: Facts) -> Finding | None:
+    data = _nvidia(facts)
+    binding = data.get("pynvml") or {}
+    target = (facts.data("python").get("target") or {})
+    installed = {_normalise(k): v for k, v in (target.get("distributions") or {}).items()}
+    shadowing = [name for name in ("pynvml", "nvidia-ml-py3") if name in installed]
+    problems = []
+    if shadowing:
+        problems.append("the target environment has " + ", ".join(f"{n} {installed[n]}" for n in shadowing)
+                        + ": (older releases of) these ship their own pynvml.py that can shadow NVIDIA's nvidia-ml-py")
+    if binding.get("module_file") and not binding.get("has_nvmlInitWithFlags"):
+        problems.append(f"the pynvml module envcheck imported ({binding['module_file']}) has no nvmlInitWithFlags, "
+                        "so it is not NVIDIA's current binding")
+    if problems:
+        return Finding("", Status.WARN, "a look-alike NVML binding may shadow nvidia-ml-py (gpustat, nvitop and "
+                       "PyTorch's GPU memory tools can then fail)", fix=REINSTALL_BINDING, details=problems)
+    if not binding.get("module_file") and not installed.get("nvidia-ml-py"):
+        return None  # no binding anywhere: nothing can be shadowed
+    where = binding.get("version") or installed.get("nvidia-ml-py") or "unknown version"
+    return Finding("", Status.OK, f"NVML binding is NVIDIA's nvidia-ml-py ({where})")
+
+
+def _gib(mib: int | None) -> str:
+    return "?" if mib is None else f"{mib / 1024:.1f} GiB"
+
+
+def _process_text(proc: dict[str, Any]) -> str:
+    who = proc.get("user") or "unknown user"
+    memory = f" {_gib(proc['used_memory_mib'])}" if proc.get("used_memory_mib") is not None else ""
+    return f"{who} pid {proc.get('pid')}{memory}"
+
+
+def gpu_line(gpu: dict[str, Any]) -> str:
+    """'GPU 0: NVIDIA H100 80GB HBM3, 19.4/79.6 GiB used, util 100%, 59 C, sm 9.0, MIG off'."""
+    parts = [f"GPU {gpu.get('index')}: {gpu.get('name') or 'unknown model'}"]
+    parts.append(f"{_gib(gpu.get('memory_used_mib'))} of {_gib(gpu.get('memory_total_mib'))} used"
+                 if gpu.get("memory_total_mib") is not None else "memory unknown")
+    util = gpu.get("utilization_gpu_pct")
+    parts.append(f"util {util}%" if util is not None else "util unknown")
+    temp = gpu.get("temperature_c")
+    parts.append(f"{temp} C" if temp is not None else "temperature unknown")
+    parts.append(f"compute capability {gpu.get('compute_capability') or 'unknown'}")
+    mig = gpu.get("mig_mode")
+    parts.append({"Enabled": "MIG on", "Disabled": "MIG off"}.get(mig or "", "MIG n/a"))
+    return ", ".join(parts)
+
+
+def is_busy(gpu: dict[str, Any], me: str | None) -> bool:
+    """Another user's process is on it, or more than half its memory is taken."""
+    others = [p for p in gpu.get("processes") or [] if p.get("user") and me and p["user"] != me]
+    used, total = gpu.get("memory_used_mib"), gpu.get("memory_total_mib")
+    crowded = used is not None and bool(total) and used > BUSY_MEMORY_FRACTION * total
+    return bool(others) or crowded
+
+
+@check("driver.gpus", "driver", "Each GPU: memory, load, temperature, and who is using it", facts=("nvidia", "env"))
+def gpus(facts: Facts) -> list[Finding] | None:
+    data = _nvidia(facts)
+    gpu_list = data.get("gpus") or []
+    if not gpu_list:
+        return None
+    me = (facts.data("env").get("vars") or {}).get("USER")
+    busy = {g.get("index") for g in gpu_list if is_busy(g, me)}
+    free = [g.get("index") for g in gpu_list if g.get("index") not in busy]
+    findings = []
+    for gpu in gpu_list:
+        index = gpu.get("index")
+        procs = gpu.get("processes") or []
+        details = [gpu_line(gpu)]
+        if gpu.get("pci_bus_id"):
+            details.append(f"PCI bus id {gpu['pci_bus_id']}, UUID {gpu.get('uuid') or 'unknown'}")
+        details += [f"process: {_process_text(p)} ({p.get('name') or 'name unknown'})" for p in procs]
+        problems = []
+        fix = None
+        if index in busy:
+            who = ", ".join(_process_text(p) for p in procs) if procs else "no process listed"
+            problems.append(f"GPU {index} is busy: {len(procs)} process{'es' if len(procs) != 1 else ''} ({who})")
+            if free:
+                fix = f"pick a free GPU: CUDA_VISIBLE_DEVICES={free[0]} python train.py"
+            else:
+                fix = "every GPU is busy: wait, or ask the owners of the processes above (see `nvidia-smi`)"
+        temp = gpu.get("temperature_c")
+        if temp is not None and temp >= HOT_C:
+            problems.append(f"GPU {index} is hot ({temp} C, warning threshold {HOT_C} C)")
+            fix = (fix + "\n" if fix else "") + "check the fans and airflow (`nvidia-smi -q -d TEMPERATURE,PERFORMANCE` shows thermal slowdown)"
+        if problems:
+            findings.append(Finding(f"driver.gpu.{index}", Status.WARN, "; ".join(problems), fix=fix, details=details))
+        else:
+            if not procs:
+                state = "free"
+            elif me and all(p.get("user") == me for p in procs):
+                state = f"{len(procs)} process{'es' if len(procs) != 1 else ''} of yours"
+            else:
+                state = f"{len(procs)} process{'es' if len(procs) != 1 else ''} (" + ", ".join(_process_text(p) for p in procs) + ")"
+            findings.append(Finding(f"driver.gpu.{index}", Status.OK, f"{gpu_line(gpu)}: {state}", details=details))
+        if gpu.get("mig_mode") == "Enabled":
+            migs = gpu.get("mig_devices") or []
+            findings.append(Finding(
+                f"driver.mig.{index}", Status.OK,
+                f"GPU {index} is in MIG mode with {len(migs)} MIG device{'s' if len(migs) != 1 else ''}: "
+                "select one by its MIG UUID (CUDA_VISIBLE_DEVICES=MIG-...), not by the GPU index",
+                fix=None,
+                details=[f"{m.get('name') or 'MIG device'}: {m.get('uuid')}" for m in migs]
+                or ["no MIG device was listed; create one with `sudo nvidia-smi mig -cgi <profile> -C` (see `nvidia-smi mig -lgip`)"],
+            ))
+    return findings
