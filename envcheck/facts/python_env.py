@@ -55,7 +55,7 @@ def _parse_json_output(stdout: str) -> dict | None:
 
 def inspect_target(ctx: Context) -> tuple[dict | None, str | None]:
     """Run pyinfo.py with ctx.python: (data, None) or (partial data or None, why it failed)."""
-    result = ctx.run([ctx.python, str(PYINFO)], timeout=max(ctx.timeout, 20.0))
+    result = ctx.run([ctx.python, str(PYINFO)], timeout=ctx.timeout)
     if result.error:
         return None, f"{ctx.python} could not be run: {result.error}"
     if result.timed_out:
