@@ -1,0 +1,332 @@
+"""`envcheck smoke-train`: train a small model on the chosen GPU(s) and say PASS or FAIL.
+
+This module only parses flags, refuses bad input in one sentence, picks the device and hands the
+work to envcheck.smoke. It never imports torch itself (the children do), so `envcheck --help`
+stays fast and a torch that hangs on CUDA start-up becomes a failed check, not a frozen command.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.console import Console
+
+from envcheck.errors import UserError
+
+# Accuracy the built-in cat/dog set must reach: the shapes are easy, and chance is 50%.
+SYNTHETIC_ACCURACY = 0.75
+# On the user's data the bar is "clearly better than always guessing the largest class".
+MARGIN_OVER_MAJORITY = 0.05
+# The determinism, checkpoint and mixed-precision phases prove the stack, not the data: they run
+# a few steps on a small synthetic set whatever --data says, so they take seconds everywhere.
+SMALL_TRAIN_PER_CLASS = 24
+SMALL_VAL_PER_CLASS = 8
+SMALL_BATCH = 8  # 48 images -> 6 steps per epoch
+SHORT_STEPS = 8  # determinism: crosses an epoch boundary (reshuffle) at step 6
+RESUME_EPOCHS = 2  # checkpoint: 12 steps uninterrupted ...
+RESUME_STOP_STEP = 9  # ... or stopped mid-epoch 2 and resumed
+DDP_SIZE_MB = {"cuda": 64.0, "cpu": 8.0}
+
+TORCH_INSTALL_HINT = (
+    'install it with `pip install "envcheck[train]"`, or for a specific CUDA build the command from '
+    "https://pytorch.org/get-started/locally/ (e.g. `pip install torch torchvision --index-url "
+    "https://download.pytorch.org/whl/cu128`)"
+)
+
+
+def _require_torch() -> None:
+    missing = []
+    for name in ("torch", "torchvision"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed in {sys.executable}; {TORCH_INSTALL_HINT}.")
+
+
+def _validate_numbers(epochs: int, image_size: int, batch_size: int, timeout: float | None) -> None:
+    if epochs < 1:
+        raise UserError(f"--epochs {epochs}: train for at least 1 epoch.")
+    if image_size < 32:
+        raise UserError(f"--image-size {image_size} is too small for ResNet18 (it downsamples 32x); use 32 or more.")
+    if batch_size < 1:
+        raise UserError(f"--batch-size {batch_size}: use at least 1.")
+    if timeout is not None and timeout <= 0:
+        raise UserError(f"--timeout {timeout:g}: give the seconds each phase may take, e.g. --timeout 600.")
+
+
+def parse_phase_timeouts(items: list[str], default: float | None) -> dict[str, float]:
+    from envcheck.smoke.phases import DEFAULT_TIMEOUTS
+
+    timeouts = {name: float(default if default is not None else seconds) for name, seconds in DEFAULT_TIMEOUTS.items()}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or name not in timeouts or seconds <= 0:
+            raise UserError(f"--phase-timeout {item!r}: write PHASE=SECONDS with PHASE one of {', '.join(timeouts)}.")
+        timeouts[name] = seconds
+    return timeouts
+
+
+def check_data_dir(data: Path) -> float:
+    """Refuse a data folder ImageFolder would choke on; return the learning threshold for it."""
+    from reference_train.datacheck import check_imagefolder
+
+    report = check_imagefolder(data)
+    if not report.ok:
+        shown = report.problems[:2]
+        more = len(report.problems) - len(shown)
+        extra = f" (and {more} more problem{'s' if more != 1 else ''}; run `envcheck check-data {data}` for all)" if more > 0 else ""
+        raise UserError(f"--data {data} cannot be used: " + " ".join(p.rstrip() for p in shown) + extra)
+    classes = report.classes.get("train") or []
+    if len(classes) < 2:
+        raise UserError(f"--data {data} has {len(classes)} class folder(s); a classifier needs at least 2 (e.g. train/cat/, train/dog/).")
+    val_counts = report.counts.get("val") or {}
+    total = sum(val_counts.values())
+    majority = max(val_counts.values()) / total if total else 1.0 / len(classes)
+    return min(0.99, round(majority + MARGIN_OVER_MAJORITY, 4))
+
+
+def _nvidia_gpus() -> tuple[list[dict[str, Any]], str | None]:
+    from envcheck.context import Context
+    from envcheck.runner import collect
+
+    facts = collect(Context(), ["nvidia"])
+    data = facts.data("nvidia")
+    gpus = [g for g in data.get("gpus") or [] if isinstance(g, dict)]
+    error = facts.error("nvidia") or data.get("error")
+    return gpus, (str(error) if error and not gpus else None)
+
+
+class _Fingerprint:
+    """The doctor's facts about this machine, gathered in a thread while the phases run."""
+
+    def __init__(self) -> None:
+        self.value: dict[str, Any] = {}
+        self.thread = threading.Thread(target=self._run, daemon=True, name="smoke-fingerprint")
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            from envcheck.commands.doctor import gather
+            from envcheck.context import Context
+
+            facts, findings = gather(Context(), only=["system", "driver", "torch"])
+            self.value = {
+                "facts": {name: (result.data if result.ok else {"error": result.error}) for name, result in sorted(facts.items())},
+                "findings": [{"id": f.id, "status": f.status.value, "summary": f.summary} for f in findings],
+            }
+        except Exception as exc:  # noqa: BLE001 - the fingerprint is context, never a reason to fail
+            self.value = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def result(self, wait: float = 90.0) -> dict[str, Any]:
+        self.thread.join(wait)
+        return self.value if not self.thread.is_alive() else {"error": f"environment facts not collected within {wait:g} s"}
+
+
+def _prepare_out_dir(out: Path | None) -> tuple[Path, bool]:
+    """The run folder and whether it is ours to delete at the end."""
+    if out is None:
+        return Path(tempfile.mkdtemp(prefix="envcheck-smoke-")), True
+    out = out.expanduser()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder (it is created if missing).")
+    if out.is_dir() and any(out.iterdir()):
+        raise UserError(f"--out {out} is not empty; choose a new folder so no earlier run's files are overwritten.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out} cannot be created ({exc.strerror}); choose a folder you can write to.") from None
+    return out, False
+
+
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def command(
+    gpu: Optional[int] = typer.Option(None, "--gpu", help="Test this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", help="Test several GPUs (nvidia-smi numbers, e.g. 0,1): adds the NCCL all_reduce and DDP check."),
+    cpu: bool = typer.Option(False, "--cpu", help="Test the CPU stack (no GPU needed)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
+    epochs: int = typer.Option(3, "--epochs", help="Epochs of the learning run."),
+    seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling."),
+    image_size: int = typer.Option(64, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Batch size of the learning and throughput runs."),
+    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs, off on the CPU)."),
+    deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Keep the run's files (metrics.jsonl, curves.png, checkpoints, logs, report.json) in this new folder."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    nproc: Optional[int] = typer.Option(None, "--nproc", help="Processes for the DDP check: with --cpu, N gloo processes; with --gpus, must match the GPU count."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds each phase may take before it counts as hung (default: per phase, 120-900)."),
+    phase_timeout: Optional[List[str]] = typer.Option(None, "--phase-timeout", hidden=True, help="PHASE=SECONDS for one phase (tests)."),
+) -> None:
+    """Prove the GPU stack end to end: device, numerics, learning, determinism, checkpoint resume,
+    mixed precision, throughput and (with several GPUs) NCCL/DDP, then a PASS/FAIL verdict.
+
+    Exit status: 0 PASS, 1 FAIL, 2 bad input.
+    """
+    _validate_numbers(epochs, image_size, batch_size, timeout)
+    timeouts = parse_phase_timeouts(phase_timeout or [], timeout)
+
+    from envcheck.smoke.selection import detect_job
+
+    job = detect_job(os.environ)
+    _require_torch()
+    if job is not None:
+        _run_as_job_rank(job, cpu=cpu, seed=seed, json_out=json_out, timeout=timeouts["ddp"], out=out)
+        return
+
+    threshold = check_data_dir(data) if data is not None else SYNTHETIC_ACCURACY
+
+    from envcheck.smoke.selection import plan_devices
+
+    if cpu:
+        nvidia, nvidia_error = [], None
+    else:
+        nvidia, nvidia_error = _nvidia_gpus()
+    plan = plan_devices(
+        gpu=gpu, gpus=gpus, cpu=cpu, nproc=nproc, nvidia_gpus=nvidia, nvidia_error=nvidia_error,
+        visible_raw=os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
+    if plan.kind == "cuda" and not os.environ.get("CUBLAS_WORKSPACE_CONFIG"):
+        # Deterministic cuBLAS needs this before CUDA starts in the child (pytorch PR #41377).
+        plan.child_env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+
+    out_dir, temporary = _prepare_out_dir(out)
+    fingerprint = _Fingerprint() if json_out or not temporary else None
+    console = Console(highlight=False)
+    status = Console(stderr=True).status("Preparing data...") if sys.stderr.isatty() and not json_out else None
+    if status is not None:
+        status.start()
+    try:
+        checks = _run_phases(plan, out_dir, data, threshold, epochs, seed, image_size, batch_size, amp,
+                             deterministic, timeouts, status)
+    finally:
+        if status is not None:
+            status.stop()
+
+    where = plan.describe()
+    notes = list(plan.notes)
+    settings = {"epochs": epochs, "seed": seed, "image_size": image_size, "batch_size": batch_size, "amp": amp,
+                "deterministic": deterministic, "data": str(data) if data else "synthetic cat/dog",
+                "accuracy_threshold": threshold, "timeouts_s": timeouts}
+    from envcheck.smoke import report
+
+    doc = None
+    if fingerprint is not None:
+        doc = report.report_dict(checks, plan.to_dict(), settings, fingerprint.result(),
+                                 None if temporary else str(out_dir), notes)
+    try:
+        if not temporary and doc is not None:
+            from envcheck.fsutil import atomic_write_text
+
+            atomic_write_text(out_dir / "report.json", report.render_json(doc) + "\n")
+        if json_out:
+            sys.stdout.write(report.render_json(doc) + "\n")
+        else:
+            report.render_terminal(console, checks, where, notes, None if temporary else str(out_dir))
+    finally:
+        if temporary:
+            shutil.rmtree(out_dir, ignore_errors=True)
+    raise typer.Exit(0 if report.verdict(checks) == "PASS" else 1)
+
+
+def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs: int, seed: int, image_size: int,
+                batch_size: int, amp: bool | None, deterministic: bool, timeouts: dict[str, float], status) -> list:
+    from reference_train.synthetic import cached_dataset
+
+    from envcheck.smoke import phases
+
+    data_dir = data if data is not None else cached_dataset(seed=seed, image_size=image_size)
+    small_dir = cached_dataset(seed=seed, image_size=image_size, train_per_class=SMALL_TRAIN_PER_CLASS,
+                               val_per_class=SMALL_VAL_PER_CLASS)
+    config = {
+        "device": plan.device,
+        "data_dir": str(Path(data_dir).resolve()),
+        "small_data_dir": str(small_dir),
+        "out_dir": str(out_dir),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "small_batch_size": SMALL_BATCH,
+        "image_size": image_size,
+        "seed": seed,
+        "amp": amp,
+        "deterministic": deterministic,
+        "workers": None,
+        "accuracy_threshold": threshold,
+        "short_steps": SHORT_STEPS,
+        "resume_epochs": RESUME_EPOCHS,
+        "resume_stop_step": RESUME_STOP_STEP,
+    }
+    logs = out_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    env = _child_env(plan.child_env)
+
+    def on_start(name: str) -> None:
+        if status is not None:
+            status.update(f"smoke-train: {phases.TITLES[name].lower()} phase running (limit {timeouts[name]:g} s)...")
+
+    checks = phases.run_worker_phases(config, phases.SINGLE_DEVICE_PHASES, timeouts, env, logs, on_start=on_start)
+    if plan.nproc > 1:
+        on_start(phases.DDP_PHASE)
+        kind = plan.kind
+        result_path = out_dir / "ddp" / "result.json"
+        result_path.parent.mkdir(exist_ok=True)
+        ddp_env = dict(env, ENVCHECK_DDP_DEVICE=kind)
+        argv = phases.ddp_command(plan.nproc, result_path, DDP_SIZE_MB[kind], seed)
+        checks.append(phases.run_ddp_phase(argv, plan.nproc, result_path, timeouts["ddp"], ddp_env, logs / "ddp.log"))
+    return checks
+
+
+def _run_as_job_rank(job, cpu: bool, seed: int, json_out: bool, timeout: float, out: Path | None) -> None:
+    """Started by torchrun or srun with several ranks: be one rank of that job's DDP check."""
+    from envcheck.smoke import phases, report
+
+    out_dir, temporary = _prepare_out_dir(out / f"rank{job.rank}" if out is not None else None)
+    kind = "cpu" if cpu else "cuda"
+    env = _child_env(dict(job.env))
+    if cpu:
+        env["ENVCHECK_DDP_DEVICE"] = "cpu"
+    else:
+        env.pop("ENVCHECK_DDP_DEVICE", None)
+    result_path = out_dir / "result.json"
+    argv = [sys.executable, "-m", "envcheck.smoke.ddp_worker", "--result", str(result_path),
+            "--size-mb", str(DDP_SIZE_MB[kind]), "--seed", str(seed)]
+    try:
+        check = phases.run_ddp_phase(argv, job.world_size, result_path, timeout, env, out_dir / "ddp.log",
+                                     expect_result=job.rank == 0)
+    finally:
+        if temporary:
+            shutil.rmtree(out_dir, ignore_errors=True)
+    checks = [check]
+    where = f"rank {job.rank} of a {job.world_size}-process {job.source} job"
+    notes = [f"Running as {where}: only the DDP check runs here; run smoke-train outside the job for the single-device checks."]
+    if job.rank == 0:
+        if json_out:
+            doc = report.report_dict(checks, {"kind": kind, "job": job.source, "world_size": job.world_size}, {"seed": seed},
+                                     {}, None, notes)
+            sys.stdout.write(report.render_json(doc) + "\n")
+        else:
+            report.render_terminal(Console(highlight=False), checks, where, notes, None)
+    elif not check.passed:
+        print(f"envcheck smoke-train: rank {job.rank}: {check.error}", file=sys.stderr)
+    raise typer.Exit(0 if check.passed else 1)

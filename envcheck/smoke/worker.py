@@ -1,0 +1,444 @@
+"""The child process that imports torch and runs smoke-train's single-device phases.
+
+Run as `python -m envcheck.smoke.worker CONFIG.json`. It writes one JSON object per line on its
+original stdout: {"event": "start", "phase": ...} when a phase begins and {"event": "result", ...}
+when it ends. Everything else anything prints (torch warnings, a library writing to fd 1) is sent
+to stderr, which the parent keeps in a log, so the protocol stream stays parseable.
+
+The parent owns the timeouts: if a phase hangs it kills this process's group and starts a fresh
+worker for the phases left. A CUDA error that poisons the context (illegal address, device-side
+assert) makes the worker exit after reporting, for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+# Tolerance of the numerics check, as max|device - float64 reference| / max|reference|. FP32 with
+# K-term sums keeps that near sqrt(K) * 2^-24 (about 1e-6 for K=512); TF32 (10-bit mantissa) gives
+# about 5e-4, and a broken kernel is off by O(1); 5e-5 separates them with margin.
+NUMERICS_TOLERANCE = 5e-5
+
+# Messages after which the CUDA context is unusable, so later phases need a fresh process.
+_FATAL_CUDA = re.compile(r"CUDA error|CUBLAS_STATUS|cuDNN error|device-side assert|illegal memory access|NCCL error", re.I)
+
+
+class PhaseFailed(Exception):
+    """A check that ran and found a problem; carries the numbers measured so far."""
+
+    def __init__(self, message: str, numbers: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.numbers = numbers or {}
+
+
+def kernels_for(capability: tuple[int, int], arch_list: list[str]) -> tuple[bool, str]:
+    """Whether a torch build compiled for `arch_list` has code that runs on a GPU of `capability`.
+
+    SASS built for sm_XY runs on the same major with minor >= Y; PTX (compute_XY) is JIT-compiled
+    for any newer GPU; "a" variants (sm_90a) run only on exactly that capability (NVIDIA CUDA
+    compatibility guide; torch's own _check_cubins compares majors the same way, compat.md 4b).
+    """
+    major, minor = capability
+    device_code = major * 10 + minor
+    sass_same_major = []
+    ptx = []
+    for arch in arch_list:
+        match = re.fullmatch(r"(sm|compute)_(\d+)([a-z]?)", arch.strip())
+        if not match:
+            continue
+        kind, code, suffix = match.group(1), int(match.group(2)), match.group(3)
+        arch_major, arch_minor = divmod(code, 10)
+        if kind == "sm":
+            if suffix and code != device_code:
+                continue
+            if arch_major == major and arch_minor <= minor:
+                sass_same_major.append(arch)
+        elif code <= device_code and not suffix:
+            ptx.append(arch)
+    name = f"sm_{device_code}"
+    if f"sm_{device_code}" in arch_list:
+        return True, f"the build has {name} kernels"
+    if sass_same_major:
+        return True, f"{name} runs the build's {sass_same_major[-1]} kernels (same major version)"
+    if ptx:
+        return True, f"{name} has no compiled kernels; PTX {ptx[-1]} is JIT-compiled (slow first start)"
+    built = " ".join(arch_list) or "no CUDA architectures"
+    return False, (
+        f"this torch build has no kernels for {name} (it was built for: {built}); install a torch build "
+        "whose CUDA version supports this GPU (see `envcheck doctor --only torch`)"
+    )
+
+
+def compare_to_reference(result, reference) -> dict[str, float]:
+    """Errors of a float32 result against its float64 reference, both torch tensors on the CPU."""
+    diff = (result.double() - reference).abs()
+    max_abs = float(diff.max())
+    scale = float(reference.abs().max())
+    finite = bool(result.isfinite().all())
+    return {
+        "max_abs_err": max_abs if finite else math.inf,
+        "max_rel_err": (max_abs / scale if scale else max_abs) if finite else math.inf,
+    }
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any], emit: Callable[[dict[str, Any]], None]):
+        self.config = config
+        self.emit = emit
+        self.out_dir = Path(config["out_dir"])
+        self.device = config["device"]
+        self.learning_result = None  # reused by the throughput phase when it ran in this process
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def train_config(self, name: str, small: bool, **overrides):
+        from reference_train.train import TrainConfig
+
+        cfg = self.config
+        fields = dict(
+            data_dir=Path(cfg["small_data_dir"] if small else cfg["data_dir"]),
+            out_dir=self.out_dir / name,
+            epochs=cfg["epochs"],
+            batch_size=cfg["small_batch_size"] if small else cfg["batch_size"],
+            image_size=cfg["image_size"],
+            seed=cfg["seed"],
+            deterministic=cfg["deterministic"],
+            amp=cfg["amp"],
+            device=self.device,
+            # The small set is a few dozen images: loading in-process beats starting worker processes.
+            workers=0 if small else cfg.get("workers"),
+            progress=False,
+            plot=False,
+            tensorboard=False,
+            save_checkpoints=False,
+            verify_data=False,  # the parent checked the data before starting
+        )
+        fields.update(overrides)
+        return TrainConfig(**fields)
+
+    def synchronize(self) -> None:
+        import torch
+
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    # -- phases --------------------------------------------------------------------------------
+
+    def phase_device(self) -> tuple[dict[str, Any], str]:
+        start = time.monotonic()
+        import torch
+
+        numbers: dict[str, Any] = {"torch": torch.__version__, "import_seconds": round(time.monotonic() - start, 2)}
+        if self.device == "cpu":
+            numbers["threads"] = torch.get_num_threads()
+            numbers["cpu_count"] = os.cpu_count()
+            x = torch.arange(1024, dtype=torch.float32)
+            if float(x.sum()) != 1024 * 1023 / 2:
+                raise PhaseFailed("a sum of 0..1023 on the CPU came out wrong", numbers)
+            return numbers, f"torch {torch.__version__} on the CPU, {numbers['threads']} threads"
+
+        numbers["cuda_build"] = torch.version.cuda
+        if torch.version.cuda is None:
+            raise PhaseFailed(
+                f"torch {torch.__version__} is a CPU-only build; install a CUDA build "
+                "(the command is on https://pytorch.org/get-started/locally/)",
+                numbers,
+            )
+        if not torch.cuda.is_available():
+            raise PhaseFailed(
+                "torch.cuda.is_available() is False although a GPU was selected; run `envcheck doctor` "
+                "to see whether the driver is too old for this torch build or the device files are missing",
+                numbers,
+            )
+        numbers["visible_devices"] = torch.cuda.device_count()
+        props = torch.cuda.get_device_properties(0)
+        capability = (props.major, props.minor)
+        arch_list = torch.cuda.get_arch_list()
+        numbers.update(
+            name=props.name,
+            capability=f"{props.major}.{props.minor}",
+            arch_list=arch_list,
+            memory_gib=round(props.total_memory / 2**30, 1),
+            cudnn=torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
+        )
+        try:
+            numbers["nccl"] = ".".join(map(str, torch.cuda.nccl.version()))
+        except Exception:  # noqa: BLE001 - NCCL is absent from some builds; that is only a number
+            numbers["nccl"] = None
+        ok, why = kernels_for(capability, arch_list)
+        numbers["kernels"] = why
+        if not ok:
+            raise PhaseFailed(why, numbers)
+        x = torch.arange(1024, dtype=torch.float32, device=self.device)
+        total = float(x.sum())
+        torch.cuda.synchronize()
+        if total != 1024 * 1023 / 2:
+            raise PhaseFailed(f"a sum of 0..1023 on {props.name} came out as {total}", numbers)
+        return numbers, f"{props.name} (sm_{props.major}{props.minor}), torch {torch.__version__} CUDA {torch.version.cuda}; {why}"
+
+    def phase_numerics(self) -> tuple[dict[str, Any], str]:
+        import torch
+        import torch.nn.functional as F
+
+        generator = torch.Generator().manual_seed(self.config["seed"])
+        a = torch.randn(256, 512, generator=generator)
+        b = torch.randn(512, 256, generator=generator)
+        images = torch.randn(8, 16, 32, 32, generator=generator)
+        kernel = torch.randn(32, 16, 3, 3, generator=generator)
+
+        matmul_ref = a.double() @ b.double()
+        conv_ref = F.conv2d(images.double(), kernel.double(), padding=1)
+        # TF32 would trade precision for speed and fail the tolerance by design: measure FP32.
+        saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        try:
+            matmul_out = (a.to(self.device) @ b.to(self.device)).cpu()
+            conv_out = F.conv2d(images.to(self.device), kernel.to(self.device), padding=1).cpu()
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+        matmul = compare_to_reference(matmul_out, matmul_ref)
+        conv = compare_to_reference(conv_out, conv_ref)
+        numbers = {
+            "matmul_max_abs_err": matmul["max_abs_err"],
+            "matmul_max_rel_err": matmul["max_rel_err"],
+            "conv_max_abs_err": conv["max_abs_err"],
+            "conv_max_rel_err": conv["max_rel_err"],
+            "tolerance_rel": NUMERICS_TOLERANCE,
+            "shapes": "matmul 256x512 @ 512x256; conv2d 8x16x32x32 * 32x16x3x3",
+        }
+        worst = max(matmul["max_rel_err"], conv["max_rel_err"])
+        summary = f"fp32 vs float64: matmul rel err {matmul['max_rel_err']:.1e}, conv rel err {conv['max_rel_err']:.1e} (tolerance {NUMERICS_TOLERANCE:.0e})"
+        if not worst <= NUMERICS_TOLERANCE:
+            raise PhaseFailed(f"results differ from the float64 reference: {summary}", numbers)
+        return numbers, summary
+
+    def phase_learning(self) -> tuple[dict[str, Any], str]:
+        from reference_train.train import train
+
+        cfg = self.train_config("learning", small=False, plot=True, save_checkpoints=True)
+        result = train(cfg)
+        self.learning_result = result
+        threshold = self.config["accuracy_threshold"]
+        numbers = {
+            "final_val_acc": round(result.final_val_acc, 4),
+            "best_val_acc": round(result.best_val_acc, 4),
+            "threshold": threshold,
+            "epochs": len(result.epochs),
+            "steps": result.steps,
+            "first_train_loss": round(result.epochs[0]["train_loss"], 4) if result.epochs else None,
+            "last_train_loss": round(result.epochs[-1]["train_loss"], 4) if result.epochs else None,
+            "classes": result.class_names,
+            "plot": str(result.plot_path) if result.plot_path else None,
+            "metrics": str(result.metrics_path) if result.metrics_path else None,
+        }
+        summary = (
+            f"val accuracy {result.final_val_acc:.1%} after {len(result.epochs)} epoch(s) "
+            f"(needs >= {threshold:.0%}); train loss {numbers['first_train_loss']} -> {numbers['last_train_loss']}"
+        )
+        if not result.final_val_acc >= threshold:
+            raise PhaseFailed(f"the model did not learn: {summary}", numbers)
+        return numbers, summary
+
+    def phase_determinism(self) -> tuple[dict[str, Any], str]:
+        from reference_train.train import train
+
+        steps = self.config["short_steps"]
+        runs = []
+        for name in ("determinism_a", "determinism_b"):
+            runs.append(train(self.train_config(name, small=True, deterministic=True, epochs=self.config["resume_epochs"],
+                                                max_steps=steps, eval_every_epoch=False)))
+        first, second = runs[0].step_losses, runs[1].step_losses
+        differing = [i for i, (x, y) in enumerate(zip(first, second)) if x != y]
+        max_diff = max((abs(x - y) for x, y in zip(first, second)), default=0.0)
+        numbers = {
+            "steps": len(first),
+            "identical_losses": not differing and len(first) == len(second),
+            "first_differing_step": differing[0] if differing else None,
+            "max_loss_diff": max_diff,
+            "same_state_digest": runs[0].state_digest == runs[1].state_digest,
+            "mode": "bitwise, deterministic algorithms on",
+        }
+        if not first:
+            raise PhaseFailed("the runs recorded no step losses to compare", numbers)
+        if differing or len(first) != len(second):
+            raise PhaseFailed(
+                f"two runs with seed {self.config['seed']} diverged at step {numbers['first_differing_step']} "
+                f"(largest loss difference {max_diff:.3g})",
+                numbers,
+            )
+        if not numbers["same_state_digest"]:
+            raise PhaseFailed("the step losses matched but the final weights differ between the two runs", numbers)
+        return numbers, f"two seeded runs gave bitwise-identical losses over {len(first)} steps and identical weights"
+
+    def phase_checkpoint(self) -> tuple[dict[str, Any], str]:
+        import torch
+        from reference_train.checkpoint import REQUIRED_KEYS
+        from reference_train.train import train
+
+        total = self.config["resume_epochs"]
+        stop_at = self.config["resume_stop_step"]
+        full = train(self.train_config("checkpoint_full", small=True, deterministic=True, epochs=total, eval_every_epoch=False))
+        first = train(self.train_config("checkpoint_resume", small=True, deterministic=True, epochs=total,
+                                        max_steps=stop_at, save_checkpoints=True, eval_every_epoch=False))
+        numbers: dict[str, Any] = {"steps_uninterrupted": full.steps, "stopped_at_step": first.steps}
+        if first.checkpoint_path is None or not Path(first.checkpoint_path).is_file():
+            raise PhaseFailed(f"the run stopped at step {stop_at} wrote no checkpoint", numbers)
+        # The checkpoint must load with the safe unpickler, as anyone downloading it should load it.
+        state = torch.load(first.checkpoint_path, map_location="cpu", weights_only=True)
+        missing = [key for key in REQUIRED_KEYS if key not in state]
+        numbers["weights_only_load"] = True
+        numbers["checkpoint_step"] = state.get("step")
+        numbers["checkpoint_bytes"] = Path(first.checkpoint_path).stat().st_size
+        if missing:
+            raise PhaseFailed(f"the checkpoint lacks {', '.join(missing)}", numbers)
+        resumed = train(self.train_config("checkpoint_resume", small=True, deterministic=True, epochs=total,
+                                          resume=Path(first.checkpoint_path), eval_every_epoch=False))
+        numbers["steps_after_resume"] = resumed.steps
+        numbers["same_state_digest"] = resumed.state_digest == full.state_digest
+        # The resumed run records only the steps after the checkpoint: they must be the uninterrupted run's.
+        numbers["same_loss_tail"] = resumed.step_losses == full.step_losses[stop_at:]
+        if not numbers["same_state_digest"]:
+            raise PhaseFailed(
+                f"stopping at step {stop_at} and resuming gave different final weights than an uninterrupted "
+                f"{full.steps}-step run",
+                numbers,
+            )
+        if not numbers["same_loss_tail"]:
+            raise PhaseFailed("resumed step losses differ from the uninterrupted run's", numbers)
+        return numbers, (
+            f"stopped at step {stop_at}, resumed to step {resumed.steps}: same weights as an uninterrupted run; "
+            "checkpoint loads with weights_only=True"
+        )
+
+    def phase_amp(self) -> tuple[dict[str, Any], str]:
+        from reference_train.train import train
+
+        result = train(self.train_config("amp", small=True, amp=True, max_steps=2, eval_every_epoch=False))
+        losses = list(result.step_losses)
+        numbers = {"amp_dtype": result.amp_dtype, "losses": losses, "steps": result.steps}
+        if not result.amp_dtype:
+            raise PhaseFailed("autocast was requested but the run used no reduced precision", numbers)
+        if not losses or not all(math.isfinite(x) for x in losses):
+            raise PhaseFailed(f"mixed-precision ({result.amp_dtype}) steps gave a non-finite loss: {losses}", numbers)
+        return numbers, f"{result.amp_dtype} autocast: {len(losses)} step(s), finite loss {losses[-1]:.4f}"
+
+    def phase_throughput(self) -> tuple[dict[str, Any], str]:
+        from reference_train.train import train
+
+        result = self.learning_result
+        source = "learning run"
+        if result is None:
+            source = "own 1-epoch run"
+            result = train(self.train_config("throughput", small=False, epochs=1, eval_every_epoch=False))
+        numbers: dict[str, Any] = {
+            "images_per_sec": round(result.images_per_sec, 1),
+            "batch_size": self.config["batch_size"],
+            "image_size": self.config["image_size"],
+            "amp_dtype": result.amp_dtype,
+            "source": source,
+        }
+        if result.peak_memory_bytes is not None:
+            numbers["peak_device_memory_mib"] = round(result.peak_memory_bytes / 2**20, 1)
+            memory = f"peak GPU memory {numbers['peak_device_memory_mib']:.0f} MiB"
+        else:
+            import resource
+
+            # The CPU has no separate device memory: the process's peak resident size stands in.
+            numbers["peak_process_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            memory = f"peak process RSS {numbers['peak_process_rss_mib']:.0f} MiB"
+        if not (math.isfinite(result.images_per_sec) and result.images_per_sec > 0):
+            raise PhaseFailed(f"no throughput was measured ({result.images_per_sec} images/s)", numbers)
+        return numbers, (
+            f"{result.images_per_sec:.0f} images/s training ({self.config['image_size']} px, batch "
+            f"{self.config['batch_size']}, warm-up excluded); {memory}"
+        )
+
+    # -- driver --------------------------------------------------------------------------------
+
+    def run_phase(self, name: str) -> bool:
+        """Run one phase and emit its result; returns False when this process must not go on."""
+        self.emit({"event": "start", "phase": name})
+        start = time.monotonic()
+        record: dict[str, Any] = {"event": "result", "phase": name, "passed": False, "numbers": {}, "summary": "", "error": None}
+        fatal = False
+        saved = _save_global_flags()
+        try:
+            _test_hook_sleep(name)
+            numbers, summary = getattr(self, f"phase_{name}")()
+            record.update(passed=True, numbers=numbers, summary=summary)
+        except PhaseFailed as exc:
+            record.update(numbers=exc.numbers, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - any failure is this check's result, not a crash
+            traceback.print_exc(file=sys.stderr)
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            record["error"] = f"{type(exc).__name__}: {message[:400]}"
+            fatal = bool(_FATAL_CUDA.search(f"{type(exc).__name__} {exc}"))
+        finally:
+            _restore_global_flags(saved)
+        record["seconds"] = round(time.monotonic() - start, 2)
+        self.emit(record)
+        return not fatal
+
+
+def _save_global_flags() -> dict[str, Any]:
+    """torch's process-wide switches a phase may flip (deterministic mode): restored after each."""
+    if "torch" not in sys.modules:
+        return {}
+    import torch
+
+    return {
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+    }
+
+
+def _restore_global_flags(saved: dict[str, Any]) -> None:
+    if not saved:
+        return
+    import torch
+
+    torch.use_deterministic_algorithms(saved["deterministic"])
+    torch.backends.cudnn.deterministic = saved["cudnn_deterministic"]
+    torch.backends.cudnn.benchmark = saved["cudnn_benchmark"]
+
+
+def _test_hook_sleep(phase: str) -> None:
+    """ENVCHECK_SMOKE_TEST_SLEEP="learning=60": make a phase hang, so tests can prove timeouts work."""
+    spec = os.environ.get("ENVCHECK_SMOKE_TEST_SLEEP", "")
+    for item in spec.split(","):
+        name, _, seconds = item.partition("=")
+        if name.strip() == phase and seconds:
+            time.sleep(float(seconds))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    config = json.loads(Path(argv[0]).read_text())
+    # Keep the protocol on a private copy of stdout; point fd 1 at stderr for everyone else.
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def emit(record: dict[str, Any]) -> None:
+        protocol.write(json.dumps(record, default=str) + "\n")
+        protocol.flush()
+
+    worker = Worker(config, emit)
+    for name in config["phases"]:
+        if not worker.run_phase(name):
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
