@@ -1,0 +1,502 @@
+"""The PyTorch area: is torch importable in the target interpreter, is it the right build for this
+machine's driver and GPUs, does it really compute on each GPU, and do torchvision and cuDNN fit.
+
+Reads the "torch" facts (envcheck/facts/torch_probe.py), the "nvidia" facts (driver, GPUs,
+device nodes) and the "env" facts. Compatibility rules and tables come from envcheck.knowledge,
+whose files name their sources; docs/checks-torch.md explains each check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envcheck import knowledge
+from envcheck.checks import check
+from envcheck.model import Facts, Finding, Status
+from envcheck.redact import redact_env_value
+from envcheck.visible_devices import parse_visible_devices
+
+FACTS = ("torch", "nvidia", "env")
+
+
+# ---------------------------------------------------------------- helpers shared by the checks
+
+
+def decode_cudnn(value: Any) -> str | None:
+    """torch.backends.cudnn.version() as text: 92400 -> "9.24.0", 8907 -> "8.9.7"."""
+    if not isinstance(value, int) or value <= 0:
+        return None
+    if value >= 90000:  # cuDNN 9 encodes major*10000 + minor*100 + patch
+        return f"{value // 10000}.{value % 10000 // 100}.{value % 100}"
+    return f"{value // 1000}.{value % 1000 // 100}.{value % 100}"
+
+
+def _torch_ok(facts: Facts) -> dict[str, Any] | None:
+    data = facts.data("torch")
+    return data if data.get("status") == "ok" else None
+
+
+def _gpus(facts: Facts) -> list[dict[str, Any]]:
+    return [g for g in facts.data("nvidia").get("gpus") or [] if isinstance(g, dict)]
+
+
+def _driver(facts: Facts) -> tuple[str | None, str | None]:
+    nvidia = facts.data("nvidia")
+    return nvidia.get("driver_version"), nvidia.get("cuda_driver_version")
+
+
+def _is_cpu_build(torch: dict[str, Any]) -> bool:
+    return not torch.get("hip") and (not torch.get("cuda") or "+cpu" in str(torch.get("version") or ""))
+
+
+def _public_version(version: str | None) -> str | None:
+    """'2.14.1+cu130' -> '2.14.1' (the version to pin when switching variant)."""
+    return version.split("+", 1)[0] if version else None
+
+
+def _torchvision_pin(torch_version: str | None) -> str | None:
+    exact = knowledge.torchvision_patch_pair(_public_version(torch_version) or "")
+    if exact:
+        return exact
+    minor = knowledge.torchvision_for_torch(torch_version or "")
+    return f"{minor}.*" if minor else None
+
+
+def reinstall_command(torch_version: str | None, variant: str) -> str:
+    """Reinstall the same torch release from another variant's index (with its torchvision)."""
+    return "pip install --force-reinstall " + knowledge.install_command(
+        variant, _public_version(torch_version), _torchvision_pin(torch_version)
+    ).removeprefix("pip install ")
+
+
+def _driver_text(driver_version: str | None, driver_cuda: str | None) -> str:
+    if driver_version and driver_cuda:
+        return f"driver {driver_version} (supports CUDA up to {driver_cuda})"
+    if driver_version:
+        return f"driver {driver_version} (highest CUDA it supports: unknown)"
+    return f"the driver (supports CUDA up to {driver_cuda})"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# ---------------------------------------------------------------- torch importable?
+
+
+_STEP_FIX = {
+    "import_torch": (
+        "Find where the import stalls: {python} -X importtime -c 'import torch' 2>&1 | tail -20\n"
+        "(a torch on a slow network filesystem or a half-written install; reinstalling it fixes the latter)"
+    ),
+    "cuda_init": (
+        "Check that `nvidia-smi` answers quickly; if it hangs too, the GPU or driver is stuck and the machine "
+        "needs a reboot (or: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)"
+    ),
+    "cudnn": "Check LD_LIBRARY_PATH for another cuDNN: {python} -c 'import torch; print(torch.backends.cudnn.version())'",
+    "torchvision": "Reinstall torchvision from the same index as torch: pip install --force-reinstall torchvision --index-url <torch's index>",
+}
+
+
+def _install_for_machine(facts: Facts, python_version: str | None) -> str:
+    """The install command for a machine without torch: the newest variant the driver runs."""
+    releases = knowledge.known_torch_releases()
+    release = (knowledge.newest_torch_for_python(python_version) if python_version else None) or releases[-1]
+    driver_version, driver_cuda = _driver(facts)
+    if driver_version or driver_cuda:
+        choice = knowledge.best_variant_for_driver(release, driver_cuda, driver_version)
+        if choice:
+            return knowledge.install_command(choice.variant)
+        return (f"Upgrade the NVIDIA driver (no CUDA variant of torch {release} runs on {_driver_text(driver_version, driver_cuda)}), "
+                f"or install the CPU build: {knowledge.install_command('cpu')}")
+    return knowledge.install_command("cpu")
+
+
+@check("torch.import", "torch", "torch imports in the target interpreter (probe: import, CUDA init, devices)", facts=FACTS)
+def torch_import(facts: Facts) -> Finding:
+    result = facts.get("torch")
+    if result is None or not result.ok:
+        return Finding("", Status.FAIL, f"the torch probe did not run: {facts.error('torch')}",
+                       fix="Run `envcheck doctor -v --only torch` and report the collector error as an envcheck bug.")
+    torch = result.data
+    status = torch.get("status")
+    python = (torch.get("python") or {}).get("executable") or "python"
+    python_version = (torch.get("python") or {}).get("version")
+    if status == "ok":
+        cuda, cudnn = torch.get("cuda"), decode_cudnn(torch.get("cudnn"))
+        if torch.get("hip"):
+            build = f"ROCm {torch['hip']}"
+        elif _is_cpu_build(torch):
+            build = "CPU-only build"
+        else:
+            build = f"CUDA {cuda}, cuDNN {cudnn or 'unknown'}"
+        count = torch.get("device_count")
+        visible = "GPUs visible: unknown" if count is None else f"{_plural(int(count), 'GPU')} visible"
+        details = [f"torch at {torch.get('file')}", f"Python {python_version} at {python}"]
+        if torch.get("git_version"):
+            details.append(f"git version {torch['git_version']}")
+        if torch.get("nccl"):
+            details.append(f"NCCL {torch['nccl']}")
+        details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
+        return Finding("", Status.OK, f"torch {torch.get('version')} ({build}), {visible}", details=details)
+    if status == "not_installed":
+        return Finding("", Status.WARN, f"torch is not installed in {python} (Python {python_version or 'unknown'})",
+                       fix=_install_for_machine(facts, python_version),
+                       details=["The rest of the doctor still ran; the PyTorch checks need torch installed."])
+    details = list(torch.get("import_traceback") or []) + [f"stderr: {line}" for line in (torch.get("stderr_tail") or [])[-5:]]
+    step = torch.get("step")
+    fix = _STEP_FIX.get(step or "", "").format(python=python) or None
+    if status == "import_error":
+        error = torch.get("error") or "unknown error"
+        if "libcudnn" in error or "libcublas" in error or "libnvJitLink" in error or "undefined symbol" in error:
+            fix = ("A CUDA library from elsewhere is shadowing torch's own: check LD_LIBRARY_PATH (unset it and retry), "
+                   "then reinstall: pip install --force-reinstall torch torchvision")
+        else:
+            fix = f"Reinstall torch in this environment: {python} -m pip install --force-reinstall torch torchvision"
+        return Finding("", Status.FAIL, f"importing torch fails: {error}", fix=fix, details=details)
+    if status == "timeout":
+        summary = f"torch probe hung: {torch.get('error')}"
+    elif status == "crashed":
+        summary = f"torch crashed: {torch.get('error')}"
+        if step == "cuda_init" and not fix:
+            fix = _STEP_FIX["cuda_init"]
+    elif status == "python_not_runnable":
+        summary = f"cannot run the target interpreter: {torch.get('error')}"
+        fix = "Pass a working interpreter: envcheck doctor --python ~/miniconda3/envs/NAME/bin/python"
+    else:
+        summary = f"the torch probe gave no usable answer: {torch.get('error')}"
+        fix = fix or "Run the probe by hand to see its output: " + f"{python} -c 'import torch; print(torch.__version__)'"
+    return Finding("", Status.FAIL, summary, fix=fix, details=details)
+
+
+@check("torch.python_version", "torch", "the target Python is one torch publishes wheels for (when torch is missing)", facts=FACTS)
+def torch_python_version(facts: Facts) -> Finding | None:
+    torch = facts.data("torch")
+    if torch.get("status") != "not_installed":
+        return None
+    python_version = (torch.get("python") or {}).get("version")
+    latest = knowledge.known_torch_releases()[-1]
+    bounds = knowledge.python_range(latest)
+    if not python_version or not bounds:
+        return Finding("", Status.SKIP, "whether torch supports this Python is unknown (Python version not reported)")
+    supported = knowledge.python_supported(latest, python_version)
+    if supported:
+        return Finding("", Status.OK, f"Python {python_version} is supported by torch {latest} ({bounds[0]}-{bounds[1]})")
+    older = knowledge.newest_torch_for_python(python_version)
+    minor = knowledge.minor_of(python_version)
+    if older:
+        return Finding("", Status.WARN,
+                       f"Python {minor} is outside torch {latest}'s range ({bounds[0]}-{bounds[1]}): pip would install torch {older} at best",
+                       fix=f"Use Python {bounds[1]} for the newest torch, e.g. conda create -n torch python={bounds[1]}",
+                       details=[f"newest torch with wheels for Python {minor}: {older} (from the python_support data)"])
+    return Finding("", Status.FAIL,
+                   f"no torch release in envcheck's data has wheels for Python {minor}: `pip install torch` will fail",
+                   fix=f"Create an environment with a supported Python, e.g. conda create -n torch python={bounds[1]}",
+                   details=[f"torch {latest} supports Python {bounds[0]}-{bounds[1]}"])
+
+
+# ---------------------------------------------------------------- the right build for the machine
+
+
+@check("torch.cuda_build", "torch", "a CUDA build of torch on a machine with NVIDIA GPUs", facts=FACTS)
+def torch_cuda_build(facts: Facts) -> Finding | None:
+    torch = _torch_ok(facts)
+    if torch is None:
+        return None
+    nvidia_result = facts.get("nvidia")
+    if nvidia_result is None or not nvidia_result.ok:
+        return Finding("", Status.SKIP, "whether this torch build fits the machine is unknown: the NVIDIA facts were not collected")
+    gpus = _gpus(facts)
+    version = torch.get("version")
+    if torch.get("hip"):
+        return None
+    if not _is_cpu_build(torch):
+        if gpus:
+            return Finding("", Status.OK, f"torch {version} is a CUDA {torch.get('cuda')} build; the machine has {_plural(len(gpus), 'NVIDIA GPU')}")
+        return Finding("", Status.OK, f"torch {version} is a CUDA {torch.get('cuda')} build (no NVIDIA GPU found, so it will run on the CPU)")
+    if not gpus:
+        return Finding("", Status.OK, f"torch {version} is a CPU-only build, and no NVIDIA GPU was found")
+    driver_version, driver_cuda = _driver(facts)
+    choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
+    if choice:
+        fix = reinstall_command(version, choice.variant)
+    elif knowledge.wheel_variants(version or "") is None:
+        fix = _install_for_machine(facts, (torch.get("python") or {}).get("version"))
+    else:
+        fix = f"Upgrade the NVIDIA driver: no CUDA variant of torch {knowledge.minor_of(version)} runs on {_driver_text(driver_version, driver_cuda)}"
+    return Finding("", Status.FAIL,
+                   f"torch {version} is a CPU-only build, but this machine has {_plural(len(gpus), 'NVIDIA GPU')}: training will run on the CPU",
+                   fix=fix,
+                   details=[f"torch.version.cuda = {torch.get('cuda')}",
+                            "A plain `pip install torch` from some mirrors, or on Windows/macOS, gives the CPU build."])
+
+
+@check("torch.driver", "torch", "the NVIDIA driver is new enough for the CUDA runtime inside the torch wheel", facts=FACTS)
+def torch_driver(facts: Facts) -> Finding | None:
+    torch = _torch_ok(facts)
+    if torch is None or _is_cpu_build(torch) or torch.get("hip"):
+        return None
+    driver_version, driver_cuda = _driver(facts)
+    if not driver_version and not driver_cuda:
+        return None  # no driver: the driver area says so
+    wheel_cuda = str(torch.get("cuda"))
+    version = torch.get("version")
+    verdict = knowledge.driver_supports(wheel_cuda, driver_cuda, driver_version)
+    have = _driver_text(driver_version, driver_cuda or knowledge.cuda_for_driver(driver_version))
+    details = [f"rule: the driver's highest CUDA must be >= the wheel's CUDA, or the same major via minor-version "
+               f"compatibility (driver >= {verdict.minor_compat_min or 'unknown'})"]
+    if verdict.verdict == "ok":
+        return Finding("", Status.OK, f"{have} runs torch's CUDA {wheel_cuda}", details=details)
+    if verdict.verdict == "unknown":
+        return Finding("", Status.SKIP, f"whether {have} runs torch's CUDA {wheel_cuda} is unknown", details=details)
+    needed = f">= {verdict.needed_driver}" if verdict.needed_driver else f"supporting CUDA {wheel_cuda}"
+    choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
+    if verdict.verdict == "minor_compat":
+        full = choice if choice and knowledge.driver_supports(knowledge.variant_cuda(choice.variant), driver_cuda, driver_version).verdict == "ok" else None
+        fix = f"Upgrade the NVIDIA driver to {needed} for full support"
+        if full:
+            fix += f", or use the variant this driver fully supports: {reinstall_command(version, full.variant)}"
+        return Finding("", Status.WARN,
+                       f"{have} runs torch's CUDA {wheel_cuda} only through minor-version compatibility (limited features, e.g. PTX JIT may fail)",
+                       fix=fix, details=details)
+    fixes = []
+    if choice:
+        fixes.append(reinstall_command(version, choice.variant))
+    fixes.append(f"or upgrade the NVIDIA driver to {needed}" if choice else f"Upgrade the NVIDIA driver to {needed}")
+    return Finding("", Status.FAIL,
+                   f"{have} is too old for torch {version} (CUDA {wheel_cuda}): expect "
+                   "\"CUDA driver version is insufficient for CUDA runtime version\"",
+                   fix="\n".join(fixes), details=details)
+
+
+def _visible_devices_hide_all(facts: Facts, gpus: list[dict[str, Any]]) -> str | None:
+    env = facts.data("env").get("vars") or {}
+    if "CUDA_VISIBLE_DEVICES" not in env:
+        return None
+    raw = env["CUDA_VISIBLE_DEVICES"]
+    parsed = parse_visible_devices(raw, gpus)
+    if parsed.visible or parsed.visible_mig:
+        return None
+    return redact_env_value("CUDA_VISIBLE_DEVICES", raw)
+
+
+@check("torch.cuda_available", "torch", "torch.cuda.is_available() is True where NVML sees GPUs", facts=FACTS)
+def torch_cuda_available(facts: Facts) -> Finding | None:
+    torch = _torch_ok(facts)
+    gpus = _gpus(facts)
+    if torch is None or _is_cpu_build(torch) or not gpus:
+        return None
+    count = torch.get("device_count") or 0
+    if torch.get("is_available"):
+        summary = f"torch sees {_plural(int(count), 'GPU')} (NVML sees {len(gpus)})"
+        return Finding("", Status.OK, summary)
+    causes: list[tuple[str, str]] = []
+    driver_version, driver_cuda = _driver(facts)
+    verdict = knowledge.driver_supports(str(torch.get("cuda")), driver_cuda, driver_version)
+    if verdict.verdict == "too_old":
+        choice = knowledge.best_variant_for_driver(torch.get("version") or "", driver_cuda, driver_version)
+        causes.append((f"the driver is too old for torch's CUDA {torch.get('cuda')}",
+                       reinstall_command(torch.get("version"), choice.variant) if choice
+                       else f"Upgrade the NVIDIA driver to >= {verdict.needed_driver or 'a newer release'}"))
+    hidden = _visible_devices_hide_all(facts, gpus)
+    if hidden is not None:
+        causes.append((f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU", "unset CUDA_VISIBLE_DEVICES"))
+    nodes = facts.data("nvidia").get("dev_nodes") or {}
+    if nodes.get("/dev/nvidia-uvm") is False:
+        causes.append(("/dev/nvidia-uvm is missing (the nvidia_uvm module is not loaded, common after suspend/resume)",
+                       "sudo modprobe nvidia_uvm   (if it is loaded but broken: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)"))
+    init_error = torch.get("cuda_init_error")
+    if init_error:
+        causes.append((f"CUDA initialisation said: {init_error}",
+                       "If this follows a suspend/resume or a driver update, reboot (or reload nvidia_uvm as above)"))
+    details = [f"cause {i}: {text}" for i, (text, _) in enumerate(causes, 1)]
+    details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
+    if not causes:
+        return Finding("", Status.FAIL,
+                       f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}; the cause is unknown",
+                       fix="See the error: python -c 'import torch; torch.cuda.init()'; a reboot fixes a CUDA stack left broken by suspend or a driver update",
+                       details=details)
+    return Finding("", Status.FAIL,
+                   f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}: {causes[0][0]}",
+                   fix="\n".join(dict.fromkeys(fix for _, fix in causes)), details=details)
+
+
+# ---------------------------------------------------------------- does it run on these GPUs
+
+
+def _devices_to_check(facts: Facts, torch: dict[str, Any]) -> list[dict[str, Any]]:
+    devices = [d for d in torch.get("devices") or [] if d.get("capability")]
+    if devices:
+        return [{"label": f"cuda:{d['index']} ({d.get('name') or 'unknown model'})", "capability": d["capability"]} for d in devices]
+    return [{"label": f"GPU {g.get('index')} ({g.get('name') or 'unknown model'})", "capability": g["compute_capability"]}
+            for g in _gpus(facts) if g.get("compute_capability")]
+
+
+def _variant_for_capabilities(facts: Facts, version: str, capabilities: list[str]) -> tuple[str, str] | None:
+    """(torch release, variant) that has native code for every capability, preferring this torch
+    release and variants the driver runs; None when the data knows none."""
+    driver_version, driver_cuda = _driver(facts)
+    releases = [knowledge.minor_of(version)] + [r for r in reversed(knowledge.known_torch_releases()) if r != knowledge.minor_of(version)]
+    for release in releases:
+        if not release or knowledge.wheel_variants(release) is None:
+            continue
+        candidates = None
+        for cc in capabilities:
+            covering = set(knowledge.variants_covering(release, cc) or [])
+            candidates = covering if candidates is None else candidates & covering
+        ordered = [v for v in knowledge.wheel_variants(release) if v in (candidates or set())]
+        runnable = [v for v in ordered
+                    if not (driver_version or driver_cuda)
+                    or knowledge.driver_supports(knowledge.variant_cuda(v), driver_cuda, driver_version).verdict in ("ok", "minor_compat", "unknown")]
+        if runnable or ordered:
+            return release, (runnable or ordered)[-1]
+    return None
+
+
+@check("torch.arch", "torch", "torch ships kernels for every GPU's compute capability (its arch list)", facts=FACTS)
+def torch_arch(facts: Facts) -> Finding | None:
+    torch = _torch_ok(facts)
+    if torch is None or torch.get("hip"):
+        return None
+    devices = _devices_to_check(facts, torch)
+    if not devices:
+        return None
+    version = torch.get("version") or ""
+    variant = knowledge.variant_of(version)
+    arches = list(torch.get("arch_list") or [])
+    origin = "torch.cuda.get_arch_list()"
+    if not arches and variant:
+        arches = knowledge.arch_list(version, variant) or []
+        origin = f"envcheck's data for torch {knowledge.minor_of(version)} {variant}"
+    if _is_cpu_build(torch):
+        return None  # torch.cuda_build reports the CPU build
+    if not arches:
+        return Finding("", Status.SKIP, f"which GPUs torch {version} has kernels for is unknown (no arch list reported or known)")
+    details = [f"arch list ({origin}): {' '.join(arches)}"]
+    missing, jit = [], []
+    for device in devices:
+        cc = device["capability"]
+        arch = knowledge.architecture_of(cc)
+        described = f"{device['label']}, CC {cc}{f' {arch}' if arch else ''}"
+        how = knowledge.covers(arches, cc)
+        if how is None:
+            missing.append((described, cc))
+        elif how == "ptx":
+            jit.append(described)
+    details += [f"{d}: compiled from PTX at first use (slow first start)" for d in jit]
+    details += [f"warning from torch: {w}" for w in torch.get("warnings") or [] if "capability" in w or "sm_" in w]
+    if not missing:
+        return Finding("", Status.OK, f"torch {version} has kernels for all {_plural(len(devices), 'GPU')} (CC {', '.join(sorted({d['capability'] for d in devices}))})",
+                       details=details)
+    ccs = sorted({cc for _, cc in missing}, key=knowledge.version_tuple)
+    target = _variant_for_capabilities(facts, version, ccs)
+    if target and target[0] == knowledge.minor_of(version):
+        fix = reinstall_command(version, target[1])
+    elif target:
+        fix = f"No {knowledge.minor_of(version)} variant covers CC {', '.join(ccs)}; torch {target[0]} {target[1]} does: " + \
+              knowledge.install_command(target[1], f"{target[0]}.*")
+    else:
+        fix = f"No torch wheel in envcheck's data ships code for CC {', '.join(ccs)}; build torch from source with TORCH_CUDA_ARCH_LIST={';'.join(ccs)}"
+    return Finding("", Status.FAIL,
+                   f"torch {version} has no kernels for {', '.join(d for d, _ in missing)}: expect "
+                   "\"no kernel image is available for execution on the device\"",
+                   fix=fix, details=details)
+
+
+@check("torch.device_op", "torch", "a small matrix multiply on each GPU matches the CPU result", facts=FACTS)
+def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
+    torch = _torch_ok(facts)
+    if torch is None or torch.get("device_op_skipped"):
+        return None
+    devices = torch.get("devices") or []
+    if not devices:
+        return None
+    failed = [d for d in devices if not d.get("op_ok")]
+    if not failed:
+        return Finding("", Status.OK, f"a matrix multiply on {'each of the ' + str(len(devices)) + ' GPUs' if len(devices) > 1 else 'cuda:0'} matched the CPU result")
+    findings = []
+    for d in failed:
+        error = d.get("op_error") or d.get("error") or "unknown error"
+        if "no kernel image" in error:
+            fix = "Install a torch variant built for this GPU (see torch.arch)"
+        else:
+            fix = (f"Check the GPU: nvidia-smi -q -i {d.get('pci_bus_id') or d['index']} (ECC errors, Xid in `sudo dmesg | grep -i xid`); "
+                   "reset it or reboot if it is in a bad state")
+        findings.append(Finding("", Status.FAIL, f"a tensor op on cuda:{d['index']} ({d.get('name') or 'unknown model'}) failed: {error}", fix=fix))
+    return findings
+
+
+# ---------------------------------------------------------------- torchvision and cuDNN
+
+
+def _variant_index(torch: dict[str, Any]) -> str | None:
+    variant = knowledge.variant_of(torch.get("version"))
+    return knowledge.index_url(variant) if variant else None
+
+
+@check("torch.torchvision", "torch", "torchvision is installed, paired with this torch, and its C++ ops load", facts=FACTS)
+def torch_torchvision(facts: Facts) -> Finding | None:
+    torch = _torch_ok(facts)
+    if torch is None:
+        return None
+    version = torch.get("version") or ""
+    vision = torch.get("torchvision") or {}
+    paired = knowledge.torchvision_for_torch(version)
+    pin = _torchvision_pin(version)
+    index = _variant_index(torch)
+    index_part = f" --index-url {index}" if index else ""
+    install = f"pip install torchvision{'==' + pin if pin else ''}{index_part}"
+    pairing_text = f"torch {knowledge.minor_of(version)} pairs with torchvision {paired}" if paired else \
+        f"the torchvision paired with torch {knowledge.minor_of(version)} is unknown (no source lists it)"
+    error = vision.get("error")
+    if error == "not installed":
+        return Finding("", Status.WARN, "torchvision is not installed", fix=install, details=[pairing_text])
+    if error:
+        if "does not exist" in error and "torchvision::" in error:
+            summary = f"torchvision is not built for torch {version}: {error}"
+        else:
+            summary = f"importing torchvision fails: {error}"
+        return Finding("", Status.FAIL, summary, fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
+                       details=[pairing_text])
+    have = vision.get("version") or "unknown"
+    if vision.get("ops_ok") is False:
+        return Finding("", Status.FAIL,
+                       f"torchvision {have} has no compiled ops for torch {version} (\"operator torchvision::nms does not exist\")",
+                       fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
+                       details=[pairing_text] + ([vision["ops_error"]] if vision.get("ops_error") else []))
+    if paired and knowledge.minor_of(have) != paired:
+        return Finding("", Status.FAIL,
+                       f"torchvision {have} is not the release paired with torch {version} (needs {paired}.x)",
+                       fix=f"pip install torchvision=={pin}{index_part}", details=[pairing_text])
+    torch_variant, vision_variant = knowledge.variant_of(version), knowledge.variant_of(have)
+    if torch_variant and vision_variant and torch_variant != vision_variant:
+        return Finding("", Status.WARN, f"torchvision {have} comes from the {vision_variant} index but torch {version} from {torch_variant}",
+                       fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}", details=[pairing_text])
+    if not paired:
+        return Finding("", Status.OK, f"torchvision {have} imports and its ops load; whether it is the release paired with torch {version} is unknown",
+                       details=[pairing_text])
+    return Finding("", Status.OK, f"torchvision {have} is paired with torch {version} and its ops load", details=[pairing_text])
+
+
+@check("torch.cudnn", "torch", "cuDNN loads in a CUDA build of torch", facts=FACTS)
+def torch_cudnn(facts: Facts) -> Finding | None:
+    torch = _torch_ok(facts)
+    if torch is None or _is_cpu_build(torch) or torch.get("hip"):
+        return None
+    version = torch.get("version") or ""
+    variant = knowledge.variant_of(version)
+    expected = knowledge.wheel_cudnn(version, variant) if variant else None
+    loaded = [lib for lib in torch.get("loaded_libraries") or [] if "cudnn" in lib.lower()]
+    details = [f"cuDNN shipped with torch {knowledge.minor_of(version)} {variant}: {expected or 'unknown'}"]
+    details += [f"loaded: {lib}" for lib in loaded]
+    have = decode_cudnn(torch.get("cudnn"))
+    if have is None or torch.get("cudnn_available") is False:
+        index = _variant_index(torch)
+        fix = (f"Reinstall torch so its cuDNN comes with it: pip install --force-reinstall torch=={_public_version(version)}"
+               + (f" --index-url {index}" if index else "")
+               + "\nand make sure LD_LIBRARY_PATH does not point at another cuDNN")
+        return Finding("", Status.FAIL, f"cuDNN cannot be loaded by torch {version} (torch.backends.cudnn.version() is None): "
+                       "convolutions will fail", fix=fix, details=details)
+    if expected and knowledge.version_tuple(expected)[:2] != knowledge.version_tuple(have)[:2]:
+        details.append("the loaded cuDNN differs from the one this wheel ships: another cuDNN may be shadowing it")
+    return Finding("", Status.OK, f"cuDNN {have} loads", details=details)
