@@ -33,7 +33,7 @@ _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?")
 _SMI_ERRORS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Driver/library version mismatch", re.I), "lib_rm_version_mismatch"),
     (re.compile(r"couldn't communicate with the NVIDIA driver|Driver Not Loaded", re.I), "driver_not_loaded"),
-    (re.compile(r"NVML Shared Library Not Found|libnvidia-ml\.so.*(cannot open|not found)", re.I), "library_not_found"),
+    (re.compile(r"NVML Shared Library Not Found|couldn't find libnvidia-ml\.so|libnvidia-ml\.so.*(cannot open|not found)", re.I), "library_not_found"),
     (re.compile(r"Insufficient Permissions|No permission", re.I), "no_permission"),
     (re.compile(r"No devices were found", re.I), "no_devices"),
 ]
