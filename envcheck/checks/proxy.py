@@ -145,7 +145,7 @@ def socks_support(facts: Facts) -> Finding | None:
     importable = target.get("socks_importable")
     if importable is None:
         return Finding("", Status.WARN,
-                       f"{', '.join(socks)} point at a SOCKS proxy; whether the target python can use it (PySocks) is unknown",
+                       f"{', '.join(socks)} use a SOCKS proxy; whether the target python can use it (PySocks) is unknown",
                        fix="python -c 'import socks'   (if it fails: env -u all_proxy -u ALL_PROXY python -m pip install pysocks)")
     if importable:
         return Finding("", Status.OK, f"{', '.join(socks)} use SOCKS and PySocks is installed in the target")
@@ -153,7 +153,8 @@ def socks_support(facts: Facts) -> Finding | None:
     return Finding(
         "",
         Status.FAIL,
-        f"{', '.join(socks)} point at a SOCKS proxy but the target python cannot import `socks`: pip and requests fail "
+        f"{', '.join(socks)} point{'s' if len(socks) == 1 else ''} at a SOCKS proxy but the target python cannot import "
+        "`socks`: pip and requests fail "
         "with 'Missing dependencies for SOCKS support'",
         fix=f"env {unset} python -m pip install pysocks\n(the proxy must be unset for this one command, or pip fails the same way)",
         details=["conda/conda#3838, #5320"],

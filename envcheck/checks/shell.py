@@ -108,7 +108,8 @@ def conda_init(facts: Facts) -> Finding | None:
     wanted = _RC_FOR_SHELL.get(shell_name or "")
     if not conda.get("installed") and not with_block:
         return None
-    conda_exe = conda.get("exe") or "~/miniconda3/bin/conda"
+    # The full path works even where conda itself is not on PATH yet (no init block).
+    conda_exe = conda.get("exe") or "conda"
     if wanted and wanted in with_block:
         return Finding("", Status.OK, f"conda's init block is in ~/{wanted}, which your shell ({shell_name}) reads")
     if wanted and with_block:
