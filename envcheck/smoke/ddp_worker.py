@@ -133,7 +133,7 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     dist.broadcast(rank0_params, 0)
     sync()
     result.update(
-        ddp_loss=float(loss),
+        ddp_loss=loss.item(),
         grads_equal_rank0=bool(torch.equal(grads, rank0_grads)),
         params_equal_rank0=bool(torch.equal(params, rank0_params)),
         grad_mean_rel_err=mean_error,

@@ -1,0 +1,102 @@
+"""smoke-train's pure pieces: the arch check, the numerics comparison, busbw, the DDP summary, the
+verdict and the JSON document."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envcheck.smoke.ddp_worker import bus_bandwidth
+from envcheck.smoke.phases import CheckResult, summarise_ddp, timed_out
+from envcheck.smoke.report import report_dict, verdict, verdict_line
+from envcheck.smoke.worker import NUMERICS_TOLERANCE, compare_to_reference, kernels_for
+
+# Arch lists from compat.md section 4b: torch 2.8 cu126 and cu128 Linux x86_64 wheels.
+CU126 = ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
+CU128 = ["sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
+
+
+@pytest.mark.parametrize(
+    "capability, arch_list, ok",
+    [
+        ((9, 0), CU126, True),  # H100/H200: exact
+        ((8, 9), CU126, True),  # L40S/RTX 40xx: sm_86 code runs on 8.9 (same major)
+        ((12, 0), CU126, False),  # RTX 50xx needs cu128+
+        ((12, 0), CU128, True),
+        ((6, 1), CU128, False),  # Pascal dropped from cu128
+        ((12, 0), CU126[:-1] + ["compute_90"], True),  # PTX JIT
+        ((9, 0), ["sm_80", "sm_90a"], True),  # arch-specific variant on its own capability
+        ((10, 0), ["sm_80", "sm_90a"], False),  # ... and not elsewhere
+    ],
+)
+def test_kernels_for(capability, arch_list, ok):
+    result, why = kernels_for(capability, arch_list)
+    assert result is ok
+    assert f"sm_{capability[0] * 10 + capability[1]}" in why
+
+
+def test_numerics_comparison_catches_tf32_sized_and_nonfinite_errors():
+    torch = pytest.importorskip("torch")
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(256, 512, generator=generator)
+    b = torch.randn(512, 256, generator=generator)
+    reference = a.double() @ b.double()
+    fp32 = compare_to_reference(a @ b, reference)
+    assert fp32["max_rel_err"] <= NUMERICS_TOLERANCE
+    # Rounding the inputs to TF32's 10-bit mantissa (what allow_tf32 does) must fail the tolerance.
+    tf32 = lambda t: (t.view(torch.int32) & ~0x1FFF).view(torch.float32)  # noqa: E731
+    assert compare_to_reference(tf32(a) @ tf32(b), reference)["max_rel_err"] > NUMERICS_TOLERANCE
+    broken = (a @ b).clone()
+    broken[0, 0] = float("nan")
+    assert compare_to_reference(broken, reference)["max_rel_err"] == float("inf")
+
+
+def test_bus_bandwidth_is_nccl_tests_definition():
+    algbw, busbw = bus_bandwidth(1_000_000_000, 0.5, 4)
+    assert algbw == pytest.approx(2.0)
+    assert busbw == pytest.approx(2.0 * 2 * 3 / 4)
+    assert bus_bandwidth(10**9, 1.0, 2)[1] == pytest.approx(1.0)
+
+
+def _rank(rank, **overrides):
+    base = {
+        "rank": rank, "device": "cpu", "problems": [], "allreduce_expected": 3.0, "allreduce_value": 3.0,
+        "allreduce_wrong": 0, "size_bytes": 8 * 2**20, "algbw_gbps": 1.0, "busbw_gbps": 1.0,
+        "grads_equal_rank0": True, "params_equal_rank0": True, "grad_mean_rel_err": 0.0,
+    }
+    base.update(overrides)
+    return base
+
+
+def test_ddp_summary_passes_only_when_every_rank_agrees():
+    good = summarise_ddp({"world_size": 2, "backend": "gloo", "ranks": [_rank(0), _rank(1)]}, 2)
+    assert good.passed and good.numbers["allreduce_values"] == [3.0, 3.0] and good.numbers["busbw_gbps"] == 1.0
+    wrong = summarise_ddp({"world_size": 2, "backend": "gloo", "ranks": [
+        _rank(0), _rank(1, allreduce_wrong=5, problems=["all_reduce gave 5 wrong element(s)"], grads_equal_rank0=False,
+                        )]}, 2)
+    assert not wrong.passed and "rank 1" in wrong.error
+    assert wrong.numbers["allreduce_wrong_elements"] == 5 and wrong.numbers["grads_equal_all_ranks"] is False
+    missing = summarise_ddp({"world_size": 2, "backend": "gloo", "ranks": [_rank(0)]}, 2)
+    assert not missing.passed and "1 of 2 ranks" in missing.error
+
+
+def test_verdict_is_pass_only_when_all_checks_pass():
+    passed = [CheckResult("device", True), CheckResult("numerics", True)]
+    assert verdict(passed) == "PASS" and verdict([]) == "FAIL"
+    failed = passed + [timed_out("learning", 300)]
+    assert verdict(failed) == "FAIL"
+    assert "learning" in verdict_line(failed, "CPU")
+    assert failed[-1].error.startswith("learning phase did not finish within 300 s")
+
+
+def test_report_is_strict_json_and_redacted():
+    checks = [CheckResult("numerics", False, {"matmul_max_rel_err": float("inf")}, error="nan in result"),
+              CheckResult("device", True, {"name": "x"}, summary="ok")]
+    env = {"facts": {"environment": {"HTTPS_PROXY": "http://alice:hunter2@proxy:3128", "HF_TOKEN": "hf_secret"}}}
+    doc = report_dict(checks, {"kind": "cpu"}, {}, env, None, [])
+    text = json.dumps(doc, allow_nan=False)  # raises on Infinity/NaN
+    assert "hunter2" not in text and "hf_secret" not in text
+    assert doc["verdict"] == "FAIL"
+    assert [c["name"] for c in doc["checks"]] == ["numerics", "device"]
+    assert doc["checks"][0]["numbers"]["matmul_max_rel_err"] == "inf"
