@@ -52,7 +52,8 @@ def visible_devices(facts: Facts) -> Finding | None:
     result = parse_visible_devices(raw, gpus)
     details = list(result.problems)
     order = env.get("CUDA_DEVICE_ORDER")
-    if raw and result.visible and _mixed_models(gpus) and order != "PCI_BUS_ID" and any(e.kind == "index" for e in result.entries):
+    by_index = raw is None or any(e.kind == "index" for e in result.entries)
+    if result.visible and _mixed_models(gpus) and order != "PCI_BUS_ID" and by_index:
         details.append("These GPUs are of different models and CUDA_DEVICE_ORDER is not PCI_BUS_ID, so CUDA may not "
                        "number them as nvidia-smi does: the index mapping above assumes nvidia-smi's order "
                        "(see cuda.device_order).")
@@ -103,7 +104,7 @@ def visible_devices(facts: Facts) -> Finding | None:
         target = migs[0]["uuid"] if migs and migs[0].get("uuid") else "MIG-<uuid from nvidia-smi -L>"
         return Finding("", Status.WARN, f"CUDA_VISIBLE_DEVICES={shown!r} selects a whole GPU that is in MIG mode",
                        fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details)
-    return Finding("", Status.OK, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}")
+    return Finding("", Status.OK, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}", details=details)
 
 
 @check("cuda.device_order", "cuda", "CUDA numbers GPUs as nvidia-smi does (CUDA_DEVICE_ORDER)", facts=("env", "nvidia"))

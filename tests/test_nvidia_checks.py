@@ -1,0 +1,237 @@
+"""Driver and CUDA-device checks over recorded facts: healthy 8-GPU box, mixed models, version
+mismatch, busy GPU, no driver. GPU entries are parsed from the real captures."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from envcheck import nvsmi
+from envcheck.checks import all_checks, run_checks
+from envcheck.model import Facts, Status
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CAPTURES = FIXTURES / "nvidia-smi"
+spec = importlib.util.spec_from_file_location("fake_nvidia_smi", FIXTURES / "fake_nvidia_smi.py")
+fake_smi = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fake_smi)
+
+
+def _gpu(capture: str, state: str = "idle") -> dict:
+    text = (CAPTURES / capture).read_text()
+    [gpu] = nvsmi.parse_gpus(fake_smi.section(text, f"{state} :: query-gpu"), fields=None)
+    return gpu
+
+
+H100 = _gpu("linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt")
+L40S = _gpu("linux-x86_64__nvidia-l40s__595.80.txt")
+
+
+def _box(models: list[dict]) -> list[dict]:
+    gpus = []
+    for index, model in enumerate(models):
+        gpu = copy.deepcopy(model)
+        gpu["index"] = index
+        gpu["uuid"] = f"GPU-{index:08x}-1111-2222-3333-444444444444"
+        gpu["pci_bus_id"] = f"00000000:{0x18 + index:02X}:00.0"
+        gpus.append(gpu)
+    return gpus
+
+
+def nvidia_facts(gpus: list[dict], **overrides) -> dict:
+    data = {
+        "source": "nvml", "driver_version": "590.48.01", "cuda_driver_version": "13.1",
+        "kernel_module_version": "590.48.01", "proc_driver_present": True,
+        "dev_nodes": {"/dev/nvidiactl": True, "/dev/nvidia-uvm": True, "/dev/nvidia0": True},
+        "library_versions": ["590.48.01"], "pci_gpus": [{"slot": "0000:18:00.0", "device": "0x2330"}],
+        "nvml_error": None, "smi": {"path": "/usr/bin/nvidia-smi", "error": None},
+        "pynvml": {"module_file": "/x/site-packages/pynvml.py", "has_nvmlInitWithFlags": True,
+                   "has_nvmlGetFunctionPointer": True, "distribution": "nvidia-ml-py", "version": "13.615.71"},
+        "gpus": gpus,
+    }
+    data.update(overrides)
+    return data
+
+
+def run(nvidia: dict, env: dict | None = None, distributions: dict | None = None):
+    checks = [c for c in all_checks().values() if c.area in ("driver", "cuda")]
+    facts = Facts.of(nvidia=nvidia, env={"vars": {"USER": "alice", **(env or {})}},
+                     python={"target": {"distributions": distributions or {"nvidia-ml-py": "13.615.71"}}})
+    return {f.id: f for f in run_checks(checks, facts)}
+
+
+def test_healthy_eight_gpu_box():
+    found = run(nvidia_facts(_box([H100] * 8)))
+    assert found["driver.nvml"].status is Status.OK
+    assert "590.48.01" in found["driver.nvml"].summary and "8 GPUs" in found["driver.nvml"].summary
+    assert any("not an installed toolkit" in d for d in found["driver.nvml"].details)
+    for index in range(8):
+        assert found[f"driver.gpu.{index}"].status is Status.OK
+        assert "free" in found[f"driver.gpu.{index}"].summary
+    assert found["driver.kernel_module"].status is Status.OK
+    assert found["driver.uvm"].status is Status.OK
+    assert found["driver.nvml_binding"].status is Status.OK
+    assert found["cuda.visible_devices"].status is Status.OK and "all 8 GPUs" in found["cuda.visible_devices"].summary
+    assert found["cuda.device_order"].status is Status.OK
+    assert all(f.status is Status.OK for f in found.values())
+
+
+def test_visible_devices_map_is_shown():
+    found = run(nvidia_facts(_box([H100] * 4)), env={"CUDA_VISIBLE_DEVICES": "2,1"})
+    finding = found["cuda.visible_devices"]
+    assert finding.status is Status.OK
+    assert f"cuda:0 = GPU 2 ({H100['name']})" in finding.summary and "cuda:1 = GPU 1" in finding.summary
+
+
+@pytest.mark.parametrize("value", ["", "-1"])
+def test_no_gpu_visible_is_a_warning(value):
+    finding = run(nvidia_facts(_box([H100] * 2)), env={"CUDA_VISIBLE_DEVICES": value})["cuda.visible_devices"]
+    assert finding.status is Status.WARN and "hides every GPU" in finding.summary
+    assert finding.fix.startswith("unset CUDA_VISIBLE_DEVICES")
+
+
+def test_invalid_entry_fails_with_what_cuda_sees():
+    finding = run(nvidia_facts(_box([H100] * 2)), env={"CUDA_VISIBLE_DEVICES": "1,5,0"})["cuda.visible_devices"]
+    assert finding.status is Status.FAIL
+    assert "CUDA will see only: cuda:0 = GPU 1" in finding.summary
+    assert "export CUDA_VISIBLE_DEVICES=1" in finding.fix
+
+
+def test_spaces_and_duplicates():
+    gpus = _box([H100] * 3)
+    spaces = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "0, 2"})["cuda.visible_devices"]
+    assert spaces.status is Status.WARN and any("spaces" in d for d in spaces.details)
+    assert "CUDA_VISIBLE_DEVICES=0,2" in spaces.fix
+    dup = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "0,0"})["cuda.visible_devices"]
+    assert dup.status is Status.FAIL and any("does not document" in d for d in dup.details)
+
+
+def test_visible_devices_set_without_any_gpu_is_skipped_not_failed():
+    facts = nvidia_facts([], source=None, proc_driver_present=False, pci_gpus=[], library_versions=[],
+                         kernel_module_version=None, dev_nodes={}, smi={"path": None, "error": "nvidia-smi is not on PATH"},
+                         nvml_error={"kind": "library_not_found", "message": "NVMLError_LibraryNotFound"})
+    finding = run(facts, env={"CUDA_VISIBLE_DEVICES": "0"})["cuda.visible_devices"]
+    assert finding.status is Status.SKIP
+
+
+def test_mixed_models_without_device_order():
+    gpus = _box([H100, L40S, H100])
+    found = run(nvidia_facts(gpus))
+    order = found["cuda.device_order"]
+    assert order.status is Status.WARN
+    assert H100["name"] in order.summary and L40S["name"] in order.summary
+    assert order.fix.startswith("export CUDA_DEVICE_ORDER=PCI_BUS_ID")
+    # With an index list the mapping itself carries the same caveat.
+    mapped = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "1"})["cuda.visible_devices"]
+    assert any("CUDA_DEVICE_ORDER" in d for d in mapped.details)
+    fixed = run(nvidia_facts(gpus), env={"CUDA_DEVICE_ORDER": "PCI_BUS_ID"})["cuda.device_order"]
+    assert fixed.status is Status.OK
+    bogus = run(nvidia_facts(gpus), env={"CUDA_DEVICE_ORDER": "pci_bus_id"})["cuda.device_order"]
+    assert bogus.status is Status.WARN
+
+
+def test_version_mismatch_box():
+    facts = nvidia_facts([], source=None, driver_version=None, cuda_driver_version=None,
+                         kernel_module_version="580.95.05", library_versions=["590.48.01"],
+                         nvml_error={"kind": "lib_rm_version_mismatch",
+                                     "message": "NVMLError_LibRmVersionMismatch: RM has detected an NVML/RM version mismatch."},
+                         smi={"path": "/usr/bin/nvidia-smi",
+                              "error": "nvidia-smi exited with 18: Failed to initialize NVML: Driver/library version mismatch"})
+    found = run(facts)
+    assert found["driver.nvml"].status is Status.FAIL
+    assert "rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia" in found["driver.nvml"].fix
+    assert found["driver.kernel_module"].status is Status.FAIL
+    assert "580.95.05" in found["driver.kernel_module"].summary and "590.48.01" in found["driver.kernel_module"].summary
+    assert "cuda.visible_devices" not in found and "driver.gpu.0" not in found
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("driver_not_loaded", "sudo modprobe nvidia"),
+    ("no_permission", "ls -l /dev/nvidia*"),
+    ("function_not_found", "pip install --upgrade nvidia-ml-py"),
+    ("library_not_found", "--gpus all"),
+])
+def test_each_nvml_error_has_its_fix(kind, words):
+    facts = nvidia_facts([], source=None, driver_version=None, nvml_error={"kind": kind, "message": kind},
+                         smi={"path": None, "error": "nvidia-smi is not on PATH"})
+    finding = run(facts)["driver.nvml"]
+    assert finding.status is Status.FAIL and words in finding.fix
+
+
+def test_hung_nvidia_smi():
+    facts = nvidia_facts([], source=None, nvml_error={"kind": "unknown", "message": "binding missing"},
+                         smi={"path": "/usr/bin/nvidia-smi", "error": "nvidia-smi did not answer within 8s (it can hang ...)"})
+    finding = run(facts)["driver.nvml"]
+    assert finding.status is Status.FAIL and "stuck" in finding.summary and "Xid" in finding.fix
+
+
+def test_no_driver_on_a_machine_without_nvidia_is_a_skip():
+    facts = nvidia_facts([], source=None, driver_version=None, cuda_driver_version=None, kernel_module_version=None,
+                         proc_driver_present=False, dev_nodes={"/dev/nvidiactl": False, "/dev/nvidia-uvm": False,
+                                                               "/dev/nvidia0": False},
+                         library_versions=[], pci_gpus=[],
+                         nvml_error={"kind": "library_not_found", "message": "NVML Shared Library Not Found"},
+                         smi={"path": None, "error": "nvidia-smi is not on PATH"})
+    found = run(facts)
+    assert found["driver.nvml"].status is Status.SKIP
+    assert found["driver.nvml"].summary == "no NVIDIA driver; GPU checks skipped"
+    assert all(f.status in (Status.OK, Status.SKIP) for f in found.values())
+    # The same machine with an NVIDIA card on the PCI bus is a missing driver: a failure.
+    facts["pci_gpus"] = [{"slot": "0000:01:00.0", "device": "0x2684"}]
+    assert run(facts)["driver.nvml"].status is Status.FAIL
+
+
+def test_busy_gpu_names_who_and_suggests_a_free_one():
+    gpus = _box([H100] * 3)
+    gpus[0]["processes"] = [{"pid": 1234, "user": "bob", "name": "python", "used_memory_mib": 10445}]
+    gpus[1]["memory_used_mib"] = int(gpus[1]["memory_total_mib"] * 0.9)
+    gpus[2]["processes"] = [{"pid": 999, "user": "alice", "name": "python", "used_memory_mib": 2048}]
+    found = run(nvidia_facts(gpus))
+    busy = found["driver.gpu.0"]
+    assert busy.status is Status.WARN
+    assert busy.summary.startswith("GPU 0 is busy: 1 process (bob pid 1234 10.2 GiB)")
+    assert busy.fix == "pick a free GPU: CUDA_VISIBLE_DEVICES=2 python train.py"
+    assert found["driver.gpu.1"].status is Status.WARN  # > 50% memory used, whoever it is
+    mine = found["driver.gpu.2"]
+    assert mine.status is Status.OK and "of yours" in mine.summary
+
+
+def test_hot_gpu_and_mig_listing():
+    mig = _gpu("linux-x86_64__nvidia-h100-mig__590.48.01.txt")
+    text = (CAPTURES / "linux-x86_64__nvidia-h100-mig__590.48.01.txt").read_text()
+    mig["mig_devices"] = nvsmi.parse_list(fake_smi.section(text, "capabilities :: list (-L)"))[0]["mig_devices"]
+    hot = copy.deepcopy(H100)
+    hot["temperature_c"] = 88
+    gpus = _box([mig, hot])
+    gpus[0]["mig_devices"] = mig["mig_devices"]
+    found = run(nvidia_facts(gpus))
+    assert found["driver.gpu.1"].status is Status.WARN and "hot (88 C" in found["driver.gpu.1"].summary
+    listing = found["driver.mig.0"]
+    assert "4 MIG devices" in listing.summary and "MIG UUID" in listing.summary
+    assert [d.split(": ")[1] for d in listing.details] == [m["uuid"] for m in mig["mig_devices"]]
+    # Selecting the MIG GPU by index is flagged in the cuda area, with a MIG UUID as the fix.
+    selected = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "0"})["cuda.visible_devices"]
+    assert selected.status is Status.WARN and mig["mig_devices"][0]["uuid"] in selected.fix
+
+
+def test_missing_uvm_node_while_driver_loaded():
+    facts = nvidia_facts(_box([H100]), dev_nodes={"/dev/nvidiactl": True, "/dev/nvidia-uvm": False, "/dev/nvidia0": True})
+    finding = run(facts)["driver.uvm"]
+    assert finding.status is Status.WARN and "sudo modprobe nvidia-uvm" in finding.fix
+
+
+@pytest.mark.parametrize("distributions, binding_ok", [
+    ({"nvidia-ml-py": "13.615.71", "pynvml": "11.4.1"}, True),
+    ({"nvidia_ml_py3": "7.352.0"}, True),
+    ({"nvidia-ml-py": "13.615.71"}, False),
+])
+def test_shadowing_nvml_binding(distributions, binding_ok):
+    nvidia = nvidia_facts(_box([H100]))
+    if not binding_ok:
+        nvidia["pynvml"]["has_nvmlInitWithFlags"] = False
+    finding = run(nvidia, distributions=distributions)["driver.nvml_binding"]
+    assert finding.status is Status.WARN
+    assert finding.fix == "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
