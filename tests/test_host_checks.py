@@ -404,6 +404,21 @@ def test_path_export_after_conda_block_hiding_python():
     assert statuses(run(before, "shell.path_exports")) == [Status.OK]
 
 
+def test_path_export_that_replaces_path_warns():
+    part = {"dir": "/opt/tools/bin", "exists": True, "prepended": False, "replaces_old_value": True,
+            "python_executables": []}
+    facts = Facts.of(shell=shell_facts([assignment(7, "PATH", "export PATH=/opt/tools/bin", parts=[part])]))
+    finding = only(run(facts, "shell.path_exports"))
+    assert finding.status is Status.WARN and "~/.bashrc:7" in finding.summary and "$PATH" in finding.fix
+
+
+def test_base_env_active_but_python_from_another_env():
+    base = "/home/u/miniconda3"
+    facts = Facts.of(python=python_facts(conda_prefix=base,
+                                         on_path={"python": on_path_entry(f"{base}/envs/old/bin/python")}))
+    assert only(run(facts, "python.conda_active_python")).status is Status.FAIL
+
+
 def test_conda_init_in_bashrc_but_shell_is_zsh():
     facts = Facts.of(shell=shell_facts(conda_lines=[20, 35], shell="zsh", conda_installed=True))
     finding = only(run(facts, "shell.conda_init"))

@@ -16,13 +16,6 @@ TORCH_MAX_VALIDATED_PYTHON = (3, 14)
 TORCH_RELEASES_CITED = "torch 2.13/2.14"
 
 
-def _in_prefix(path: str | None, prefix: str | None) -> bool:
-    if not path or not prefix:
-        return False
-    prefix = os.path.normpath(prefix)
-    return os.path.normpath(path) == prefix or os.path.normpath(path).startswith(prefix + os.sep)
-
-
 def _env_label(target: dict, conda: dict) -> str:
     if target.get("is_venv"):
         return f"virtualenv {target.get('prefix')}"
@@ -71,7 +64,9 @@ def conda_active_python(facts: Facts) -> Finding | None:
     if on_path is None:
         return Finding("", Status.FAIL, f"conda env {env_name!r} is active but no `python` is on PATH",
                        fix=f"conda activate {env_name}\nconda install -n {env_name} python")
-    if _in_prefix(on_path["path"], conda_prefix):
+    # Its own bin folder exactly: envs live under the base prefix, so "inside the prefix" would
+    # wrongly accept envs/other/bin/python while base is active.
+    if os.path.normpath(os.path.dirname(on_path["path"])) == os.path.normpath(os.path.join(conda_prefix, "bin")):
         return Finding("", Status.OK, f"conda env {env_name!r} is active and `python` is its own ({on_path['path']})")
     return Finding(
         "",

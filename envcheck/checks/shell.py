@@ -72,7 +72,18 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
         checked += 1
         conda_lines = info.get("conda_init_lines")
         after_conda = conda_lines is not None and assignment["line"] > conda_lines[0]
-        for part in assignment.get("parts") or []:
+        parts = assignment.get("parts") or []
+        if assignment["name"] == "PATH" and parts and all(p.get("replaces_old_value") for p in parts):
+            findings.append(Finding(
+                "",
+                Status.WARN,
+                f"{_where(assignment)} replaces PATH instead of extending it: /usr/bin and conda's folders are lost "
+                "for everything after that line",
+                fix=f"Keep the old value on line {assignment['line']} of {_short(assignment['file'])}: "
+                    'export PATH="NEW_DIR:$PATH"',
+                details=[assignment["text"]],
+            ))
+        for part in parts:
             if part.get("exists") is False:
                 findings.append(Finding(
                     "",
