@@ -1,0 +1,151 @@
+"""The torch probe and its collector, run for real: against this machine's torch (no GPU) and
+against fake torch packages that hang, segfault or fail to import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envcheck.context import CommandResult, Context
+from envcheck.facts.torch_probe import PROBE, interpret, parse_events, run_probe
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_PYTHON = sys.executable  # the test interpreter is the project's .venv python, with torch
+
+
+def _ctx(env: dict[str, str], python: str = VENV_PYTHON, probe_timeout: float = 60.0) -> Context:
+    return Context(env=env, python=python, probe_timeout=probe_timeout)
+
+
+def _fake_torch(tmp_path: Path, body: str) -> Path:
+    package = tmp_path / "fake" / "torch"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(body)
+    return package.parent
+
+
+@pytest.fixture(scope="module")
+def real_probe() -> dict:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
+    return run_probe(_ctx(env), skip_device_op=True)
+
+
+def test_real_probe_reports_this_machines_torch(real_probe):
+    import torch
+
+    data = real_probe
+    assert data["status"] == "ok", data.get("error")
+    assert data["version"] == torch.__version__
+    assert data["cuda"] == torch.version.cuda
+    assert data["cudnn"] == torch.backends.cudnn.version()
+    # No GPU and no driver here: CUDA is unavailable and the reason is recorded.
+    assert data["is_available"] is False and data["device_count"] == 0 and data["devices"] == []
+    assert data["cuda_init_error"]
+    assert data["arch_list"] == torch.cuda.get_arch_list()
+    assert data["device_op_skipped"] is True
+    assert data["torchvision"]["version"] and data["torchvision"]["ops_ok"] is True
+    assert data["python"]["version"].startswith(f"{sys.version_info[0]}.{sys.version_info[1]}.")
+    assert any("cudnn" in lib for lib in data["loaded_libraries"])
+    json.dumps(data)  # the facts must be JSON-serialisable
+
+
+def test_probe_prints_one_event_per_step_then_the_result():
+    out = subprocess.run([VENV_PYTHON, str(PROBE), "--skip-device-op"], capture_output=True, text=True, timeout=120).stdout
+    events = parse_events(out)
+    starts = [e["step"] for e in events if e["event"] == "start"]
+    dones = [e["step"] for e in events if e["event"] == "done"]
+    assert starts == dones and "import_torch" in starts and "device_op" not in starts
+    assert events[-1]["event"] == "result" and events[-1]["result"]["torch_import"] == "ok"
+
+
+def test_hanging_import_times_out_and_names_the_step(tmp_path):
+    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
+    start = time.monotonic()
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin", "PYTHONPATH": str(fake)}, probe_timeout=3), skip_device_op=True)
+    assert time.monotonic() - start < 20
+    assert data["status"] == "timeout"
+    assert data["step"] == "import_torch"
+    assert "importing torch" in data["error"] and "3s" in data["error"]
+    # What was learnt before the hang is kept.
+    assert data["python"]["version"]
+
+
+def test_segfault_on_import_is_crashed_with_the_signal(tmp_path):
+    fake = _fake_torch(tmp_path, "import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin", "PYTHONPATH": str(fake)}), skip_device_op=True)
+    assert data["status"] == "crashed"
+    assert data["signal"] == "SIGSEGV"
+    assert data["step"] == "import_torch"
+    assert "SIGSEGV" in data["error"] and "importing torch" in data["error"]
+
+
+def test_import_error_is_reported_with_its_message(tmp_path):
+    fake = _fake_torch(tmp_path, "raise ImportError('libcudnn.so.9: cannot open shared object file')\n")
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin", "PYTHONPATH": str(fake)}), skip_device_op=True)
+    assert data["status"] == "import_error"
+    assert "libcudnn.so.9" in data["error"]
+    assert data["import_traceback"]
+
+
+def test_missing_torch_is_not_installed(tmp_path):
+    # -S: no site-packages, so this interpreter has no torch, exactly as a fresh env would.
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\nexec {VENV_PYTHON} -S \"$@\"\n")
+    wrapper.chmod(0o755)
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin"}, python=str(wrapper)), skip_device_op=True)
+    assert data["status"] == "not_installed"
+    assert data["error"] is None
+    assert data["version"] is None and data["python"]["version"]
+
+
+def test_interpreter_that_cannot_start(tmp_path):
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin"}, python=str(tmp_path / "no-such-python")))
+    assert data["status"] == "python_not_runnable"
+
+
+def test_crash_after_partial_output_keeps_finished_steps():
+    """A probe killed during CUDA init: the lines printed before the crash survive."""
+    lines = [
+        {"envcheck_probe": 1, "event": "start", "step": "import_torch"},
+        {"envcheck_probe": 1, "event": "done", "step": "import_torch",
+         "fields": {"torch_import": "ok", "version": "2.14.1+cu130", "cuda": "13.0"}},
+        {"envcheck_probe": 1, "event": "start", "step": "cuda_init"},
+    ]
+    stdout = "torch says hello\n" + "\n".join(json.dumps(line) for line in lines) + '\n{"envcheck_probe": 1, "ev'
+    data = interpret(CommandResult(["python"], -11, stdout, "Segmentation fault"), 60, "python")
+    assert data["status"] == "crashed" and data["step"] == "cuda_init"
+    assert data["error"] == "the probe crashed with SIGSEGV while initialising CUDA"
+    assert data["version"] == "2.14.1+cu130" and data["cuda"] == "13.0"
+
+
+def test_garbage_output_is_bad_output():
+    data = interpret(CommandResult(["python"], 0, "hello\n", ""), 60, "python")
+    assert data["status"] == "bad_output"
+    old = interpret(CommandResult(["python"], 1, "", "  File \"probe.py\"\n SyntaxError: invalid syntax"), 60, "python2")
+    assert old["status"] == "python_not_runnable"
+
+
+def test_doctor_report_survives_a_hanging_torch(tmp_path):
+    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={fake} exec {VENV_PYTHON} \"$@\"\n")
+    wrapper.chmod(0o755)
+    envcheck = Path(VENV_PYTHON).parent / "envcheck"
+    start = time.monotonic()
+    proc = subprocess.run([str(envcheck), "doctor", "--json", "--python", str(wrapper), "--probe-timeout", "3"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert time.monotonic() - start < 90
+    report = json.loads(proc.stdout)
+    torch_facts = report["facts"]["torch"]
+    assert torch_facts["ok"] and torch_facts["data"]["status"] == "timeout"
+    areas = {c["area"] for c in report["checks"]}
+    assert {"torch", "system"} <= areas and len(areas) >= 3
+    torch_import = next(c for c in report["checks"] if c["id"] == "torch.import")
+    assert torch_import["status"] == "fail" and "importing torch" in torch_import["summary"]
+    assert proc.returncode == 1
