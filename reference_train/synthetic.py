@@ -39,7 +39,7 @@ except ImportError as exc:  # Pillow comes with torchvision; say how to get it i
     ) from exc
 
 # Bump whenever the drawing changes: it is part of the cache key, so old caches are not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 FIGURE_KINDS = ("cat", "dog", "rabbit", "bear", "mouse", "bird")
 SUPERSAMPLE = 2  # draw at 2x and downsample: Pillow's ImageDraw does not antialias
@@ -172,20 +172,17 @@ def _shade(colour: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
 
 
 def _background(size: int, rng: random.Random) -> Image.Image:
-    """A two-colour gradient with random clutter: blobs and lines that belong to no class."""
+    """A smooth two-colour gradient in a random direction with a few blobs that belong to no class."""
     top, bottom = _random_colour(rng), _random_colour(rng)
-    gradient = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360))
+    # Rotate a larger gradient and crop the middle, so no hard corner edges appear.
+    gradient = Image.linear_gradient("L").resize((size * 2, size * 2)).rotate(rng.uniform(0, 360))
+    gradient = gradient.crop((size // 2, size // 2, size // 2 + size, size // 2 + size))
     image = Image.composite(Image.new("RGB", (size, size), bottom), Image.new("RGB", (size, size), top), gradient)
     draw = ImageDraw.Draw(image)
-    for _ in range(rng.randrange(0, 5)):
+    for _ in range(rng.randrange(0, 3)):
         x, y = rng.uniform(0, size), rng.uniform(0, size)
-        radius = rng.uniform(0.03, 0.12) * size
-        if rng.random() < 0.5:
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=_random_colour(rng))
-        else:
-            angle = rng.uniform(0, math.pi)
-            dx, dy = math.cos(angle) * radius * 2, math.sin(angle) * radius * 2
-            draw.line([x - dx, y - dy, x + dx, y + dy], fill=_random_colour(rng), width=max(1, size // 80))
+        radius = rng.uniform(0.03, 0.09) * size
+        draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=_random_colour(rng))
     return image
 
 
