@@ -66,6 +66,10 @@ def hide_credentials_in_url(url: str) -> str:
     if parts.username is None and parts.password is None:
         return url
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # a malformed port ("78x0"): fall back to the pattern-based redaction
+        return redact_url(url)
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, f"{REDACTED}@{host}", parts.path, parts.query, parts.fragment))

@@ -105,3 +105,11 @@ def test_no_format_leaks_a_password():
     assert parsed["schema_version"] == 1
     assert parsed["summary"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 0}
     assert "Doctor found problems in 1 area" in term
+
+
+def test_hide_credentials_survives_a_malformed_port():
+    from envcheck.redact import hide_credentials_in_url
+
+    assert hide_credentials_in_url("http://u:p@host:78x0") == "http://***@host:78x0"
+    assert hide_credentials_in_url("http://u:p@host:7890/") == "http://***@host:7890/"
+    assert hide_credentials_in_url("http://host:7890") == "http://host:7890"
