@@ -50,10 +50,12 @@ def test_system_reads_fake_roots(tmp_path, clean_env):
     (proc_root / "1").mkdir(parents=True)
     (proc_root / "version").write_text("Linux version 5.15.153.1-microsoft-standard-WSL2 (root@1) #1 SMP\n")
     (proc_root / "1/cgroup").write_text("0::/kubepods/besteffort/pod1234\n")
+    (proc_root / "cpuinfo").write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7763 64-Core Processor\n")
     env = dict(clean_env, TMPDIR=str(tmp_path))
     data = collect_system(make_ctx(env, tmp_path, sys_root=sys_root, proc_root=proc_root))
 
     assert data["os"] == "Ubuntu 22.04.4 LTS"
+    assert data["cpu_model"] == "AMD EPYC 7763 64-Core Processor"
     assert data["wsl"] == {
         "is_wsl": True,
         "version_text": "Linux version 5.15.153.1-microsoft-standard-WSL2 (root@1) #1 SMP",

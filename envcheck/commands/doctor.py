@@ -92,7 +92,8 @@ def command(
 
     Exit status: 0 when no check failed, 1 when at least one failed, 2 for usage errors.
     """
-    console = Console(highlight=False)
+    # Piped to a file or a pager: do not hard-wrap sentences at 80 columns.
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     if json_out and markdown:
         raise UserError("choose one of --json and --markdown.")
     if list_only:

@@ -94,6 +94,15 @@ def _usable_cpus() -> int | None:
         return None
 
 
+def _cpu_model(ctx: Context) -> str | None:
+    """The CPU's marketing name (x86 "model name"; some ARM kernels only give "Hardware" or nothing)."""
+    for line in (ctx.read_text(ctx.proc_root / "cpuinfo") or "").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "Hardware", "cpu model") and value.strip():
+            return value.strip()
+    return None
+
+
 @collector("system", "OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints")
 def collect_system(ctx: Context) -> dict:
     release = _os_release(ctx)
@@ -106,6 +115,7 @@ def collect_system(ctx: Context) -> dict:
         "kernel": uname.release,
         "machine": uname.machine,
         "glibc": _glibc_version(),
+        "cpu_model": _cpu_model(ctx),
         "cpu_count": os.cpu_count(),
         "cpu_usable": _usable_cpus(),
         "memory_total_bytes": memory.total,
