@@ -228,6 +228,8 @@ def nvml_binding(facts: Facts) -> Finding | None:
                        "PyTorch's GPU memory tools can then fail)", fix=REINSTALL_BINDING, details=problems)
     if not binding.get("module_file") and not installed.get("nvidia-ml-py"):
         return None  # no binding anywhere: nothing can be shadowed
+    if not has_nvidia_hardware_or_driver(data):
+        return None  # envcheck's own dependency is not news on a machine without NVIDIA GPUs
     where = binding.get("version") or installed.get("nvidia-ml-py") or "unknown version"
     return Finding("", Status.OK, f"NVML binding is NVIDIA's nvidia-ml-py ({where})")
 
