@@ -249,7 +249,7 @@ def torch_driver(facts: Facts) -> Finding | None:
         return Finding("", Status.OK, f"{have} runs torch's CUDA {wheel_cuda}", details=details)
     if verdict.verdict == "unknown":
         return Finding("", Status.SKIP, f"whether {have} runs torch's CUDA {wheel_cuda} is unknown", details=details)
-    needed = f">= {verdict.needed_driver}" if verdict.needed_driver else f"supporting CUDA {wheel_cuda}"
+    needed = f">= {verdict.needed_driver}" if verdict.needed_driver else f"a release that supports CUDA {wheel_cuda}"
     choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
     if verdict.verdict == "minor_compat":
         full = choice if choice and knowledge.driver_supports(knowledge.variant_cuda(choice.variant), driver_cuda, driver_version).verdict == "ok" else None
@@ -345,11 +345,14 @@ def _variant_for_capabilities(facts: Facts, version: str, capabilities: list[str
             covering = set(knowledge.variants_covering(release, cc) or [])
             candidates = covering if candidates is None else candidates & covering
         ordered = [v for v in knowledge.wheel_variants(release) if v in (candidates or set())]
-        runnable = [v for v in ordered
-                    if not (driver_version or driver_cuda)
-                    or knowledge.driver_supports(knowledge.variant_cuda(v), driver_cuda, driver_version).verdict in ("ok", "minor_compat", "unknown")]
-        if runnable or ordered:
-            return release, (runnable or ordered)[-1]
+        if not ordered:
+            continue
+        if not (driver_version or driver_cuda):
+            return release, ordered[-1]
+        verdicts = {v: knowledge.driver_supports(knowledge.variant_cuda(v), driver_cuda, driver_version).verdict for v in ordered}
+        full = [v for v in ordered if verdicts[v] == "ok"]
+        compat = [v for v in ordered if verdicts[v] in ("minor_compat", "unknown")]
+        return release, (full or compat or ordered)[-1]
     return None
 
 
