@@ -120,7 +120,7 @@ def torch_import(facts: Facts) -> Finding:
                        fix="Run `envcheck doctor -v --only torch` and report the collector error as an envcheck bug.")
     torch = result.data
     status = torch.get("status")
-    python = (torch.get("python") or {}).get("executable") or "python"
+    python = torch.get("target_python") or (torch.get("python") or {}).get("executable") or "python"
     python_version = (torch.get("python") or {}).get("version")
     if status == "ok":
         cuda, cudnn = torch.get("cuda"), decode_cudnn(torch.get("cudnn"))

@@ -12,7 +12,8 @@ Facts contract (other engineers' checks rely on it; keys are always present):
     cudnn_available, is_available, device_count, arch_list (["sm_75", ...]),
     cuda_init_error, devices [{index, name, capability "9.0", uuid, pci_bus_id,
     total_memory_mib, op_ok, op_error}], torchvision {"version", "error", "ops_ok", ...},
-    nccl, loaded_libraries, warnings, python {"version", "executable", ...}
+    nccl, loaded_libraries, warnings, python {"version", "executable", ...},
+    target_python (the --python path as given)
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ def run_probe(ctx: Context, skip_device_op: bool = False) -> dict[str, Any]:
     result = ctx.run(argv, timeout=timeout)
     data = interpret(result, timeout, ctx.python)
     data["probe_timeout_s"] = timeout
+    # The interpreter as the user named it (a wrapper script or a venv symlink), which can differ
+    # from the sys.executable the probe reports.
+    data["target_python"] = ctx.python
     return data
 
 
