@@ -385,7 +385,7 @@ def command(
         _print_report(dry_run_outcomes(target, files, existing), dry_run=True)
         if sample_data:
             total = (SAMPLE_TRAIN_PER_CLASS + SAMPLE_VAL_PER_CLASS) * len(classes)
-            print(f"  {'would create':<16} {DATA_DIR}/ ({total} sample images)")
+            print(f"  {'would create':<16} {DATA_DIR}/ ({total} sample images and their catdog.json manifest)")
         return
 
     outcomes = write_project(target, files, classes, sample_data, existing)
