@@ -71,7 +71,7 @@ def test_hanging_import_times_out_and_names_the_step(tmp_path):
     assert time.monotonic() - start < 20
     assert data["status"] == "timeout"
     assert data["step"] == "import_torch"
-    assert "importing torch" in data["error"] and "3s" in data["error"]
+    assert data["error"].startswith("importing torch hung for 3s")
     # What was learnt before the hang is kept.
     assert data["python"]["version"]
 
@@ -120,7 +120,7 @@ def test_crash_after_partial_output_keeps_finished_steps():
     stdout = "torch says hello\n" + "\n".join(json.dumps(line) for line in lines) + '\n{"envcheck_probe": 1, "ev'
     data = interpret(CommandResult(["python"], -11, stdout, "Segmentation fault"), 60, "python")
     assert data["status"] == "crashed" and data["step"] == "cuda_init"
-    assert data["error"] == "the probe crashed with SIGSEGV while initialising CUDA"
+    assert data["error"] == "crashed with SIGSEGV while initialising CUDA"
     assert data["version"] == "2.14.1+cu130" and data["cuda"] == "13.0"
 
 

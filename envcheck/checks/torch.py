@@ -84,7 +84,7 @@ def _plural(n: int, word: str) -> str:
 # ---------------------------------------------------------------- torch importable?
 
 
-_STEP_FIX = {
+_HANG_FIX = {
     "import_torch": (
         "Find where the import stalls: {python} -X importtime -c 'import torch' 2>&1 | tail -20\n"
         "(a torch on a slow network filesystem or a half-written install; reinstalling it fixes the latter)"
@@ -95,6 +95,17 @@ _STEP_FIX = {
     ),
     "cudnn": "Check LD_LIBRARY_PATH for another cuDNN: {python} -c 'import torch; print(torch.backends.cudnn.version())'",
     "torchvision": "Reinstall torchvision from the same index as torch: pip install --force-reinstall torchvision --index-url <torch's index>",
+}
+_CRASH_FIX = {
+    "import_torch": (
+        "See where it crashes: {python} -X faulthandler -c 'import torch'\n"
+        "(usually a library from LD_LIBRARY_PATH or LD_PRELOAD clashing with torch's own; unset them and retry, "
+        "else reinstall: {python} -m pip install --force-reinstall torch torchvision)"
+    ),
+    "cuda_init": (
+        "See where it crashes: {python} -X faulthandler -c 'import torch; torch.cuda.init()'\n"
+        "(a driver/library version mismatch or a GPU in a bad state: check `nvidia-smi`, then reboot)"
+    ),
 }
 
 
@@ -145,7 +156,8 @@ def torch_import(facts: Facts) -> Finding:
                        details=["The rest of the doctor still ran; the PyTorch checks need torch installed."])
     details = list(torch.get("import_traceback") or []) + [f"stderr: {line}" for line in (torch.get("stderr_tail") or [])[-5:]]
     step = torch.get("step")
-    fix = _STEP_FIX.get(step or "", "").format(python=python) or None
+    fixes = _CRASH_FIX if status == "crashed" else _HANG_FIX
+    fix = fixes.get(step or "", fixes.get("cuda_init" if (step or "").startswith("device") else "", "")).format(python=python) or None
     if status == "import_error":
         error = torch.get("error") or "unknown error"
         if "libcudnn" in error or "libcublas" in error or "libnvJitLink" in error or "undefined symbol" in error:
@@ -155,11 +167,9 @@ def torch_import(facts: Facts) -> Finding:
             fix = f"Reinstall torch in this environment: {python} -m pip install --force-reinstall torch torchvision"
         return Finding("", Status.FAIL, f"importing torch fails: {error}", fix=fix, details=details)
     if status == "timeout":
-        summary = f"torch probe hung: {torch.get('error')}"
+        summary = f"the torch probe stopped: {torch.get('error')}"
     elif status == "crashed":
-        summary = f"torch crashed: {torch.get('error')}"
-        if step == "cuda_init" and not fix:
-            fix = _STEP_FIX["cuda_init"]
+        summary = f"torch {torch.get('error')}"
     elif status == "python_not_runnable":
         summary = f"cannot run the target interpreter: {torch.get('error')}"
         fix = "Pass a working interpreter: envcheck doctor --python ~/miniconda3/envs/NAME/bin/python"

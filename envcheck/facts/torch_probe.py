@@ -10,8 +10,10 @@ Facts contract (other engineers' checks rely on it; keys are always present):
     error: one sentence, or None;  step / step_text: the step that hung or crashed, or None
     version ("2.14.1+cu130"), cuda ("13.0"|None), hip, cudnn (int like 92400|None),
     cudnn_available, is_available, device_count, arch_list (["sm_75", ...]),
-    cuda_init_error, devices [{index, name, capability "9.0", uuid, pci_bus_id,
-    total_memory_mib, op_ok, op_error}], torchvision {"version", "error", "ops_ok", ...},
+    cuda_init_error, devices [{index, name, capability "9.0", uuid ("GPU-...", NVML's spelling:
+    match devices to NVML by this), pci_bus_id / pci_device_id / pci_domain_id (torch's integers,
+    not NVML's "00000000:00:09.0" text), total_memory_mib, op_ok, op_error}],
+    torchvision {"version", "error", "ops_ok", ...},
     nccl, loaded_libraries, warnings, python {"version", "executable", ...},
     target_python (the --python path as given)
 """
@@ -133,14 +135,14 @@ def interpret(result: CommandResult, timeout: float, python: str) -> dict[str, A
         data["status"] = "timeout"
         data["step"] = stuck
         data["step_text"] = step_text(stuck)
-        data["error"] = f"{step_text(stuck)} did not finish within {timeout:.0f}s, so the probe was stopped"
+        data["error"] = f"{step_text(stuck)} hung for {timeout:.0f}s, so the probe was stopped"
         return data
     if result.returncode is not None and result.returncode < 0:
         data["status"] = "crashed"
         data["signal"] = signal_name(result.returncode)
         data["step"] = stuck
         data["step_text"] = step_text(stuck)
-        data["error"] = f"the probe crashed with {data['signal']} while {step_text(stuck)}"
+        data["error"] = f"crashed with {data['signal']} while {step_text(stuck)}"
         return data
     if final is None:
         if not events:
