@@ -149,3 +149,20 @@ def test_doctor_report_survives_a_hanging_torch(tmp_path):
     torch_import = next(c for c in report["checks"] if c["id"] == "torch.import")
     assert torch_import["status"] == "fail" and "importing torch" in torch_import["summary"]
     assert proc.returncode == 1
+
+
+OLD_PYTHON = Path("/root/.pyenv/versions/3.6.15/bin/python")
+PY2 = Path("/root/.pyenv/versions/2.7.18/bin/python")
+
+
+@pytest.mark.skipif(not OLD_PYTHON.exists(), reason="no Python 3.6 interpreter on this machine")
+def test_probe_runs_under_an_old_python_without_torch():
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin"}, python=str(OLD_PYTHON)))
+    assert data["status"] == "not_installed"
+    assert data["python"]["version"].startswith("3.6.")
+
+
+@pytest.mark.skipif(not PY2.exists(), reason="no Python 2 interpreter on this machine")
+def test_python2_target_is_not_runnable():
+    data = run_probe(_ctx({"PATH": "/usr/bin:/bin"}, python=str(PY2)))
+    assert data["status"] == "python_not_runnable" and "SyntaxError" in data["error"]

@@ -281,3 +281,15 @@ def test_collector_failure_is_reported():
     facts["torch"] = FactResult("torch", False, {}, "timed out after 900s")
     found = {f.id: f for f in run_checks([c for c in all_checks().values() if c.area == "torch"], facts)}
     assert found["torch.import"].status is Status.FAIL and "timed out after 900s" in found["torch.import"].summary
+
+
+@pytest.mark.parametrize("python, status, words", [
+    ("3.6.15", Status.WARN, "older than any torch release from 1.13"),
+    ("3.15.0", Status.FAIL, "will likely fail"),
+])
+def test_python_outside_every_known_range(python, status, words):
+    torch = real_cpu_box()
+    torch.update(status="not_installed", torch_import="not_installed", version=None)
+    torch["python"] = dict(torch["python"], version=python)
+    check = findings(torch, no_driver())["torch.python_version"]
+    assert check.status is status and words in check.summary

@@ -199,10 +199,18 @@ def torch_python_version(facts: Facts) -> Finding | None:
                        f"Python {minor} is outside torch {latest}'s range ({bounds[0]}-{bounds[1]}): pip would install torch {older} at best",
                        fix=f"Use Python {bounds[1]} for the newest torch, e.g. conda create -n torch python={bounds[1]}",
                        details=[f"newest torch with wheels for Python {minor}: {older} (from the python_support data)"])
+    fix = f"Create an environment with a supported Python, e.g. conda create -n torch python={bounds[1]}"
+    details = [f"torch {latest} supports Python {bounds[0]}-{bounds[1]}"]
+    oldest = knowledge.known_torch_releases()[0]
+    oldest_range = knowledge.python_range(oldest)
+    if oldest_range and knowledge.version_tuple(python_version)[:2] < knowledge.version_tuple(oldest_range[0])[:2]:
+        # Releases before the data's first one may still have wheels for it: do not claim pip fails.
+        return Finding("", Status.WARN,
+                       f"Python {minor} is older than any torch release from {oldest} on supports: pip would find an old torch at best",
+                       fix=fix, details=details)
     return Finding("", Status.FAIL,
-                   f"no torch release in envcheck's data has wheels for Python {minor}: `pip install torch` will fail",
-                   fix=f"Create an environment with a supported Python, e.g. conda create -n torch python={bounds[1]}",
-                   details=[f"torch {latest} supports Python {bounds[0]}-{bounds[1]}"])
+                   f"no torch release in envcheck's data has validated wheels for Python {minor}: `pip install torch` will likely fail",
+                   fix=fix, details=details)
 
 
 # ---------------------------------------------------------------- the right build for the machine
