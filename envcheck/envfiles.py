@@ -228,6 +228,10 @@ def header_lines(
             build = f"built for CUDA {cuda_from_variant(torch_version)} (from its +cu label)"
         else:
             build = "CUDA build unknown"
+        if torch_dist_version and "+" in torch_version and "+" not in torch_dist_version:
+            # torch.__version__ says +cu130 but the installed distribution is plain 2.14.1: the
+            # PyPI wheel, which is built for that CUDA. No index line is needed.
+            build += f"; installed as {torch_dist_version}, the PyPI build"
         lines.append(f"torch {torch_version}, {build}")
 
     driver = nvidia.get("driver_version")

@@ -129,6 +129,8 @@ def test_header_records_python_torch_cuda_and_driver():
     assert "Python 3.11.7" in text
     assert "torch 2.14.1+cu130, built for CUDA 13.0" in text
     assert "NVIDIA driver 580.65.06 (supports CUDA up to 13.0); GPUs: 2 x NVIDIA H100" in text
+    pypi = "\n".join(envfiles.header_lines({}, {"version": "2.14.1+cu130", "cuda": "13.0"}, {}, "0.1.0", torch_dist_version="2.14.1"))
+    assert "torch 2.14.1+cu130, built for CUDA 13.0; installed as 2.14.1, the PyPI build" in pypi
     unknown = "\n".join(envfiles.header_lines({"version": "3.10.1"}, {}, {}, "0.1.0", torch_dist_version="2.1.2+cu118"))
     assert "torch 2.1.2+cu118, built for CUDA 11.8 (from its +cu label)" in unknown
     assert "NVIDIA driver: unknown" in unknown
