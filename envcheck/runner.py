@@ -14,6 +14,13 @@ from envcheck.model import FactResult, Facts
 DEFAULT_COLLECTOR_TIMEOUT = 20.0
 
 
+def collector_timeout(collector: Collector, ctx: Context) -> float:
+    limit = collector.timeout
+    if callable(limit):
+        limit = limit(ctx)
+    return float(limit or DEFAULT_COLLECTOR_TIMEOUT)
+
+
 def _run_one(collector: Collector, ctx: Context, slot: dict) -> None:
     start = time.monotonic()
     try:
@@ -48,7 +55,7 @@ def collect(
         thread = threading.Thread(target=_run_one, args=(coll, ctx, slots[name]), daemon=True, name=f"collect-{name}")
         thread.start()
         threads[name] = thread
-        deadlines[name] = start + (coll.timeout or DEFAULT_COLLECTOR_TIMEOUT)
+        deadlines[name] = start + collector_timeout(coll, ctx)
 
     facts = Facts()
     pending = set(wanted)
@@ -58,7 +65,7 @@ def collect(
             if not thread.is_alive():
                 facts[name] = slots[name].get("result") or FactResult(name, False, {}, "collector produced nothing")
             elif time.monotonic() >= deadlines[name]:
-                limit = registry[name].timeout or DEFAULT_COLLECTOR_TIMEOUT
+                limit = collector_timeout(registry[name], ctx)
                 facts[name] = FactResult(name, False, {}, f"timed out after {limit:.0f}s", limit)
             else:
                 continue

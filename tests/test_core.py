@@ -113,3 +113,24 @@ def test_hide_credentials_survives_a_malformed_port():
     assert hide_credentials_in_url("http://u:p@host:78x0") == "http://***@host:78x0"
     assert hide_credentials_in_url("http://u:p@host:7890/") == "http://***@host:7890/"
     assert hide_credentials_in_url("http://host:7890") == "http://host:7890"
+
+
+def test_collector_deadline_can_follow_the_context(monkeypatch):
+    def slow(ctx):
+        time.sleep(30)
+        return {}
+
+    registry = {"slow": facts_mod.Collector("slow", slow, "", lambda ctx: ctx.probe_timeout)}
+    monkeypatch.setattr(runner, "all_collectors", lambda: registry)
+    start = time.monotonic()
+    facts = runner.collect(Context(probe_timeout=0.4))
+    assert time.monotonic() - start < 5
+    assert "timed out after" in facts["slow"].error
+
+
+def test_torch_checks_skip_when_the_probe_is_not_run():
+    from envcheck.checks import select
+
+    findings = run_checks(select(["torch"]), Facts())
+    assert findings and all(f.status is Status.SKIP for f in findings if f.id == "torch.import")
+    assert not any(f.status is Status.FAIL for f in findings)

@@ -126,7 +126,9 @@ def _install_for_machine(facts: Facts, python_version: str | None) -> str:
 @check("torch.import", "torch", "torch imports in the target interpreter (probe: import, CUDA init, devices)", facts=FACTS)
 def torch_import(facts: Facts) -> Finding:
     result = facts.get("torch")
-    if result is None or not result.ok:
+    if result is None:
+        return Finding("", Status.SKIP, "the torch probe was not run (--no-torch-probe): torch checks skipped")
+    if not result.ok:
         return Finding("", Status.FAIL, f"the torch probe did not run: {facts.error('torch')}",
                        fix="Run `envcheck doctor -v --only torch` and report the collector error as an envcheck bug.")
     torch = result.data

@@ -21,7 +21,9 @@ class Collector:
     name: str
     fn: CollectorFn
     description: str
-    timeout: float | None  # None: the runner's default
+    # Seconds, or a function of the Context (e.g. the torch probe follows --probe-timeout);
+    # None: the runner's default.
+    timeout: float | Callable[[Context], float] | None
     network: bool = False  # touches the network (skipped or degraded with --offline)
 
 
@@ -44,7 +46,12 @@ _MODULES = [
 ]
 
 
-def collector(name: str, description: str, timeout: float | None = None, network: bool = False):
+def collector(
+    name: str,
+    description: str,
+    timeout: float | Callable[[Context], float] | None = None,
+    network: bool = False,
+):
     def register(fn: CollectorFn) -> CollectorFn:
         COLLECTORS[name] = Collector(name, fn, description, timeout, network)
         return fn

@@ -31,11 +31,13 @@ from envcheck.facts import collector
 PROBE = Path(__file__).resolve().parent.parent / "probe.py"
 MARKER = '{"envcheck_probe"'
 
-# The runner's deadline is fixed at registration, while --probe-timeout is chosen per run: keep
-# the probe's own limit under the runner's so a slow import is reported as "timeout" by us (with
-# the step) rather than as an anonymous collector timeout.
-COLLECTOR_TIMEOUT = 900.0
+# The runner's deadline follows --probe-timeout plus a margin, so a slow import is reported as
+# "timeout" by the probe runner (naming the step) rather than as an anonymous collector timeout.
 _MARGIN = 10.0
+
+
+def collector_deadline(ctx: Context) -> float:
+    return max(1.0, float(ctx.probe_timeout)) + _MARGIN
 
 STEP_TEXT = {
     "python": "starting the interpreter",
@@ -182,7 +184,7 @@ def interpret(result: CommandResult, timeout: float, python: str) -> dict[str, A
 def run_probe(ctx: Context, skip_device_op: bool = False) -> dict[str, Any]:
     """Run the probe under ctx.python. Also used by commands that want the probe without the
     whole doctor (skip_device_op avoids touching the GPUs)."""
-    timeout = max(1.0, min(float(ctx.probe_timeout), COLLECTOR_TIMEOUT - _MARGIN))
+    timeout = max(1.0, float(ctx.probe_timeout))
     argv = [ctx.python, str(PROBE)]
     if skip_device_op:
         argv.append("--skip-device-op")
@@ -196,6 +198,6 @@ def run_probe(ctx: Context, skip_device_op: bool = False) -> dict[str, Any]:
 
 
 @collector("torch", "torch, its CUDA build, the GPUs it sees and torchvision, probed in the target interpreter",
-           timeout=COLLECTOR_TIMEOUT)
+           timeout=collector_deadline)
 def collect_torch(ctx: Context) -> dict[str, Any]:
     return run_probe(ctx)
