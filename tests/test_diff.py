@@ -9,22 +9,9 @@ import pytest
 
 from envcheck.model import Facts
 from envcheck.snapshot import build_snapshot, diff_snapshots, dump_snapshot
+from _cli import run_cli
 
 
-def run_cli(args, capsys):
-    from envcheck import cli
-
-    old = sys.argv
-    sys.argv = ["envcheck", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def snapshot(torch="2.1.2+cu118", cuda="11.8", driver="535.104.05", gpus=("NVIDIA A100-SXM4-80GB",) * 2,

@@ -14,23 +14,9 @@ from envcheck import envfiles, pkginfo
 from envcheck.commands import export
 from envcheck.model import Facts
 from envcheck.snapshot import build_snapshot, dump_snapshot
+from _cli import run_cli
 
 
-def run_cli(args, capsys):
-    """Run `envcheck ARGS` in-process the way the console script does; return (code, out, err)."""
-    from envcheck import cli
-
-    old = sys.argv
-    sys.argv = ["envcheck", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def dist(name, version, requested=True, installer="pip", direct_url=None):

@@ -12,22 +12,9 @@ import pytest
 import yaml
 
 from envcheck.commands import scaffold
+from _cli import run_cli
 
 
-def run_cli(args, capsys):
-    from envcheck import cli
-
-    old = sys.argv
-    sys.argv = ["envcheck", *args]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def dist(name, version):
