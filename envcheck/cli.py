@@ -40,24 +40,16 @@ def _root(
 
 
 def _register() -> None:
-    from envcheck.commands import doctor
+    # Imported here, not at the top, so each command module stays independent of the others.
+    from envcheck.commands import check_data, diff, doctor, export, scaffold, smoke_train
 
+    # In the order users meet them.
     app.command("doctor")(doctor.command)
-    # Commands added by later modules register themselves here, in the order users meet them.
-    for module_name, command_name in [
-        ("smoke_train", "smoke-train"),
-        ("export", "export"),
-        ("diff", "diff"),
-        ("scaffold", "scaffold"),
-        ("check_data", "check-data"),
-    ]:
-        try:
-            module = __import__(f"envcheck.commands.{module_name}", fromlist=["command"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"envcheck.commands.{module_name}":
-                raise
-            continue
-        app.command(command_name)(module.command)
+    app.command("smoke-train")(smoke_train.command)
+    app.command("export")(export.command)
+    app.command("diff")(diff.command)
+    app.command("scaffold")(scaffold.command)
+    app.command("check-data")(check_data.command)
 
 
 _register()
