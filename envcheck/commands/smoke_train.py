@@ -21,8 +21,10 @@ from rich.console import Console
 
 from envcheck.errors import UserError
 
-# Accuracy the built-in cat/dog set must reach: the shapes are easy, and chance is 50%.
-SYNTHETIC_ACCURACY = 0.75
+# Accuracy the built-in cat/dog set must reach. Chance is 50%; on its 100 validation images a model
+# that learned nothing reaches 65% with probability about 0.002 (binomial, n=100, p=0.5), while
+# healthy runs measured 0.66-0.78 (32-64 px, 3-5 epochs, GENERATOR_VERSION 2, CPU).
+SYNTHETIC_ACCURACY = 0.65
 # On the user's data the bar is "clearly better than always guessing the largest class".
 MARGIN_OVER_MAJORITY = 0.05
 # The determinism, checkpoint and mixed-precision phases prove the stack, not the data: they run
@@ -33,6 +35,7 @@ SMALL_BATCH = 8  # 48 images -> 6 steps per epoch
 SHORT_STEPS = 8  # determinism: crosses an epoch boundary (reshuffle) at step 6
 RESUME_EPOCHS = 2  # checkpoint: 12 steps uninterrupted ...
 RESUME_STOP_STEP = 9  # ... or stopped mid-epoch 2 and resumed
+THROUGHPUT_STEPS = 20  # when the learning run's rate is not available: 3 warm-up + 17 timed steps
 DDP_SIZE_MB = {"cuda": 64.0, "cpu": 8.0}
 
 TORCH_INSTALL_HINT = (
@@ -89,7 +92,12 @@ def check_data_dir(data: Path) -> float:
 
     report = check_imagefolder(data)
     if not report.ok:
-        shown = report.problems[:2]
+        # The first problems that fit in one readable line; the rest are a count and a pointer.
+        shown = report.problems[:1]
+        for problem in report.problems[1:]:
+            if sum(map(len, shown)) + len(problem) > 300:
+                break
+            shown.append(problem)
         more = len(report.problems) - len(shown)
         extra = f" (and {more} more problem{'s' if more != 1 else ''}; run `envcheck check-data {data}` for all)" if more > 0 else ""
         raise UserError(f"--data {data} cannot be used: " + " ".join(p.rstrip() for p in shown) + extra)
@@ -169,7 +177,7 @@ def command(
     data: Optional[Path] = typer.Option(None, "--data", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
     epochs: int = typer.Option(3, "--epochs", help="Epochs of the learning run."),
     seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling."),
-    image_size: int = typer.Option(64, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
+    image_size: int = typer.Option(48, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Batch size of the learning and throughput runs."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs, off on the CPU)."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
@@ -276,6 +284,7 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         "short_steps": SHORT_STEPS,
         "resume_epochs": RESUME_EPOCHS,
         "resume_stop_step": RESUME_STOP_STEP,
+        "throughput_steps": THROUGHPUT_STEPS,
     }
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)

@@ -40,7 +40,7 @@ class DevicePlan:
     def describe(self) -> str:
         if self.kind == "cpu":
             return "CPU" + (f" ({self.nproc} processes for DDP)" if self.nproc > 1 else "")
-        return ", ".join(gpu_label(g) for g in self.gpus)
+        return ("GPU " if len(self.gpus) == 1 else "GPUs ") + ", ".join(gpu_label(g) for g in self.gpus)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,11 +120,12 @@ def plan_devices(
         return plan
 
     by_index = {g["index"]: g for g in known}
+    flag = "--gpu" if gpu is not None else "--gpus"
     for index in requested:
         if index not in by_index:
             raise UserError(
                 f"GPU {index} does not exist; this machine has GPU {_list_gpus(sorted(known, key=lambda g: g['index']))}: "
-                "pass one of those numbers to --gpu."
+                f"pass {'one of those numbers' if flag == '--gpu' else 'those numbers'} to {flag}."
             )
 
     visible = parse_visible_devices(visible_raw, known) if visible_raw is not None else None
@@ -155,7 +156,6 @@ def plan_devices(
         if hidden:
             shown = [by_index[i] for i in usable if i in by_index]
             leaves = f"leaves only GPU {_list_gpus(shown)} visible" if shown else "hides every GPU"
-            flag = "--gpu" if gpu is not None else "--gpus"
             raise UserError(
                 f"GPU {','.join(map(str, hidden))} is hidden by your CUDA_VISIBLE_DEVICES={visible_raw!r}, which {leaves}; "
                 f"pick a visible GPU, or override it for this run with `env -u CUDA_VISIBLE_DEVICES envcheck smoke-train {flag} {','.join(map(str, requested))}`."

@@ -337,8 +337,10 @@ class Worker:
         result = self.learning_result
         source = "learning run"
         if result is None:
-            source = "own 1-epoch run"
-            result = train(self.train_config("throughput", small=False, epochs=1, eval_every_epoch=False))
+            source = "own run"
+            # Enough steps past the warm-up for a steady rate, without a whole epoch of a big --data set.
+            result = train(self.train_config("throughput", small=False, epochs=1, max_steps=self.config["throughput_steps"],
+                                             eval_every_epoch=False))
         numbers: dict[str, Any] = {
             "images_per_sec": round(result.images_per_sec, 1),
             "batch_size": self.config["batch_size"],
