@@ -100,3 +100,47 @@ def test_report_is_strict_json_and_redacted():
     assert doc["verdict"] == "FAIL"
     assert [c["name"] for c in doc["checks"]] == ["numerics", "device"]
     assert doc["checks"][0]["numbers"]["matmul_max_rel_err"] == "inf"
+
+
+FAKE_WORKER = '''
+import json, os, sys, time
+config = json.load(open(sys.argv[1]))
+out = sys.stdout
+for phase in config["phases"]:
+    out.write(json.dumps({"event": "start", "phase": phase}) + "\\n"); out.flush()
+    if phase == "crashes":
+        print("boom: the driver fell over", file=sys.stderr, flush=True)
+        os._exit(7)
+    if phase == "hangs":
+        time.sleep(600)
+    out.write(json.dumps({"event": "result", "phase": phase, "passed": phase != "fails", "numbers": {"pid": os.getpid()},
+                          "summary": "fine", "error": None if phase != "fails" else "it failed"}) + "\\n")
+    out.flush()
+'''
+
+
+def test_worker_crash_and_hang_become_failed_checks_and_the_rest_still_run(tmp_path):
+    import sys
+    import time
+
+    from envcheck.smoke.phases import run_worker_phases
+
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE_WORKER)
+    phases = ["first", "crashes", "after_crash", "hangs", "fails", "last"]
+    timeouts = {name: 20.0 for name in phases}
+    timeouts["hangs"] = 1.0
+    start = time.monotonic()
+    results = run_worker_phases({}, phases, timeouts, {"PATH": "/usr/bin:/bin"}, tmp_path,
+                                worker_argv=[sys.executable, str(script)])
+    assert time.monotonic() - start < 15
+    by_name = {r.name: r for r in results}
+    assert [r.name for r in results] == phases
+    assert by_name["first"].passed and by_name["after_crash"].passed and by_name["last"].passed
+    assert not by_name["crashes"].passed
+    assert "exit code 7" in by_name["crashes"].error and "boom: the driver fell over" in by_name["crashes"].error
+    assert not by_name["hangs"].passed and by_name["hangs"].error.startswith("hangs phase did not finish within 1 s")
+    assert not by_name["fails"].passed and by_name["fails"].error == "it failed"
+    # A fresh worker took over after the crash and after the hang.
+    pids = [by_name[n].numbers["pid"] for n in ("first", "after_crash", "fails")]
+    assert len(set(pids)) == 3

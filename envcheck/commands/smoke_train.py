@@ -117,8 +117,16 @@ def _nvidia_gpus() -> tuple[list[dict[str, Any]], str | None]:
     facts = collect(Context(), ["nvidia"])
     data = facts.data("nvidia")
     gpus = [g for g in data.get("gpus") or [] if isinstance(g, dict)]
-    error = facts.error("nvidia") or data.get("error")
-    return gpus, (str(error) if error and not gpus else None)
+    if gpus:
+        return gpus, None
+    reasons = [facts.error("nvidia"), data.get("error")]
+    nvml_error = data.get("nvml_error") or {}
+    if isinstance(nvml_error, dict) and nvml_error.get("message"):
+        reasons.append(f"NVML: {nvml_error['message']}")
+    smi = data.get("smi") or {}
+    if isinstance(smi, dict) and smi.get("error"):
+        reasons.append(str(smi["error"]))
+    return gpus, "; ".join(str(r) for r in reasons if r) or None
 
 
 class _Fingerprint:

@@ -117,8 +117,13 @@ def run_worker_phases(
     work_dir: Path,
     on_start: Callable[[str], None] | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
+    worker_argv: list[str] | None = None,
 ) -> list[CheckResult]:
-    """Run `phases` in worker children; always returns one CheckResult per phase, in order."""
+    """Run `phases` in worker children; always returns one CheckResult per phase, in order.
+
+    worker_argv: the command before the config path (tests pass a stand-in worker).
+    """
+    worker_argv = worker_argv or [sys.executable, "-m", "envcheck.smoke.worker"]
     results: dict[str, CheckResult] = {}
     remaining = list(phases)
     attempt = 0
@@ -129,7 +134,7 @@ def run_worker_phases(
         log_path = work_dir / f"worker-{attempt}.log"
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "envcheck.smoke.worker", str(config_path)],
+                [*worker_argv, str(config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log,
