@@ -170,7 +170,8 @@ class Worker:
             cudnn=torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         )
         try:
-            numbers["nccl"] = ".".join(map(str, torch.cuda.nccl.version()))
+            version = torch.cuda.nccl.version()  # a tuple in recent torch, an int (2708) in old ones
+            numbers["nccl"] = ".".join(map(str, version)) if isinstance(version, tuple) else str(version)
         except Exception:  # noqa: BLE001 - NCCL is absent from some builds; that is only a number
             numbers["nccl"] = None
         ok, why = kernels_for(capability, arch_list)
@@ -197,14 +198,16 @@ class Worker:
         matmul_ref = a.double() @ b.double()
         conv_ref = F.conv2d(images.double(), kernel.double(), padding=1)
         # TF32 would trade precision for speed and fail the tolerance by design: measure FP32.
-        saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.get_float32_matmul_precision())
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
         try:
             matmul_out = (a.to(self.device) @ b.to(self.device)).cpu()
             conv_out = F.conv2d(images.to(self.device), kernel.to(self.device), padding=1).cpu()
         finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved[:2]
+            torch.set_float32_matmul_precision(saved[2])
         matmul = compare_to_reference(matmul_out, matmul_ref)
         conv = compare_to_reference(conv_out, conv_ref)
         numbers = {
@@ -218,7 +221,10 @@ class Worker:
         worst = max(matmul["max_rel_err"], conv["max_rel_err"])
         summary = f"fp32 vs float64: matmul rel err {matmul['max_rel_err']:.1e}, conv rel err {conv['max_rel_err']:.1e} (tolerance {NUMERICS_TOLERANCE:.0e})"
         if not worst <= NUMERICS_TOLERANCE:
-            raise PhaseFailed(f"results differ from the float64 reference: {summary}", numbers)
+            hint = ""
+            if os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"):
+                hint = " (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is set, which forces TF32 matmuls; unset it to measure FP32)"
+            raise PhaseFailed(f"results differ from the float64 reference: {summary}{hint}", numbers)
         return numbers, summary
 
     def phase_learning(self) -> tuple[dict[str, Any], str]:
