@@ -21,10 +21,16 @@ from rich.console import Console
 
 from envcheck.errors import UserError
 
-# Accuracy the built-in cat/dog set must reach. Chance is 50%; on its 100 validation images a model
-# that learned nothing reaches 65% with probability about 0.002 (binomial, n=100, p=0.5), while
-# healthy runs measured 0.66-0.78 (32-64 px, 3-5 epochs, GENERATOR_VERSION 2, CPU).
-SYNTHETIC_ACCURACY = 0.65
+# The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
+# training images per class, 100 validation images per class, 64 px, 3 epochs. Measured on the
+# 2-core CPU dev box (GENERATOR_VERSION 2, torch 2.14.1, batch 32, Adam 1e-3 cosine): final val
+# accuracy 0.97, 0.98 and 0.93 for seeds 0, 1, 2 in about 50 s each. With 200 images per class
+# the same run stalls near 0.65-0.70: from random weights, the number of optimizer steps matters.
+# A model that learned nothing reaches 80% of 200 balanced validation images with probability
+# below 1e-17 (binomial, p=0.5), so the bar separates "learns" from "broken" with a wide margin.
+SYNTHETIC_ACCURACY = 0.80
+LEARN_TRAIN_PER_CLASS = 1000
+LEARN_VAL_PER_CLASS = 100
 # On the user's data the bar is "clearly better than always guessing the largest class".
 MARGIN_OVER_MAJORITY = 0.05
 # The determinism, checkpoint and mixed-precision phases prove the stack, not the data: they run
@@ -185,7 +191,7 @@ def command(
     data: Optional[Path] = typer.Option(None, "--data", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
     epochs: int = typer.Option(3, "--epochs", help="Epochs of the learning run."),
     seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling."),
-    image_size: int = typer.Option(48, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
+    image_size: int = typer.Option(64, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Batch size of the learning and throughput runs."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs, off on the CPU)."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
@@ -272,7 +278,9 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
 
     from envcheck.smoke import phases
 
-    data_dir = data if data is not None else cached_dataset(seed=seed, image_size=image_size)
+    data_dir = data if data is not None else cached_dataset(
+        seed=seed, image_size=image_size, train_per_class=LEARN_TRAIN_PER_CLASS, val_per_class=LEARN_VAL_PER_CLASS
+    )
     small_dir = cached_dataset(seed=seed, image_size=image_size, train_per_class=SMALL_TRAIN_PER_CLASS,
                                val_per_class=SMALL_VAL_PER_CLASS)
     config = {
