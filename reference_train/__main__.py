@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", choices=("cosine", "step", "none"), default="cosine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deterministic", action="store_true")
-    parser.add_argument("--amp", type=_bool, default=None, help="true/false (default: on for CUDA, off for CPU)")
+    parser.add_argument("--amp", type=_bool, default=None, help="true/false (default: on for CUDA, and on a CPU with native bfloat16)")
     parser.add_argument("--channels-last", type=_bool, default=True)
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: from the CPU count)")

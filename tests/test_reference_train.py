@@ -155,3 +155,14 @@ def test_cli_missing_data_dir_exits_2_with_one_line(tmp_path):
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("reference_train: error:") and "does not exist" in lines[0]
     assert "Traceback" not in completed.stderr and completed.stdout == ""
+
+
+def test_cpu_bf16_autocast_only_where_the_cpu_has_it():
+    from reference_train.train import cpu_has_native_bf16
+
+    # Flags lines as /proc/cpuinfo prints them (trimmed): an AVX512-BF16 EPYC (this dev box),
+    # a Sapphire Rapids Xeon (AMX), and an older AVX2-only CPU.
+    assert cpu_has_native_bf16("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_has_native_bf16("flags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n")
+    assert not cpu_has_native_bf16("flags\t\t: fpu sse sse2 avx avx2 fma\n")
+    assert not cpu_has_native_bf16("")

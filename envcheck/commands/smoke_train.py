@@ -193,7 +193,7 @@ def command(
     seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling."),
     image_size: int = typer.Option(64, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
     batch_size: int = typer.Option(32, "--batch-size", help="Batch size of the learning and throughput runs."),
-    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs, off on the CPU)."),
+    amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs; on the CPU only with native bfloat16)."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the run's files (metrics.jsonl, curves.png, checkpoints, logs, report.json) in this new folder."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
