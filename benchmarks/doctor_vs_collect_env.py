@@ -149,7 +149,23 @@ def main() -> int:
     ]
     for label, path in COVERAGE.items():
         lines.append(f"| {label} | `facts.{path}` | {'yes' if covered[label] else '**no**'} |")
-    lines += ["", f"Fields not covered: {', '.join(missing) if missing else 'none'}.", ""]
+    lines += [
+        "",
+        f"Fields not covered: {', '.join(missing) if missing else 'none'}.",
+        "",
+        "## Notes",
+        "",
+        "- \"present\" means the doctor's JSON has the key; its value may be null where the fact does not",
+        "  apply (no NVIDIA driver, no clang). collect_env prints \"Could not collect\" for the same.",
+        "- What costs the time: both import torch (about 1.5 s here). The doctor runs its collectors in",
+        "  parallel threads, starts the torch probe first, imports no torchvision Python modules (it loads",
+        "  torchvision's compiled ops library to test them: `import torchvision` pulls in torch._dynamo and",
+        "  cost another 1.2 s), and reads pip's config files instead of starting `pip config list`.",
+        "- On a machine with NVIDIA GPUs both tools also query the driver (collect_env runs nvidia-smi; the",
+        "  doctor uses NVML in-process, with nvidia-smi only as a fallback). Run this script there to",
+        "  measure that case; the figures above are from a machine without a GPU.",
+        "",
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -117,6 +117,17 @@ def _import_torch(fields):
     fields["hip"] = getattr(version, "hip", None)
     fields["git_version"] = getattr(version, "git_version", None)
     fields["debug"] = getattr(version, "debug", None)
+    # Two more facts collect_env reports; each guarded, as older torch lacks them.
+    try:
+        import torch.backends.xnnpack
+
+        fields["xnnpack"] = bool(torch.backends.xnnpack.enabled)
+    except Exception:  # noqa: BLE001
+        fields["xnnpack"] = None
+    try:
+        fields["xpu_available"] = bool(torch.xpu.is_available())
+    except Exception:  # noqa: BLE001
+        fields["xpu_available"] = None
 
 
 def _cudnn(fields):
@@ -234,33 +245,66 @@ def _nccl(fields):
     fields["nccl"] = str(version)
 
 
+def _torchvision_ops_library(folder):
+    """torchvision's compiled ops library: `_C_stable` (0.2x) or `_C` (older), any extension suffix."""
+    import importlib.machinery
+
+    for stem in ("_C_stable", "_C"):
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, stem + suffix)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
 def _torchvision(fields):
+    # torchvision is inspected without `import torchvision`: that import pulls in torch._dynamo
+    # and takes over a second (measured 1.2 s of 2.0 s with torchvision 0.29), which would make
+    # the doctor slower than collect_env. What the checks need is its version and whether its
+    # compiled ops load into this torch - the failure behind "operator torchvision::nms does not
+    # exist" - and that is exactly what loading its ops library the way torchvision does
+    # (torch.ops.load_library) tells, with the loader's own error message when it fails.
+    import importlib.util
+    import re
+
     info = {"version": None, "error": None, "ops_ok": None, "ops_error": None, "file": None}
     fields["torchvision"] = info
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            import torchvision
-        _record_warnings(caught)
-    except ModuleNotFoundError as exc:
-        if exc.name == "torchvision":
-            info["error"] = "not installed"
-            info["installed"] = False
-            return
+        spec = importlib.util.find_spec("torchvision")
+    except Exception as exc:  # noqa: BLE001 - a broken package can raise while being located
         info["error"] = _error_text(exc)
         info["installed"] = True
         return
-    except Exception as exc:  # noqa: BLE001 - "operator torchvision::nms does not exist" lands here
-        info["error"] = _error_text(exc)
-        info["installed"] = True
+    if spec is None or not spec.submodule_search_locations:
+        info["error"] = "not installed"
+        info["installed"] = False
         return
     info["installed"] = True
-    info["version"] = str(getattr(torchvision, "__version__", "unknown"))
-    info["file"] = getattr(torchvision, "__file__", None)
+    folder = list(spec.submodule_search_locations)[0]
+    info["file"] = os.path.join(folder, "__init__.py")
+    try:
+        with open(os.path.join(folder, "version.py")) as handle:
+            match = re.search(r"""^__version__\s*=\s*['"]([^'"]+)['"]""", handle.read(), re.MULTILINE)
+        info["version"] = match.group(1) if match else None
+    except OSError:
+        pass
+    if info["version"] is None:
+        try:
+            import importlib.metadata as metadata
+
+            info["version"] = metadata.version("torchvision")
+        except Exception:  # noqa: BLE001 - Python < 3.8, or no metadata
+            info["version"] = "unknown"
+    library = _torchvision_ops_library(folder)
+    if library is None:
+        info["ops_ok"] = False
+        info["ops_error"] = "torchvision has no compiled ops library (_C_stable / _C) in " + folder
+        return
     import torch
 
     try:
-        # A torchvision built for another torch has no registered C++ ops.
+        torch.ops.load_library(library)
+        # A torchvision built for another torch loads no operators (or fails to load at all).
         torch.ops.torchvision.nms
         info["ops_ok"] = True
     except Exception as exc:  # noqa: BLE001

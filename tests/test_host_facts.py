@@ -396,3 +396,24 @@ def test_terminal_outside_tmux(tmp_path, clean_env):
     assert data["in_tmux"] is False and data["tmux_session"] is None
     assert data["tmux_installed"] is False and data["screen_installed"] is False
     assert data["in_screen"] is True and data["over_ssh"] is False
+
+
+def test_pip_config_files_follow_pips_order_and_devnull(tmp_path, clean_env):
+    from envcheck.facts.proxy import pip_config_files
+
+    sys_root = tmp_path / "root"
+    (sys_root / "etc" / "xdg" / "pip").mkdir(parents=True)
+    (sys_root / "etc" / "xdg" / "pip" / "pip.conf").write_text("[global]\nproxy = http://10.0.0.1:1\n")
+    home = Path(clean_env["HOME"])
+    (home / ".config" / "pip").mkdir(parents=True)
+    (home / ".config" / "pip" / "pip.conf").write_text("[global]\nproxy = http://10.0.0.2:2\n[install]\ntimeout = 60\n")
+    ctx = make_ctx(dict(clean_env), tmp_path, python=sys.executable, sys_root=sys_root, offline=True)
+    files = pip_config_files(ctx)
+    assert files.index(sys_root / "etc/xdg/pip/pip.conf") < files.index(home / ".config/pip/pip.conf")
+    data = collect_proxy(ctx)
+    # The user file overrides the global one, as in pip.
+    assert data["pip_config"]["proxy"]["host"] == "10.0.0.2"
+    assert data["pip_config"]["entries"]["install.timeout"] == "60"
+    disabled = collect_proxy(make_ctx(dict(clean_env, PIP_CONFIG_FILE=os.devnull), tmp_path, python=sys.executable,
+                                      sys_root=sys_root, offline=True))
+    assert disabled["pip_config"] == {"entries": {}, "proxy": None, "error": None}

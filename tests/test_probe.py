@@ -49,7 +49,13 @@ def test_real_probe_reports_this_machines_torch(real_probe):
     assert data["cuda_init_error"]
     assert data["arch_list"] == torch.cuda.get_arch_list()
     assert data["device_op_skipped"] is True
-    assert data["torchvision"]["version"] and data["torchvision"]["ops_ok"] is True
+    import torchvision
+
+    assert data["torchvision"]["version"] == torchvision.__version__ and data["torchvision"]["ops_ok"] is True
+    import torch.backends.xnnpack
+
+    assert data["xnnpack"] == torch.backends.xnnpack.enabled
+    assert data["xpu_available"] is False
     assert data["python"]["version"].startswith(f"{sys.version_info[0]}.{sys.version_info[1]}.")
     assert any("cudnn" in lib for lib in data["loaded_libraries"])
     json.dumps(data)  # the facts must be JSON-serialisable
@@ -166,3 +172,30 @@ def test_probe_runs_under_an_old_python_without_torch():
 def test_python2_target_is_not_runnable():
     data = run_probe(_ctx({"PATH": "/usr/bin:/bin"}, python=str(PY2)))
     assert data["status"] == "python_not_runnable" and "SyntaxError" in data["error"]
+
+
+def _fake_torchvision(tmp_path: Path, ops_library: bytes | None) -> dict[str, str]:
+    """A torchvision package shadowing the real one (PYTHONPATH first), next to the real torch."""
+    package = tmp_path / "fake_tv" / "torchvision"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise SystemExit('the probe must not import torchvision')\n")
+    (package / "version.py").write_text("__version__ = '0.99.0+cu999'\ngit_version = 'x'\n")
+    if ops_library is not None:
+        (package / "_C.so").write_bytes(ops_library)
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "PYTHONPATH": str(package.parent)}
+
+
+def test_torchvision_without_ops_library_is_reported_not_imported(tmp_path):
+    data = run_probe(_ctx(_fake_torchvision(tmp_path, None)), skip_device_op=True)
+    assert data["status"] == "ok"
+    tv = data["torchvision"]
+    assert tv["version"] == "0.99.0+cu999"
+    assert tv["ops_ok"] is False and "no compiled ops library" in tv["ops_error"]
+
+
+def test_torchvision_ops_library_that_does_not_load(tmp_path):
+    # Not an ELF file: torch.ops.load_library fails the way a library built for another torch does.
+    data = run_probe(_ctx(_fake_torchvision(tmp_path, b"not a shared library")), skip_device_op=True)
+    tv = data["torchvision"]
+    assert tv["installed"] is True and tv["ops_ok"] is False
+    assert tv["ops_error"]

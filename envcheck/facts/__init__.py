@@ -32,6 +32,9 @@ COLLECTORS: dict[str, Collector] = {}
 # Modules that register collectors. Imported lazily by all_collectors() so that `envcheck --help`
 # stays fast.
 _MODULES = [
+    # The torch probe is by far the slowest collector (it imports torch): registered first, so its
+    # thread and subprocess start first and the report takes about as long as it does.
+    "envcheck.facts.torch_probe",
     "envcheck.facts.environment",
     "envcheck.facts.system",
     "envcheck.facts.python_env",
@@ -40,7 +43,6 @@ _MODULES = [
     "envcheck.facts.proxy",
     "envcheck.facts.nvidia",
     "envcheck.facts.nvcc",
-    "envcheck.facts.torch_probe",
     "envcheck.facts.terminal",
     "envcheck.facts.toolchain",
 ]

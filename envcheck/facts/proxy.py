@@ -6,9 +6,13 @@ only a yes/no "has_credentials" says there was a user or password.
 
 from __future__ import annotations
 
+import configparser
+import os
+
 import re
 import socket
 import threading
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import yaml
@@ -96,17 +100,53 @@ def _environment_proxies(ctx: Context) -> dict:
     return variables
 
 
+def pip_config_files(ctx: Context) -> list[Path]:
+    """pip's configuration files, lowest priority first, as pip's "Configuration" docs list them:
+    global (XDG_CONFIG_DIRS/pip/pip.conf, /etc/pip.conf), user (~/.pip/pip.conf, then
+    XDG_CONFIG_HOME/pip/pip.conf), site (<prefix of the target interpreter>/pip.conf), then
+    PIP_CONFIG_FILE, which overrides them all; PIP_CONFIG_FILE=/dev/null disables every file."""
+    forced = ctx.env.get("PIP_CONFIG_FILE")
+    if forced == os.devnull:
+        return []
+    root = ctx.sys_root
+    files = [root / d.lstrip("/") / "pip" / "pip.conf" for d in (ctx.env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":") if d]
+    files.append(root / "etc" / "pip.conf")
+    files.append(ctx.home / ".pip" / "pip.conf")
+    files.append(Path(ctx.env.get("XDG_CONFIG_HOME") or ctx.home / ".config") / "pip" / "pip.conf")
+    python = Path(ctx.python)
+    prefix = python.parent.parent
+    if not (prefix / "pyvenv.cfg").exists():  # not a venv: the real interpreter's prefix
+        prefix = Path(os.path.realpath(python)).parent.parent
+    files.append(prefix / "pip.conf")
+    if forced:
+        files.append(Path(forced))
+    return files
+
+
 def _pip_config(ctx: Context) -> dict:
-    result = ctx.run([ctx.python, "-m", "pip", "config", "list"], timeout=min(ctx.timeout, 10.0))
-    if not result.ok:
-        return {"entries": {}, "proxy": None, "error": result.describe_failure()}
-    entries = {}
-    for line in result.stdout.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            entries[key.strip()] = redact_text(value.strip().strip("'\""))
-    proxy_value = next((v for k, v in entries.items() if k.endswith(".proxy")), None)
-    return {"entries": entries, "proxy": parse_proxy_url(proxy_value) if proxy_value else None, "error": None}
+    """pip's settings read from its config files directly: the same answer as `pip config list`
+    without starting a second interpreter (which cost ~0.5 s of CPU next to the torch probe)."""
+    entries: dict[str, str] = {}
+    errors = []
+    for path in pip_config_files(ctx):
+        text = ctx.read_text(path)
+        if text is None:
+            continue
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read_string(text, source=str(path))
+        except configparser.Error as exc:
+            errors.append(f"{path}: {str(exc).splitlines()[0]}")
+            continue
+        for section in parser.sections():
+            for key, value in parser.items(section):
+                entries[f"{section}.{key}"] = redact_text(value.strip().strip("'\""))
+    proxy_value = entries.get("global.proxy") or next((v for k, v in entries.items() if k.endswith(".proxy")), None)
+    return {
+        "entries": entries,
+        "proxy": parse_proxy_url(proxy_value) if proxy_value else None,
+        "error": "; ".join(errors) or None,
+    }
 
 
 def _condarc(ctx: Context) -> dict:
