@@ -478,7 +478,7 @@ def torch_torchvision(facts: Facts) -> Finding | None:
         if "does not exist" in error and "torchvision::" in error:
             summary = f"torchvision is not built for torch {version}: {error}"
         else:
-            summary = f"importing torchvision fails: {error}"
+            summary = f"torchvision cannot be inspected: {error}"
         return Finding("", Status.FAIL, summary, fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
                        details=[pairing_text])
     have = vision.get("version") or "unknown"
@@ -496,7 +496,7 @@ def torch_torchvision(facts: Facts) -> Finding | None:
         return Finding("", Status.WARN, f"torchvision {have} comes from the {vision_variant} index but torch {version} from {torch_variant}",
                        fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}", details=[pairing_text])
     if not paired:
-        return Finding("", Status.OK, f"torchvision {have} imports and its ops load; whether it is the release paired with torch {version} is unknown",
+        return Finding("", Status.OK, f"torchvision {have} is installed and its compiled ops load into this torch; whether it is the release paired with torch {version} is unknown",
                        details=[pairing_text])
     return Finding("", Status.OK, f"torchvision {have} is paired with torch {version} and its ops load", details=[pairing_text])
 
