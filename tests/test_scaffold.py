@@ -59,7 +59,8 @@ def test_new_project_layout(tmp_path, capsys, fake_env):
     assert "torch==2.1.2+cu118" in requirements and "torchvision==0.16.2+cu118" in requirements
     assert "PyYAML==6.0.1" in requirements
     run_sh = (project / "run.sh").read_text()
-    assert "tmux new -d -s" in run_sh and "CUDA_VISIBLE_DEVICES=$GPU" in run_sh and "tee -a outputs/train.log" in run_sh
+    assert "tmux new -d -s" in run_sh and "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=$GPU" in run_sh
+    assert "tee -a outputs/train.log" in run_sh
     assert 'GPU="${1:-0}"' in run_sh
     # The generated script stands alone.
     assert "envcheck" not in (project / "train.py").read_text().split('"""', 2)[2]
