@@ -572,3 +572,16 @@ def test_doctor_proxy_json_offline_hides_the_password(tmp_path):
     reach = next(c for c in doc["checks"] if c["id"] == "proxy.reachable")
     assert reach["status"] == "skip"
     assert doc["facts"]["proxy"]["data"]["variables"]["http_proxy"]["url"] == "http://***@127.0.0.1:7890"
+
+
+def test_cgroup_limits_warn_when_below_the_host():
+    from envcheck.checks.system import cgroup_limits
+
+    host = {"cpu_count": 64, "cpu_usable": 64, "memory_total_bytes": 512 * 2**30}
+    tight = cgroup_limits(Facts.of(system={**host, "cgroup_limits": {"version": 2, "cpus": 4.0, "memory_bytes": 16 * 2**30}}))
+    assert tight.status is Status.WARN
+    assert "4 CPUs while 64" in tight.summary and "16.0 GiB" in tight.summary
+    assert "num_workers<=3" in tight.fix and "OMP_NUM_THREADS=4" in tight.fix
+    loose = cgroup_limits(Facts.of(system={**host, "cgroup_limits": {"version": 2, "cpus": None, "memory_bytes": None}}))
+    assert loose.status is Status.OK
+    assert cgroup_limits(Facts.of(system={**host, "cgroup_limits": {"version": None, "cpus": None, "memory_bytes": None}})) is None

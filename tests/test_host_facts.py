@@ -417,3 +417,30 @@ def test_pip_config_files_follow_pips_order_and_devnull(tmp_path, clean_env):
     disabled = collect_proxy(make_ctx(dict(clean_env, PIP_CONFIG_FILE=os.devnull), tmp_path, python=sys.executable,
                                       sys_root=sys_root, offline=True))
     assert disabled["pip_config"] == {"entries": {}, "proxy": None, "error": None}
+
+
+def test_cgroup_limits_v2_and_v1(tmp_path, clean_env):
+    from envcheck.facts.system import _cgroup_limits
+
+    v2 = tmp_path / "v2"
+    (v2 / "sys/fs/cgroup").mkdir(parents=True)
+    (v2 / "sys/fs/cgroup/cpu.max").write_text("400000 100000\n")
+    (v2 / "sys/fs/cgroup/memory.max").write_text("17179869184\n")
+    assert _cgroup_limits(make_ctx(dict(clean_env), tmp_path, sys_root=v2)) == {"version": 2, "cpus": 4.0, "memory_bytes": 16 * 2**30}
+    (v2 / "sys/fs/cgroup/cpu.max").write_text("max 100000\n")
+    (v2 / "sys/fs/cgroup/memory.max").write_text("max\n")
+    assert _cgroup_limits(make_ctx(dict(clean_env), tmp_path, sys_root=v2)) == {"version": 2, "cpus": None, "memory_bytes": None}
+
+    v1 = tmp_path / "v1"
+    (v1 / "sys/fs/cgroup/cpu").mkdir(parents=True)
+    (v1 / "sys/fs/cgroup/memory").mkdir(parents=True)
+    (v1 / "sys/fs/cgroup/cpu/cpu.cfs_quota_us").write_text("-1\n")
+    (v1 / "sys/fs/cgroup/cpu/cpu.cfs_period_us").write_text("100000\n")
+    (v1 / "sys/fs/cgroup/memory/memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert _cgroup_limits(make_ctx(dict(clean_env), tmp_path, sys_root=v1)) == {"version": 1, "cpus": None, "memory_bytes": None}
+    (v1 / "sys/fs/cgroup/cpu/cpu.cfs_quota_us").write_text("250000\n")
+    assert _cgroup_limits(make_ctx(dict(clean_env), tmp_path, sys_root=v1))["cpus"] == 2.5
+
+    none = tmp_path / "none"
+    none.mkdir()
+    assert _cgroup_limits(make_ctx(dict(clean_env), tmp_path, sys_root=none)) == {"version": None, "cpus": None, "memory_bytes": None}

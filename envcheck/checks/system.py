@@ -45,6 +45,36 @@ def host_summary(facts: Facts) -> Finding:
     return Finding("", Status.OK, ", ".join(parts), details=details)
 
 
+@check("system.cgroup_limits", "system", "A container/cgroup CPU quota or memory limit lower than what the host shows",
+       facts=("system",))
+def cgroup_limits(facts: Facts) -> Finding | None:
+    data = facts.data("system")
+    limits = data.get("cgroup_limits") or {}
+    if not data or not limits.get("version"):
+        return None
+    host_cpus = data.get("cpu_usable") or data.get("cpu_count")
+    quota, memory_limit = limits.get("cpus"), limits.get("memory_bytes")
+    host_memory = data.get("memory_total_bytes")
+    tight_cpu = quota is not None and host_cpus is not None and quota < host_cpus
+    tight_memory = memory_limit is not None and host_memory is not None and memory_limit < host_memory
+    if not tight_cpu and not tight_memory:
+        return Finding("", Status.OK, "no cgroup CPU quota or memory limit below what the machine shows")
+    parts, fixes = [], []
+    if tight_cpu:
+        usable = max(1, int(quota))
+        parts.append(f"a CPU quota of {quota:g} CPUs while {host_cpus} are visible")
+        fixes.append(f"size workers from the quota, not os.cpu_count(): DataLoader(num_workers<={max(1, usable - 1)}), "
+                     f"export OMP_NUM_THREADS={usable}")
+    if tight_memory:
+        parts.append(f"a memory limit of {gib(memory_limit)} while the machine shows {gib(host_memory)}")
+        fixes.append("expect the OOM killer (exit 137) above that limit: fewer DataLoader workers, a smaller batch, "
+                     "or ask for a larger limit (docker --memory, SLURM --mem)")
+    return Finding("", Status.WARN,
+                   f"this process runs under {' and '.join(parts)}: tools that size themselves from the host "
+                   "oversubscribe or get killed", fix="\n".join(fixes),
+                   details=[f"cgroup v{limits['version']} limits from /sys/fs/cgroup"])
+
+
 @check("system.disk_space", "system", "Free disk space in the current folder, home and the temp folder", facts=("system",))
 def disk_space(facts: Facts) -> Finding | list[Finding] | None:
     disks = facts.data("system").get("disks")

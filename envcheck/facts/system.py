@@ -87,6 +87,42 @@ def _container(ctx: Context) -> dict:
     }
 
 
+def _cgroup_limits(ctx: Context) -> dict:
+    """CPU quota and memory limit of this cgroup (containers, SLURM jobs): os.cpu_count() and
+    /proc/meminfo show the whole host, which is not what a process here may use."""
+    root = ctx.sys_root / "sys/fs/cgroup"
+    cpus = memory = None
+    version = None
+    cpu_max = ctx.read_text(root / "cpu.max")  # cgroup v2: "max 100000" or "400000 100000"
+    memory_max = ctx.read_text(root / "memory.max")  # cgroup v2: "max" or bytes
+    if cpu_max is not None or memory_max is not None:
+        version = 2
+        quota, _, period = (cpu_max or "max").strip().partition(" ")
+        if quota.isdigit() and period.strip().isdigit() and int(period) > 0:
+            cpus = int(quota) / int(period)
+        text = (memory_max or "max").strip()
+        memory = int(text) if text.isdigit() else None
+    else:
+        quota_text = ctx.read_text(root / "cpu/cpu.cfs_quota_us")  # cgroup v1; -1 = no quota
+        period_text = ctx.read_text(root / "cpu/cpu.cfs_period_us")
+        limit_text = ctx.read_text(root / "memory/memory.limit_in_bytes")
+        if quota_text is not None or limit_text is not None:
+            version = 1
+        try:
+            quota, period = int((quota_text or "-1").strip()), int((period_text or "0").strip())
+            if quota > 0 and period > 0:
+                cpus = quota / period
+        except ValueError:
+            pass
+        try:
+            limit = int((limit_text or "").strip())
+            # v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages): treat >= 2**60 as none.
+            memory = limit if limit < 2**60 else None
+        except ValueError:
+            pass
+    return {"version": version, "cpus": cpus, "memory_bytes": memory}
+
+
 def _usable_cpus() -> int | None:
     try:
         return len(os.sched_getaffinity(0))
@@ -124,4 +160,5 @@ def collect_system(ctx: Context) -> dict:
         "shm": _shm(ctx),
         "wsl": _wsl(ctx),
         "container": _container(ctx),
+        "cgroup_limits": _cgroup_limits(ctx),
     }
