@@ -186,6 +186,31 @@ def test_shebang_forms(tmp_path, clean_env):
     assert read_shebang_interpreter(str(shim), ctx) is None
 
 
+def test_pyenv_shims_are_resolved_with_pyenv_which(tmp_path, clean_env):
+    from envcheck.facts.python_env import _on_path
+
+    root = tmp_path / "pyenv"
+    version_bin = root / "versions/3.10.14/bin"
+    make_executable(version_bin / "python", "")
+    make_executable(version_bin / "pip", f"#!{version_bin}/python\n")
+    for name in ("python", "pip"):
+        make_executable(root / "shims" / name, f"#!/usr/bin/env bash\nexec pyenv exec {name} \"$@\"\n")
+    # A stand-in for pyenv's own `pyenv which NAME`: prints the executable the shim would run.
+    make_executable(root / "bin/pyenv", f"#!/bin/sh\n[ \"$1\" = which ] && echo {version_bin}/$2\n")
+    env = dict(clean_env, PATH=f"{root / 'shims'}:{root / 'bin'}:/usr/bin:/bin")
+    ctx = make_ctx(env, tmp_path)
+    pip = _on_path(ctx, "pip")
+    assert pip["path"] == str(root / "shims/pip")
+    assert pip["pyenv_shim_for"] == str(version_bin / "pip")
+    assert pip["interpreter"] == str(version_bin / "python")
+    assert pip["installs_into"] == str(root / "versions/3.10.14")
+    assert _on_path(ctx, "python")["prefix"] == str(root / "versions/3.10.14")
+    # Not a shim: nothing is resolved.
+    make_executable(tmp_path / "plain/bin/pip", f"#!{version_bin}/python\n")
+    plain = _on_path(make_ctx(dict(clean_env, PATH=str(tmp_path / "plain/bin")), tmp_path), "pip")
+    assert plain["pyenv_shim_for"] is None
+
+
 # --- paths ----------------------------------------------------------------------------------
 
 

@@ -101,13 +101,33 @@ def _looks_like_python(path: str) -> bool:
     return re.match(r"^(python|pypy)[0-9.]*$", Path(path).name) is not None
 
 
+def resolve_pyenv_shim(ctx: Context, name: str, found: str) -> str | None:
+    """The executable a pyenv shim runs (`pyenv which NAME`), or None when `found` is no shim.
+
+    A shim is a small shell script that picks the interpreter at run time (.python-version,
+    PYENV_VERSION), so neither its path nor its shebang says which Python or pip it is.
+    """
+    shims = Path(found).parent
+    if shims.name != "shims":
+        return None
+    pyenv = ctx.which("pyenv") or str(shims.parent / "bin" / "pyenv")
+    if not Path(pyenv).is_file():
+        return None
+    result = ctx.run([pyenv, "which", name], timeout=min(ctx.timeout, 5.0))
+    lines = result.stdout.strip().splitlines() if result.ok else []
+    return lines[-1] if lines and Path(lines[-1]).is_file() else None
+
+
 def _on_path(ctx: Context, name: str) -> dict | None:
     found = ctx.which(name)
     if not found:
         return None
-    entry: dict = {"path": found, "realpath": str(Path(found).resolve()), "prefix": prefix_of(found)}
+    shim_target = resolve_pyenv_shim(ctx, name, found)
+    effective = shim_target or found
+    entry: dict = {"path": found, "realpath": str(Path(effective).resolve()), "prefix": prefix_of(effective),
+                   "pyenv_shim_for": shim_target}
     if name.startswith("pip"):
-        interpreter = read_shebang_interpreter(found, ctx)
+        interpreter = read_shebang_interpreter(effective, ctx)
         entry["interpreter"] = interpreter
         entry["installs_into"] = prefix_of(interpreter) if interpreter else None
     return entry
