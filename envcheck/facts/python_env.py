@@ -11,6 +11,7 @@ import json
 import platform
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from envcheck.context import Context
@@ -135,13 +136,19 @@ def _on_path(ctx: Context, name: str) -> dict | None:
 
 @collector("python", "The target interpreter, its packages, and which python/pip PATH resolves to", timeout=40)
 def collect_python(ctx: Context) -> dict:
-    target, target_error = inspect_target(ctx)
+    names = ("python", "python3", "pip", "pip3")
+    # Resolving shims runs `pyenv which` (a shell script) per name: do it while the target
+    # interpreter describes itself.
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        lookups = {name: pool.submit(_on_path, ctx, name) for name in names}
+        target, target_error = inspect_target(ctx)
+        on_path = {name: future.result() for name, future in lookups.items()}
     env = ctx.env
     return {
         "target": target,
         "target_error": target_error,
         "running": {"executable": sys.executable, "version": platform.python_version()},
-        "on_path": {name: _on_path(ctx, name) for name in ("python", "python3", "pip", "pip3")},
+        "on_path": on_path,
         "conda": {
             "prefix": env.get("CONDA_PREFIX"),
             "default_env": env.get("CONDA_DEFAULT_ENV"),
