@@ -50,12 +50,6 @@ class VisibleDevices:
         """[(cuda ordinal, physical index)], e.g. [(0, 2), (1, 1)] for "2,1"."""
         return list(enumerate(self.visible))
 
-    def physical_for(self, cuda_ordinal: int) -> int | None:
-        """The nvidia-smi index behind cuda:N, or None when cuda:N does not exist."""
-        if 0 <= cuda_ordinal < len(self.visible):
-            return self.visible[cuda_ordinal]
-        return None
-
 
 def _gpu_label(gpu: dict[str, Any]) -> str:
     name = gpu.get("name") or "unknown model"

@@ -68,14 +68,6 @@ def variant_cuda(variant: str) -> str | None:
     return f"{digits[:-1]}.{digits[-1]}"
 
 
-def cuda_variant(cuda: str) -> str | None:
-    """'12.6' -> 'cu126'."""
-    parts = version_tuple(cuda)
-    if not parts or len(parts) < 2:
-        return None
-    return f"cu{parts[0]}{parts[1]}"
-
-
 # ---------------------------------------------------------------- loading and validation
 
 
