@@ -235,3 +235,90 @@ def test_shadowing_nvml_binding(distributions, binding_ok):
     finding = run(nvidia, distributions=distributions)["driver.nvml_binding"]
     assert finding.status is Status.WARN
     assert finding.fix == "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
+
+
+# --- a GPU that fell off the bus ------------------------------------------------------------------
+
+LOST = {"index": 1, "kind": "gpu_is_lost", "message": "NVMLError_GpuIsLost: GPU is lost",
+        "call": "nvmlDeviceGetHandleByIndex", "uuid": None, "pci_bus_id": None, "name": None}
+
+
+def test_lost_gpu_is_a_failure_with_an_admin_fix_and_the_others_still_listed():
+    gpus = [g for g in _box([H100] * 4) if g["index"] != 1]
+    found = run(nvidia_facts(gpus, gpu_errors=[LOST]))
+    lost = found["driver.gpu.1"]
+    assert lost.status is Status.FAIL
+    assert lost.summary == "GPU 1 is lost: it has fallen off the bus (NVML: GPU is lost)"
+    assert "reboot" in lost.fix and "sudo nvidia-smi -r -i 1" in lost.fix
+    assert "nvidia-smi -q -i 1" in lost.fix and "Xid 79" in lost.fix
+    # The healthy GPUs are named by UUID: with a GPU missing, indices may not mean what they did.
+    assert f"CUDA_VISIBLE_DEVICES={gpus[0]['uuid']} python train.py" in lost.fix
+    assert any("NVMLError_GpuIsLost" in d for d in lost.details)
+    for index in (0, 2, 3):
+        assert found[f"driver.gpu.{index}"].status is Status.OK
+    nvml = found["driver.nvml"]
+    assert nvml.status is Status.OK and "3 of 4 GPUs readable" in nvml.summary
+    assert any("GPU 1 (NVMLError_GpuIsLost: GPU is lost)" in d for d in nvml.details)
+
+
+def test_only_gpu_lost_is_not_reported_as_no_gpu():
+    found = run(nvidia_facts([], gpu_errors=[dict(LOST, index=0, kind="unknown", message="NVMLError_Unknown: Unknown Error")]))
+    assert found["driver.nvml"].status is Status.FAIL
+    assert "none of its 1 GPU can be read" in found["driver.nvml"].summary
+    lost = found["driver.gpu.0"]
+    assert lost.status is Status.FAIL and "NVMLError_Unknown: Unknown Error" in lost.summary
+    assert "Meanwhile" not in lost.fix  # no healthy GPU to point at
+
+
+def test_busy_gpu_with_a_lost_one_suggests_the_free_gpu_by_uuid():
+    gpus = [g for g in _box([H100] * 3) if g["index"] != 1]
+    gpus[0]["processes"] = [{"pid": 1234, "user": "bob", "name": "python", "used_memory_mib": 10445}]
+    busy = run(nvidia_facts(gpus, gpu_errors=[LOST]))["driver.gpu.0"]
+    assert busy.fix == f"pick a free GPU: CUDA_VISIBLE_DEVICES={gpus[1]['uuid']} python train.py"
+
+
+# --- CUDA_VISIBLE_DEVICES suggestions on a mixed-model machine ---------------------------------------
+
+
+def _busy_mixed(models):
+    gpus = _box(models)
+    gpus[0]["processes"] = [{"pid": 1234, "user": "bob", "name": "python", "used_memory_mib": 10445}]
+    return gpus
+
+
+def test_free_gpu_suggestion_on_mixed_models_sets_the_device_order():
+    gpus = _busy_mixed([H100, L40S, H100])
+    busy = run(nvidia_facts(gpus))["driver.gpu.0"]
+    assert busy.fix == "pick a free GPU: CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=1 python train.py"
+    ordered = run(nvidia_facts(gpus), env={"CUDA_DEVICE_ORDER": "PCI_BUS_ID"})["driver.gpu.0"]
+    assert ordered.fix == "pick a free GPU: CUDA_VISIBLE_DEVICES=1 python train.py"
+    same = run(nvidia_facts(_busy_mixed([L40S] * 3)))["driver.gpu.0"]
+    assert same.fix == "pick a free GPU: CUDA_VISIBLE_DEVICES=1 python train.py"
+
+
+def test_visible_devices_fixes_on_mixed_models_set_the_device_order():
+    gpus = _box([H100, L40S, H100])
+    invalid = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "1,5,0"})["cuda.visible_devices"]
+    assert invalid.fix.startswith("export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=1   #")
+    spaces = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "0, 2"})["cuda.visible_devices"]
+    assert spaces.fix.endswith("e.g. export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0,2")
+    nothing_valid = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "7"})["cuda.visible_devices"]
+    assert nothing_valid.fix.startswith("export CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=<one or more of 0,1,2>")
+    ordered = run(nvidia_facts(gpus), env={"CUDA_VISIBLE_DEVICES": "1,5,0", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"})
+    assert ordered["cuda.visible_devices"].fix.startswith("export CUDA_VISIBLE_DEVICES=1   #")
+
+
+def test_shell_fix_example_selects_the_gpu_it_names():
+    shell = {"files": {".bashrc": {"assignments": [
+        {"name": "CUDA_VISIBLE_DEVICES", "file": "/home/alice/.bashrc", "line": 3, "text": "export CUDA_VISIBLE_DEVICES=1"}]}}}
+    checks = [all_checks()["shell.cuda_visible_devices"]]
+
+    def fix(gpus, **env):
+        facts = Facts.of(shell=shell, nvidia=nvidia_facts(gpus), env={"vars": env})
+        [finding] = run_checks(checks, facts)
+        return finding.fix.splitlines()[-1]
+
+    assert fix(_box([H100, L40S])) == "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=0 python train.py"
+    assert fix(_box([H100, L40S]), CUDA_DEVICE_ORDER="PCI_BUS_ID") == "CUDA_VISIBLE_DEVICES=0 python train.py"
+    assert fix(_box([H100, H100])) == "CUDA_VISIBLE_DEVICES=0 python train.py"
+    assert fix([]) == "CUDA_VISIBLE_DEVICES=0 python train.py"

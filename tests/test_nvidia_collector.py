@@ -355,3 +355,70 @@ def test_registered_with_a_timeout():
 
     registered = all_collectors()["nvidia"]
     assert registered.fn is nvidia.collect and registered.timeout == COLLECTOR_TIMEOUT
+
+
+# --- one GPU fallen off the bus -----------------------------------------------------------------
+
+
+class OneLostGPU(FakeNVML):
+    """Four GPUs; nvmlDeviceGetHandleByIndex(lost) raises `error`, as NVML does for a GPU that fell off the bus."""
+
+    def __init__(self, *args, lost=1, error=pynvml.NVMLError_GpuIsLost, after_handle=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lost, self.error, self.after_handle = lost, error, after_handle
+
+    def nvmlDeviceGetHandleByIndex(self, index):
+        if index == self.lost and not self.after_handle:
+            raise self.error()
+        return super().nvmlDeviceGetHandleByIndex(index)
+
+    def nvmlDeviceGetUUID(self, handle):
+        if self.after_handle and handle == ("gpu", self.lost):
+            raise self.error()
+        return super().nvmlDeviceGetUUID(handle)
+
+
+def _four_h100(**kwargs) -> OneLostGPU:
+    rec = _recorded(H100)
+    gpus = []
+    for index in range(4):
+        gpu = dict(rec["gpus"][0], index=index, uuid=f"GPU-{index:08x}-0000-4000-8000-000000000000",
+                   pci_bus_id=f"00000000:{0x18 + index:02X}:00.0")
+        gpus.append(gpu)
+    return OneLostGPU(gpus, **kwargs)
+
+
+@pytest.mark.parametrize("error, kind", [
+    (pynvml.NVMLError_GpuIsLost, "gpu_is_lost"),
+    (pynvml.NVMLError_Unknown, "unknown"),
+    (pynvml.NVMLError_ResetRequired, "reset_required"),
+])
+def test_one_lost_gpu_does_not_hide_the_others(tmp_path, clean_env, error, kind):
+    fake = _four_h100(error=error)
+    facts = collect_nvidia(Context(env=clean_env, sys_root=tmp_path, proc_root=tmp_path), nvml_loader=lambda: fake)
+    assert facts["source"] == "nvml" and facts["nvml_error"] is None
+    assert [g["index"] for g in facts["gpus"]] == [0, 2, 3]
+    assert [g["uuid"] for g in facts["gpus"]] == [f"GPU-{i:08x}-0000-4000-8000-000000000000" for i in (0, 2, 3)]
+    [lost] = facts["gpu_errors"]
+    assert lost["index"] == 1 and lost["kind"] == kind
+    assert lost["message"] == f"{error.__name__}: {error()}"
+    assert lost["call"] == "nvmlDeviceGetHandleByIndex"
+    assert fake.calls == ["init", "shutdown"]
+
+
+def test_gpu_lost_after_its_handle_is_an_error_not_a_blank_gpu(tmp_path, clean_env):
+    # The handle can come back and the GPU's first reading then answer GPU_IS_LOST.
+    fake = _four_h100(lost=2, after_handle=True)
+    facts = collect_nvidia(Context(env=clean_env, sys_root=tmp_path, proc_root=tmp_path), nvml_loader=lambda: fake)
+    assert [g["index"] for g in facts["gpus"]] == [0, 1, 3]
+    [lost] = facts["gpu_errors"]
+    assert lost["index"] == 2 and lost["kind"] == "gpu_is_lost" and "GPU is lost" in lost["message"]
+    assert lost["pci_bus_id"] == "00000000:1A:00.0" and lost["uuid"] is None
+
+
+def test_healthy_machine_has_no_gpu_errors(tmp_path, clean_env, smi_env):
+    facts = collect_nvidia(Context(env=clean_env, sys_root=tmp_path, proc_root=tmp_path),
+                           nvml_loader=lambda: _from_capture(H100))
+    assert facts["gpu_errors"] == []
+    smi = collect_nvidia(Context(env=smi_env(H100), sys_root=tmp_path, proc_root=tmp_path), nvml_loader=no_nvml)
+    assert smi["source"] == "nvidia-smi" and smi["gpu_errors"] == []

@@ -41,6 +41,27 @@ def _mixed_models(gpus: list[dict[str, Any]]) -> bool:
     return len({g.get("name") for g in gpus}) > 1
 
 
+def select_gpus(indices: list[int], gpus: list[dict[str, Any]], env: dict[str, str],
+                gpu_errors: list[dict[str, Any]] | None = None) -> str:
+    """The variable(s) that make CUDA use these GPUs (nvidia-smi indices), for a suggested command.
+
+    'CUDA_VISIBLE_DEVICES=2' is right only when CUDA numbers GPUs as nvidia-smi does: all GPUs the
+    same model, or CUDA_DEVICE_ORDER=PCI_BUS_ID. On a mixed-model machine CUDA's default order is
+    FASTEST_FIRST, so the index could select another GPU: then both variables are given. When a GPU
+    could not be read at all (fell off the bus), indices are not trusted either way and the GPUs
+    are named by UUID, which also keeps CUDA away from the broken one.
+    """
+    by_index = {g.get("index"): g for g in gpus}
+    plain = "CUDA_VISIBLE_DEVICES=" + ",".join(str(i) for i in indices)
+    if gpu_errors:
+        uuids = [(by_index.get(i) or {}).get("uuid") for i in indices]
+        if indices and all(uuids):
+            return "CUDA_VISIBLE_DEVICES=" + ",".join(uuids)
+    if env.get("CUDA_DEVICE_ORDER") == "PCI_BUS_ID" or not (_mixed_models(gpus) or gpu_errors):
+        return plain
+    return "CUDA_DEVICE_ORDER=PCI_BUS_ID " + plain
+
+
 @check("cuda.visible_devices", "cuda", "CUDA_VISIBLE_DEVICES selects GPUs that exist, as intended",
        facts=("env", "nvidia"))
 def visible_devices(facts: Facts) -> Finding | None:
@@ -82,10 +103,13 @@ def visible_devices(facts: Facts) -> Finding | None:
             details=details or ["Often an accidental export left in a shell start-up file or a job script."],
         )
 
+    gpu_errors = nvidia.get("gpu_errors") or []
     if result.stopped_at is not None:
-        valid_prefix = ",".join(str(i) for i in result.visible) if result.visible else None
-        fix = (f"export CUDA_VISIBLE_DEVICES={valid_prefix}   # or list the GPUs you meant, from: {_free_indices(gpus)}"
-               if valid_prefix else f"export CUDA_VISIBLE_DEVICES=<one or more of {_free_indices(gpus)}>   (see `nvidia-smi -L`)")
+        if result.visible:
+            fix = f"export {select_gpus(result.visible, gpus, env, gpu_errors)}   # or list the GPUs you meant, from: {_free_indices(gpus)}"
+        else:
+            order = "CUDA_DEVICE_ORDER=PCI_BUS_ID " if _mixed_models(gpus) and env.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID" else ""
+            fix = f"export {order}CUDA_VISIBLE_DEVICES=<one or more of {_free_indices(gpus)}>   (see `nvidia-smi -L`)"
         return Finding(
             "", Status.FAIL,
             f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
@@ -94,10 +118,13 @@ def visible_devices(facts: Facts) -> Finding | None:
         )
 
     if result.problems:
-        example = ",".join(str(i) for i in result.visible) or (result.visible_mig[:1] or ["0"])[0]
+        if result.visible:
+            example = select_gpus(result.visible, gpus, env, gpu_errors)
+        else:
+            example = "CUDA_VISIBLE_DEVICES=" + (result.visible_mig[:1] or ["0"])[0]
         return Finding("", Status.WARN, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}, with problems",
                        fix="Write it without spaces, each device once, and at most one MIG instance, "
-                           f"e.g. export CUDA_VISIBLE_DEVICES={example}",
+                           f"e.g. export {example}",
                        details=details)
     if mig_selected:
         migs = mig_selected[0].get("mig_devices") or []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from envcheck.checks import check
+from envcheck.checks.cuda import select_gpus
 from envcheck.model import Facts, Finding, Status
 
 HOT_C = 85  # at or above this a GPU is close to thermal slowdown on most boards
@@ -122,12 +123,23 @@ def driver_found(facts: Facts) -> Finding:
         if (data.get("smi") or {}).get("error"):
             details.append(f"some nvidia-smi queries failed: {data['smi']['error']}")
         count = len(gpus)
+        broken = data.get("gpu_errors") or []
+        if broken:
+            details.append("GPUs the driver counts but NVML could not read: "
+                           + ", ".join(f"GPU {e.get('index')} ({e.get('message')})" for e in broken)
+                           + "; see their driver.gpu.N findings")
+        if count == 0 and broken:
+            return Finding("", Status.FAIL,
+                           f"the NVIDIA driver {driver} is loaded but none of its {len(broken)} GPU{'s' if len(broken) != 1 else ''} "
+                           "can be read (see the findings for each GPU below)",
+                           fix=_gpu_error_fix(broken[0].get("index")), details=details)
         if count == 0:
             kind = "no_devices"
             summary, fix, extra = _FAILURES[kind]
             return Finding("", Status.FAIL, summary, fix=fix, details=details + extra)
+        readable = f"{count} of {count + len(broken)} GPUs readable" if broken else f"{count} GPU{'s' if count != 1 else ''}"
         return Finding("", Status.OK,
-                       f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {count} GPU{'s' if count != 1 else ''}",
+                       f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {readable}",
                        details=details)
 
     if not has_nvidia_hardware_or_driver(data):
@@ -267,16 +279,52 @@ def is_busy(gpu: dict[str, Any], me: str | None) -> bool:
     return bool(others) or crowded
 
 
+# What NVML's per-GPU errors mean, in words (pynvml's own texts are terse: "GPU is lost").
+_GPU_ERROR_WORDS = {
+    "gpu_is_lost": "is lost: it has fallen off the bus (NVML: GPU is lost)",
+    "reset_required": "needs a reset before it can be used again (NVML: GPU requires reset)",
+    "irq_issue": "has an interrupt (IRQ) problem, so the driver cannot talk to it",
+    "insufficient_power": "is not getting enough external power (check its power cables)",
+}
+
+
+def _gpu_error_fix(index: Any) -> str:
+    return ("Only the machine's admin can recover it: reboot the machine (a GPU that fell off the bus "
+            f"rarely comes back otherwise; `sudo nvidia-smi -r -i {index}` can reset it when no process uses it).\n"
+            f"To see why: `nvidia-smi -q -i {index}` and `sudo dmesg | grep -i -E 'NVRM|Xid'` "
+            "(Xid 79 means the GPU has fallen off the bus).")
+
+
+def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env: dict[str, str],
+                      errors: list[dict[str, Any]]) -> Finding:
+    """FAIL for a GPU the driver counts but NVML could not read."""
+    index = error.get("index")
+    words = _GPU_ERROR_WORDS.get(error.get("kind") or "", f"could not be read by NVML ({error.get('message')})")
+    fix = _gpu_error_fix(index)
+    if healthy:
+        fix += ("\nMeanwhile keep CUDA on the healthy GPUs: "
+                f"{select_gpus([g.get('index') for g in healthy[:1]], healthy, env, errors)} python train.py")
+    details = [f"NVML: {error.get('message')}" + (f" (from {error['call']})" if error.get("call") else "")]
+    known = ", ".join(f"{k} {error[k]}" for k in ("name", "pci_bus_id", "uuid") if error.get(k))
+    if known:
+        details.append(f"last known: {known}")
+    details.append("A lost GPU can make CUDA fail to start or number the other GPUs differently from nvidia-smi; "
+                   "selecting GPUs by UUID (`nvidia-smi -L`) avoids both.")
+    return Finding(f"driver.gpu.{index}", Status.FAIL, f"GPU {index} {words}", fix=fix, details=details)
+
+
 @check("driver.gpus", "driver", "Each GPU: memory, load, temperature, and who is using it", facts=("nvidia", "env"))
 def gpus(facts: Facts) -> list[Finding] | None:
     data = _nvidia(facts)
     gpu_list = data.get("gpus") or []
-    if not gpu_list:
+    errors = data.get("gpu_errors") or []
+    if not gpu_list and not errors:
         return None
-    me = (facts.data("env").get("vars") or {}).get("USER")
+    env = facts.data("env").get("vars") or {}
+    me = env.get("USER")
     busy = {g.get("index") for g in gpu_list if is_busy(g, me)}
     free = [g.get("index") for g in gpu_list if g.get("index") not in busy]
-    findings = []
+    findings = [gpu_error_finding(e, gpu_list, env, errors) for e in errors]
     for gpu in gpu_list:
         index = gpu.get("index")
         procs = gpu.get("processes") or []
@@ -290,7 +338,7 @@ def gpus(facts: Facts) -> list[Finding] | None:
             who = ", ".join(_process_text(p) for p in procs) if procs else "no process listed"
             problems.append(f"GPU {index} is busy: {len(procs)} process{'es' if len(procs) != 1 else ''} ({who})")
             if free:
-                fix = f"pick a free GPU: CUDA_VISIBLE_DEVICES={free[0]} python train.py"
+                fix = f"pick a free GPU: {select_gpus([free[0]], gpu_list, env, errors)} python train.py"
             else:
                 fix = "every GPU is busy: wait, or ask the owners of the processes above (see `nvidia-smi`)"
         temp = gpu.get("temperature_c")
@@ -317,4 +365,10 @@ def gpus(facts: Facts) -> list[Finding] | None:
                 details=[f"{m.get('name') or 'MIG device'}: {m.get('uuid')}" for m in migs]
                 or ["no MIG device was listed; create one with `sudo nvidia-smi mig -cgi <profile> -C` (see `nvidia-smi mig -lgip`)"],
             ))
-    return findings
+    # Report order follows the GPU index, broken GPUs included.
+    return sorted(findings, key=lambda f: (_index_of(f.id), f.id))
+
+
+def _index_of(finding_id: str) -> int:
+    tail = finding_id.rsplit(".", 1)[-1]
+    return int(tail) if tail.isdigit() else -1

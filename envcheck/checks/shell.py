@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from envcheck.checks import check
+from envcheck.checks.cuda import select_gpus
 from envcheck.model import Facts, Finding, Status
 
 _RC_FOR_SHELL = {"bash": ".bashrc", "zsh": ".zshrc"}
@@ -27,19 +28,26 @@ def _assignments(facts: Facts):
             yield info, assignment
 
 
-@check("shell.cuda_visible_devices", "shell", "CUDA_VISIBLE_DEVICES set in a shell start-up file", facts=("shell",))
+@check("shell.cuda_visible_devices", "shell", "CUDA_VISIBLE_DEVICES set in a shell start-up file",
+       facts=("shell", "env", "nvidia"))
 def cuda_visible_devices(facts: Facts) -> Finding | None:
     if not facts.data("shell"):
         return None
     hits = [a for _, a in _assignments(facts) if a["name"] == "CUDA_VISIBLE_DEVICES"]
     if not hits:
         return Finding("", Status.OK, "CUDA_VISIBLE_DEVICES is not set in any shell start-up file")
+    # The per-command example must select the GPU it names: by index only where CUDA numbers GPUs
+    # as nvidia-smi does (see select_gpus).
+    nvidia = facts.data("nvidia")
+    gpus = nvidia.get("gpus") or []
+    first = next((g.get("index") for g in gpus if isinstance(g.get("index"), int)), 0)
+    example = select_gpus([first], gpus, facts.data("env").get("vars") or {}, nvidia.get("gpu_errors"))
     return Finding(
         "",
         Status.WARN,
         f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
         "silently sees only those GPUs",
-        fix="Delete that line, open a new shell, and choose GPUs per command instead:\nCUDA_VISIBLE_DEVICES=0 python train.py",
+        fix=f"Delete that line, open a new shell, and choose GPUs per command instead:\n{example} python train.py",
         details=[f"{_where(a)}: {a['text']}" for a in hits],
     )
 

@@ -30,7 +30,18 @@ _NVML_ERROR_KINDS = {
     "NVMLError_LibRmVersionMismatch": "lib_rm_version_mismatch",
     "NVMLError_NoPermission": "no_permission",
     "NVMLError_FunctionNotFound": "function_not_found",
+    # Errors about one GPU rather than the driver: that GPU is reported in "gpu_errors".
+    "NVMLError_GpuIsLost": "gpu_is_lost",
+    "NVMLError_ResetRequired": "reset_required",
+    "NVMLError_IrqIssue": "irq_issue",
+    "NVMLError_InsufficientPower": "insufficient_power",
+    "NVMLError_CorruptedInforom": "corrupted_inforom",
+    "NVMLError_Timeout": "timeout",
 }
+
+# Per-GPU error kinds that mean the GPU as a whole is unusable, whichever NVML call raised them;
+# other NVML errors on one field (NotSupported, NoPermission, ...) only make that field unknown.
+GPU_FATAL_KINDS = frozenset({"gpu_is_lost", "reset_required", "irq_issue", "insufficient_power"})
 
 # Python distributions that install a top-level `pynvml` module; only nvidia-ml-py is NVIDIA's.
 _NVML_DISTRIBUTIONS = ("nvidia-ml-py", "pynvml", "nvidia-ml-py3")
@@ -81,9 +92,10 @@ def _mib(value: Any) -> int | None:
     return int(value) // (1024 * 1024) if isinstance(value, (int, float)) else None
 
 
-def _try(nvml: Any, name: str, *args: Any) -> Any:
+def _try(nvml: Any, name: str, *args: Any, errors: list[BaseException] | None = None) -> Any:
     """Call nvml.<name>(*args); None when the function is missing or answers with an NVML error
-    (e.g. utilisation "Not Supported" on a MIG-enabled GPU)."""
+    (e.g. utilisation "Not Supported" on a MIG-enabled GPU). The NVML error is appended to
+    `errors` when given, so the caller can tell "not supported" from "GPU is lost"."""
     fn = getattr(nvml, name, None)
     if fn is None:
         return None
@@ -91,16 +103,18 @@ def _try(nvml: Any, name: str, *args: Any) -> Any:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - any NVMLError for one field means "unknown"
         if isinstance(exc, getattr(nvml, "NVMLError", ())):
+            if errors is not None:
+                errors.append(exc)
             return None
         raise
 
 
-def _first(nvml: Any, names: tuple[str, ...], *args: Any) -> Any:
+def _first(nvml: Any, names: tuple[str, ...], *args: Any, errors: list[BaseException] | None = None) -> Any:
     """The first versioned variant that exists and answers (_v3 -> _v2 -> v1 for older drivers)."""
     for name in names:
         if getattr(nvml, name, None) is None:
             continue
-        value = _try(nvml, name, *args)
+        value = _try(nvml, name, *args, errors=errors)
         if value is not None:
             return value
     return None
@@ -113,13 +127,13 @@ def _cuda_version_text(value: Any) -> str | None:
     return f"{value // 1000}.{(value % 1000) // 10}"
 
 
-def _processes(nvml: Any, handle: Any) -> list[dict[str, Any]]:
+def _processes(nvml: Any, handle: Any, errors: list[BaseException] | None = None) -> list[dict[str, Any]]:
     seen: dict[int, dict[str, Any]] = {}
     for names in (
         ("nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2", "nvmlDeviceGetComputeRunningProcesses"),
         ("nvmlDeviceGetGraphicsRunningProcesses_v3", "nvmlDeviceGetGraphicsRunningProcesses_v2", "nvmlDeviceGetGraphicsRunningProcesses"),
     ):
-        for proc in _first(nvml, names, handle) or []:
+        for proc in _first(nvml, names, handle, errors=errors) or []:
             pid = getattr(proc, "pid", None)
             if not isinstance(pid, int) or pid in seen:
                 continue
@@ -143,32 +157,66 @@ def _mig_devices(nvml: Any, handle: Any) -> list[dict[str, Any]]:
     return devices
 
 
-def _gpu_from_nvml(nvml: Any, index: int) -> dict[str, Any]:
-    handle = nvml.nvmlDeviceGetHandleByIndex(index)
-    memory = _try(nvml, "nvmlDeviceGetMemoryInfo", handle)
-    utilization = _try(nvml, "nvmlDeviceGetUtilizationRates", handle)
-    pci = _first(nvml, ("nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo"), handle)
-    capability = _try(nvml, "nvmlDeviceGetCudaComputeCapability", handle)
-    mig_mode = _try(nvml, "nvmlDeviceGetMigMode", handle)
-    enabled = getattr(nvml, "NVML_DEVICE_MIG_ENABLE", 1)
-    temperature = _try(nvml, "nvmlDeviceGetTemperature", handle, getattr(nvml, "NVML_TEMPERATURE_GPU", 0))
-    mig = None
-    if mig_mode:
-        mig = "Enabled" if mig_mode[0] == enabled else "Disabled"
+def _gpu_error(index: int, exc: BaseException, call: str, **known: Any) -> dict[str, Any]:
+    """A "gpu_errors" entry: the GPU NVML could not read, and why."""
     return {
         "index": index,
-        "name": _text(_try(nvml, "nvmlDeviceGetName", handle)),
-        "uuid": _text(_try(nvml, "nvmlDeviceGetUUID", handle)),
-        "pci_bus_id": _text(getattr(pci, "busId", None)),
+        "kind": _error_kind(exc),
+        "message": f"{type(exc).__name__}: {exc}",
+        "call": call,
+        "uuid": known.get("uuid"),
+        "pci_bus_id": known.get("pci_bus_id"),
+        "name": known.get("name"),
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _gpu_from_nvml(nvml: Any, index: int) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the GPU's facts, None), or (None, an error entry) when NVML cannot reach that GPU: a GPU
+    that fell off the bus fails nvmlDeviceGetHandleByIndex (GpuIsLost, Unknown, ...) while the
+    other GPUs still answer, so one sick GPU must not hide the rest."""
+    try:
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+    except Exception as exc:  # noqa: BLE001 - NVMLError subclasses; anything else is as fatal for this GPU
+        return None, _gpu_error(index, exc, "nvmlDeviceGetHandleByIndex")
+    errors: list[BaseException] = []
+    memory = _try(nvml, "nvmlDeviceGetMemoryInfo", handle, errors=errors)
+    utilization = _try(nvml, "nvmlDeviceGetUtilizationRates", handle, errors=errors)
+    pci = _first(nvml, ("nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo"), handle, errors=errors)
+    capability = _try(nvml, "nvmlDeviceGetCudaComputeCapability", handle, errors=errors)
+    mig_mode = _try(nvml, "nvmlDeviceGetMigMode", handle, errors=errors)
+    enabled = getattr(nvml, "NVML_DEVICE_MIG_ENABLE", 1)
+    temperature = _try(nvml, "nvmlDeviceGetTemperature", handle, getattr(nvml, "NVML_TEMPERATURE_GPU", 0), errors=errors)
+    name = _text(_try(nvml, "nvmlDeviceGetName", handle, errors=errors))
+    uuid = _text(_try(nvml, "nvmlDeviceGetUUID", handle, errors=errors))
+    pci_bus_id = _text(getattr(pci, "busId", None))
+    fatal = next((e for e in errors if _error_kind(e) in GPU_FATAL_KINDS), None)
+    if fatal is not None:
+        # The handle came back but the GPU answers "lost" / "requires reset": no reading is usable.
+        return None, _gpu_error(index, fatal, "reading the GPU", uuid=uuid, pci_bus_id=pci_bus_id, name=name)
+    mig = None
+    if isinstance(mig_mode, (list, tuple)) and mig_mode:
+        mig = "Enabled" if mig_mode[0] == enabled else "Disabled"
+    compute = None
+    if isinstance(capability, (list, tuple)) and len(capability) >= 2:
+        compute = f"{capability[0]}.{capability[1]}"
+    return {
+        "index": index,
+        "name": name,
+        "uuid": uuid,
+        "pci_bus_id": pci_bus_id,
         "memory_total_mib": _mib(getattr(memory, "total", None)),
         "memory_used_mib": _mib(getattr(memory, "used", None)),
-        "utilization_gpu_pct": getattr(utilization, "gpu", None),
-        "temperature_c": temperature if isinstance(temperature, int) else None,
-        "compute_capability": f"{capability[0]}.{capability[1]}" if capability else None,
+        "utilization_gpu_pct": _int_or_none(getattr(utilization, "gpu", None)),
+        "temperature_c": _int_or_none(temperature),
+        "compute_capability": compute,
         "mig_mode": mig,
         "mig_devices": _mig_devices(nvml, handle) if mig == "Enabled" else [],
         "processes": _processes(nvml, handle),
-    }
+    }, None
 
 
 def collect_nvml(nvml: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -179,10 +227,18 @@ def collect_nvml(nvml: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
         return {}, {"kind": _error_kind(exc), "message": f"{type(exc).__name__}: {exc}"}
     try:
         cuda = _first(nvml, ("nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"))
+        gpus, gpu_errors = [], []
+        for i in range(int(nvml.nvmlDeviceGetCount())):
+            gpu, error = _gpu_from_nvml(nvml, i)
+            if gpu is not None:
+                gpus.append(gpu)
+            if error is not None:
+                gpu_errors.append(error)
         data = {
             "driver_version": _text(_try(nvml, "nvmlSystemGetDriverVersion")),
             "cuda_driver_version": _cuda_version_text(cuda),
-            "gpus": [_gpu_from_nvml(nvml, i) for i in range(int(nvml.nvmlDeviceGetCount()))],
+            "gpus": gpus,
+            "gpu_errors": gpu_errors,
         }
         return data, None
     except Exception as exc:  # noqa: BLE001 - e.g. GPU lost while enumerating
@@ -350,6 +406,9 @@ def collect_nvidia(ctx: Context, nvml_loader: Callable[[], Any] | None = None) -
         "pynvml": {"module_file": None, "has_nvmlInitWithFlags": False, "has_nvmlGetFunctionPointer": False,
                    "distribution": None, "version": None},
         "gpus": [],
+        # GPUs the driver counts but that could not be read (fallen off the bus, need a reset):
+        # [{"index", "kind", "message", "call", "uuid", "pci_bus_id", "name"}].
+        "gpu_errors": [],
     }
     try:
         nvml = loader()
