@@ -9,32 +9,68 @@ from pathlib import Path
 from envcheck.errors import UserError
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, mode: int | None = None) -> Path:
+def folder_problem(folder: Path, prefix: str) -> str | None:
+    """Why files cannot be created in `folder`, as one sentence starting with `prefix`; None when they can."""
+    if folder.exists() and not folder.is_dir():
+        return f"{prefix}: {folder} is a file, not a folder; choose a folder."
+    if not folder.is_dir():
+        return f"{prefix}: the folder {folder} does not exist; create it first or choose another one."
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{prefix}: you cannot create files in {folder} (permission denied); choose a folder you can write to."
+    return None
+
+
+def check_output_file(path: str | os.PathLike, force: bool, flag: str = "-o") -> Path:
+    """Refuse an output file path before any slow work starts: the same rules atomic_write_text applies."""
+    text = os.fspath(path)
+    if not text.strip():
+        raise UserError(f"{flag} is empty; give a file name, e.g. {flag} requirements.txt.")
+    target = Path(text).expanduser()
+    if target.is_dir():
+        raise UserError(f"{flag} {target} is a folder; give a file name, e.g. {flag} {target / 'requirements.txt'}.")
+    if (target.exists() or target.is_symlink()) and not force:
+        raise UserError(f"{target} already exists; pass --force to replace it, or choose another file with {flag}.")
+    problem = folder_problem(target.parent if str(target.parent) else Path("."), f"{flag} {target}")
+    if problem:
+        raise UserError(problem)
+    return target
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, mode: int | None = None,
+                      flag: str = "-o") -> Path:
     """Write `text` to `path` via a temporary file in the same directory and a rename.
 
-    Refuses to replace an existing file unless force=True.
+    Refuses to replace an existing file unless force=True; any path problem is a UserError.
     """
-    target = Path(path)
-    if target.exists() and not force:
-        raise UserError(f"{target} already exists; pass --force to replace it, or choose another file with -o.")
-    if target.exists() and target.is_dir():
-        raise UserError(f"{target} is a directory; give a file name with -o.")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"the folder {parent} does not exist; create it first or choose another path.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    target = check_output_file(path, force, flag)
+    parent = target.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise UserError(f"cannot write {target} ({exc.strerror}); choose another path with {flag}.") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        if mode is None:
+            # mkstemp creates 0600; a written file gets the usual umask-based mode.
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise UserError(f"cannot write {target} ({exc.strerror}); choose another path with {flag}.") from None
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink_quietly(tmp)
         raise
     return target
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

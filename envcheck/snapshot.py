@@ -122,7 +122,20 @@ def load_snapshot(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict) or document.get("kind") != KIND:
         raise UserError(f"{path} is not an envcheck snapshot; create one with `envcheck export --format snapshot -o FILE`.")
     version = document.get("schema_version")
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UserError(
+            f"{path}: schema_version is {version!r}, but envcheck writes a whole number there; the file was edited "
+            "or not written by envcheck: re-create it with `envcheck export --format snapshot`."
+        )
+    # Parts that must be mappings: a string or list there means a hand-edited or foreign file.
+    for key in ("facts", "packages", "python"):
+        value = document.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise UserError(
+                f"{path}: {key!r} is a {type(value).__name__}, not a mapping; the file was edited or not written by "
+                "envcheck: re-create it with `envcheck export --format snapshot`."
+            )
+    if version > SCHEMA_VERSION:
         raise UserError(
             f"{path} has snapshot schema version {version!r}, which this envcheck ({__version__}) does not understand; upgrade envcheck."
         )
@@ -201,7 +214,9 @@ def runtime_view(document: Mapping[str, Any]) -> dict[str, str]:
         cuda = NOT_INSTALLED
     view = {"torch version": torch_version, "torch CUDA build": cuda}
     if torch and torch.get("cudnn"):
-        view["cuDNN"] = str(torch["cudnn"])
+        from envcheck.checks.torch import decode_cudnn
+
+        view["cuDNN"] = decode_cudnn(torch["cudnn"]) or str(torch["cudnn"])
     if nvidia is None:
         view.update({"NVIDIA driver": UNKNOWN, "driver CUDA (newest supported)": UNKNOWN, "GPU count": UNKNOWN, "GPU models": UNKNOWN})
     else:

@@ -84,6 +84,13 @@ def command(
     splits = tuple(s.strip() for s in splits_text.split(",") if s.strip())
     if not splits:
         raise UserError("--splits is empty; e.g. --splits train,val.")
+    for split in splits:
+        # A split is a sub-folder of the data set: a path would read outside it.
+        if split in (".", "..") or "/" in split or "\\" in split or split.startswith("~"):
+            raise UserError(f"--splits {splits_text!r}: {split!r} is not a folder name inside {directory}; "
+                            "give the split folders' plain names, e.g. --splits train,val.")
+    if len(set(splits)) != len(splits):
+        raise UserError(f"--splits {splits_text!r} names a split twice; list each split once.")
     try:
         from reference_train.datacheck import check_imagefolder
     except ImportError as exc:

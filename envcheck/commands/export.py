@@ -80,7 +80,10 @@ def render_export(
     if fmt == "conda":
         document, notes = envfiles.conda_environment(report, env_name, only_requested, include_bootstrap)
         problems = envfiles.validate_conda_environment(document)
-        if problems:  # a bug here, not the user's: say so rather than write a file conda rejects
+        if problems:  # the name the user gave, or a bug here: say which rather than write a file conda rejects
+            if env_name is not None and any("name" in problem for problem in problems):
+                raise UserError(f"--name {env_name!r} is not a valid conda environment name ({'; '.join(problems)}); "
+                                "use letters, digits, '-', '_' and '.', e.g. --name catdog.")
             raise UserError(f"the environment.yml envcheck built is invalid ({'; '.join(problems)}); please report this bug.")
         header += ["Recreate with: conda env create -f environment.yml"] + notes
         return envfiles.render_conda(document, header)
@@ -98,7 +101,7 @@ def render_export(
 
 def command(
     fmt: str = typer.Option("requirements", "--format", "-f", help="requirements (pip), conda (environment.yml) or snapshot (facts + packages, for `envcheck diff`)."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of printing."),
+    output_text: Optional[str] = typer.Option(None, "-o", "--output", help="Write to this file (atomically) instead of printing."),
     force: bool = typer.Option(False, "--force", help="Replace the -o file if it exists."),
     python: Optional[str] = typer.Option(None, "--python", help="Export another interpreter's environment (e.g. ~/miniconda3/envs/NAME/bin/python)."),
     only_requested: bool = typer.Option(False, "--only-requested", help="Only packages you installed by name, not their dependencies."),
@@ -115,13 +118,26 @@ def command(
 
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}.")
+    output = Path(output_text) if output_text else None
+    if output_text is not None and not output_text.strip():
+        raise UserError("-o is empty; give a file name, e.g. -o requirements.txt.")
+    snapshot_given = snapshot_format is not None
     if snapshot_format is None:
         snapshot_format = "json" if output is not None and output.suffix.lower() == ".json" else "yaml"
     if snapshot_format not in ("yaml", "json"):
         raise UserError(f"--snapshot-format {snapshot_format}: choose yaml or json.")
-    if output is not None and output.exists() and not force:
+    if snapshot_given and fmt != "snapshot":
+        raise UserError(f"--snapshot-format applies only to -f snapshot; drop it or add -f snapshot.")
+    if env_name is not None and fmt != "conda":
+        raise UserError("--name is the environment name written into environment.yml; use it with -f conda.")
+    if env_name is not None and (not env_name.strip() or any(c in env_name for c in "/\\ #:") or env_name != env_name.strip()):
+        raise UserError(f"--name {env_name!r} is not a valid conda environment name; use letters, digits, '-', '_' "
+                        "and '.', e.g. --name catdog.")
+    if output is not None:
+        from envcheck.fsutil import check_output_file
+
         # Checked before the slow part so the user does not wait to be told.
-        raise UserError(f"{output} already exists; pass --force to replace it, or choose another file with -o.")
+        output = check_output_file(output, force)
     ctx = Context(python=resolve_python(python), offline=offline)
     text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format)
     if output is None:

@@ -269,7 +269,15 @@ def write_project(
     never touched.
     """
     parent = target.parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.scaffold-", dir=parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.scaffold-", dir=parent))
+    except OSError as exc:
+        raise UserError(f"cannot create the project in {parent} ({exc.strerror}); choose a folder you can write to with --dir.") from None
+    # mkdtemp makes the folder 0700; the project gets the mode any new folder gets here (umask),
+    # so teammates on a shared server can read it as they can read the user's other folders.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         for relative, content in files.items():
             path = staging / relative
@@ -354,8 +362,11 @@ def command(
     validate_name(name)
     classes = parse_classes(classes_text)
     parent = (directory if directory is not None else Path.cwd()).expanduser()
-    if not parent.is_dir():
-        raise UserError(f"--dir {parent}: no such folder; create it first.")
+    from envcheck.fsutil import folder_problem
+
+    problem = folder_problem(parent, f"--dir {parent}" if directory is not None else "the current folder")
+    if problem:
+        raise UserError(problem)
     target = parent.resolve() / name
     if target.exists() and not target.is_dir():
         raise UserError(f"{target} exists and is a file; choose another name.")
