@@ -43,6 +43,10 @@ def save_checkpoint(path: Path, state: dict) -> None:
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
     """Load a training checkpoint written by save_checkpoint, or raise CheckpointError."""
     path = Path(path)
+    if path.is_dir():
+        inside = path / "checkpoint.pth"
+        hint = f"pass {inside}" if inside.is_file() else "pass the checkpoint.pth file a run wrote into its --out-dir"
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file; {hint}.")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the --resume path.")
     try:

@@ -82,17 +82,25 @@ class EpochSampler(Sampler):
         return self.length - self.skip
 
 
-def default_workers(device_type: str) -> int:
-    """DataLoader workers from the CPUs this process may use (not os.cpu_count(): containers and taskset)."""
+def usable_cpus() -> int:
+    """The CPUs this process may use (not os.cpu_count(): containers and taskset give fewer)."""
     try:
-        cpus = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
+        return os.cpu_count() or 1
+
+
+def default_workers(device_type: str, cpus: int | None = None) -> int:
+    """DataLoader workers for `device_type` given the usable CPUs (default: usable_cpus())."""
+    cpus = usable_cpus() if cpus is None else cpus
     if device_type == "cuda":
         # The GPU does the math, so every spare core can decode; beyond 8 a ResNet18 gains nothing.
         return min(8, max(1, cpus - 1))
-    # On the CPU the same cores also run the model: one decoder per four cores overlaps loading
-    # with compute without taking much from it.
+    # On the CPU the same cores also run the model. With 2 or fewer, a worker process only competes
+    # with the compute threads, so loading stays in-process; with more, one decoder per four cores
+    # overlaps loading with compute and leaves the rest to the model.
+    if cpus <= 2:
+        return 0
     return min(4, max(1, cpus // 4))
 
 

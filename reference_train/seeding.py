@@ -8,6 +8,7 @@ state copied from the parent).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import warnings
@@ -68,6 +69,37 @@ def enable_determinism() -> None:
     torch.backends.cudnn.benchmark = False
 
 
+@contextlib.contextmanager
+def preserved_torch_flags():
+    """Leave torch's process-wide numeric switches as they were found, however the block exits.
+
+    Saved and restored: deterministic algorithms (and warn_only), cudnn.deterministic,
+    cudnn.benchmark, cudnn.allow_tf32, cuda.matmul.allow_tf32 and float32 matmul precision.
+    train() runs inside this (envcheck smoke-train calls it in-process, several times), so a run
+    that turns on deterministic mode or cuDNN autotuning does not leak it into the next one.
+    """
+    cudnn = torch.backends.cudnn
+    saved = {
+        "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "warn_only": torch.is_deterministic_algorithms_warn_only_enabled(),
+        "cudnn_deterministic": cudnn.deterministic,
+        "cudnn_benchmark": cudnn.benchmark,
+        "cudnn_allow_tf32": cudnn.allow_tf32,
+        "matmul_precision": torch.get_float32_matmul_precision(),
+        "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+    }
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved["deterministic"], warn_only=saved["warn_only"])
+        cudnn.deterministic = saved["cudnn_deterministic"]
+        cudnn.benchmark = saved["cudnn_benchmark"]
+        cudnn.allow_tf32 = saved["cudnn_allow_tf32"]
+        # The precision setting also sets matmul.allow_tf32, so it goes first and the flag after it.
+        torch.set_float32_matmul_precision(saved["matmul_precision"])
+        torch.backends.cuda.matmul.allow_tf32 = saved["matmul_allow_tf32"]
+
+
 def capture_rng_state(shuffle_generator: torch.Generator | None) -> dict:
     """Every RNG state needed to continue a run exactly, as plain types torch.load(weights_only=True) accepts."""
     state: dict = {
@@ -95,7 +127,8 @@ def capture_rng_state(shuffle_generator: torch.Generator | None) -> dict:
 
 
 def restore_rng_state(state: dict, shuffle_generator: torch.Generator | None) -> None:
-    """Inverse of capture_rng_state."""
+    """Inverse of capture_rng_state. The tensors in `state` must be on the CPU (load checkpoints with
+    map_location="cpu"): torch.set_rng_state takes only a CPU ByteTensor and .numpy() refuses GPU tensors."""
     random.setstate(_python_state_from_plain(state["python"]))
     if state.get("numpy") is not None:
         import numpy as np

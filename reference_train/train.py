@@ -1,15 +1,24 @@
 """The training loop: a cat/dog ResNet18 trainer meant to be read top to bottom.
 
-train(cfg) runs: check the data -> seed -> pick device/AMP -> build loaders and model -> (resume) ->
-for each epoch: train, evaluate, log, checkpoint -> digest and plot. Every flag of TrainConfig maps
-to a few visible lines below.
+Laid out like torchvision's references/classification/train.py:
+
+- train(cfg): check the data and settings -> seed -> pick device, AMP and speed settings -> build
+  loaders, model, optimizer, schedule -> (resume) -> for each epoch: train_one_epoch, evaluate,
+  log, checkpoint -> digest and plot;
+- train_one_epoch(...): the optimizer steps of one epoch (and, with target_accuracy, the
+  evaluations every eval_every_steps steps that can stop the run early);
+- evaluate(...): mean loss and accuracy on the validation set;
+- _resume(...) / _checkpoint_state(...): what a checkpoint restores and saves.
 
 Speed habits, and why:
 - no per-step host synchronisation: losses and correct counts stay on the device and are read
   once per epoch (a `.item()` per step stalls the GPU queue every step);
-- channels_last + AMP (bf16 where supported, else fp16 with a GradScaler): tensor-core friendly;
+- settings chosen per device (speed_settings): channels_last + AMP on CUDA (bf16 on compute
+  capability 8.0+, else fp16 with a GradScaler) and cuDNN autotuning, since the input size is
+  fixed; on a CPU, contiguous NCHW and fp32 unless it computes bfloat16 in hardware (measured:
+  channels_last is slower on a CPU without it), and no loader workers on 2 or fewer cores;
 - uint8 batches copied with pin_memory/non_blocking, normalised on the device;
-- persistent workers sized from the CPUs this process may use; zero_grad(set_to_none=True).
+- zero_grad(set_to_none=True).
 """
 
 from __future__ import annotations
@@ -29,11 +38,24 @@ import torch
 from torch import nn
 
 from reference_train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from reference_train.errors import TrainError
+from reference_train.data import IMAGENET_MEAN, IMAGENET_STD, build_loaders, default_workers, usable_cpus
+from reference_train.datacheck import check_imagefolder
+from reference_train.errors import OutOfMemory, TrainError
+from reference_train.model import build_model
+from reference_train.seeding import (
+    capture_rng_state,
+    enable_determinism,
+    preserved_torch_flags,
+    restore_rng_state,
+    seed_everything,
+)
 
 WARMUP_STEPS = 3  # first steps of a run (cuDNN autotune, allocator, worker start) are not timed
 # Settings a checkpoint must share with the run resuming it, or the continuation is not the same run.
 RESUME_MUST_MATCH = ("batch_size", "image_size", "optimizer", "scheduler", "seed")
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
+MAX_BATCH_SIZE = 4096
+MAX_SEED = 2**63 - 1
 
 
 @dataclass
@@ -51,9 +73,9 @@ class TrainConfig:
     seed: int = 0
     deterministic: bool = False
     amp: bool | None = None  # None: on for CUDA, and on a CPU with native bfloat16 (AVX512-BF16/AMX)
-    channels_last: bool = True
+    channels_last: bool | None = None  # None: by device (speed_settings)
     compile: bool = False
-    workers: int | None = None  # None: from the CPU count
+    workers: int | None = None  # None: by device and usable CPUs (speed_settings)
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
     weights: str | None = None  # None | "imagenet"
     resume: Path | None = None
@@ -64,6 +86,10 @@ class TrainConfig:
     plot: bool = True
     save_checkpoints: bool = True
     verify_data: bool = True
+    # Stop as soon as validation accuracy reaches this (epochs stay the cap); evaluated at epoch ends
+    # and, with eval_every_steps, every that many optimizer steps.
+    target_accuracy: float | None = None
+    eval_every_steps: int | None = None
 
 
 @dataclass
@@ -71,90 +97,90 @@ class TrainResult:
     epochs: list[dict]
     step_losses: list[float]
     best_val_acc: float
-    final_val_acc: float
+    final_val_acc: float  # of the last evaluation (an epoch end or an eval_every_steps one)
     checkpoint_path: Path | None
     best_model_path: Path | None
     metrics_path: Path | None
     plot_path: Path | None
     state_digest: str
-    images_per_sec: float
+    images_per_sec: float  # training steps after the first WARMUP_STEPS of this run, all epochs
     peak_memory_bytes: int | None
     device: str
     amp_dtype: str | None
     steps: int
     class_names: list[str] = field(default_factory=list)
+    # memory_format, workers, amp_dtype, cudnn_benchmark and `why` (speed_settings)
+    settings: dict = field(default_factory=dict)
+    stopped_early: bool = False  # target_accuracy was reached before the epochs (or max_steps) ran out
+    target_reached_at_step: int | None = None
+    # every evaluation in order: {"epoch", "step", "val_loss", "val_acc", "seconds"} (seconds since train() began)
+    evaluations: list[dict] = field(default_factory=list)
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    _validate(cfg)
+    validate_config(cfg)
     data_dir = Path(cfg.data_dir)
     if cfg.verify_data:
         _check_data(data_dir)
     elif not (data_dir / "train").is_dir() or not (data_dir / "val").is_dir():
         raise TrainError(f"{data_dir} needs train/ and val/ sub-folders with one folder per class; check --data.")
 
-    # Determinism first: CUBLAS_WORKSPACE_CONFIG only works if set before CUDA starts.
-    previous_flags = _determinism_flags()
-    if cfg.deterministic:
-        from reference_train.seeding import enable_determinism
+    # train() is also called in-process (envcheck smoke-train): global torch flags are left as found.
+    with preserved_torch_flags():
+        # Determinism first: CUBLAS_WORKSPACE_CONFIG only works if set before CUDA starts.
+        if cfg.deterministic:
+            enable_determinism()
+        device = _resolve_device(cfg.device)
+        try:
+            return _train(cfg, data_dir, device)
+        except torch.cuda.OutOfMemoryError:
+            if device.type != "cuda":
+                raise
+        # Out of the except block the failed run's tensors are released, so the free memory
+        # reported below is what a retry would find.
+        raise OutOfMemory(_out_of_memory_message(device, cfg))
 
-        enable_determinism()
-    try:
-        return _train(cfg, data_dir)
-    finally:
-        # train() is also called in-process (envcheck smoke-train): leave global torch flags as found.
-        _restore_determinism_flags(previous_flags)
 
-
-def _train(cfg: TrainConfig, data_dir: Path) -> TrainResult:
-    from reference_train.data import IMAGENET_MEAN, IMAGENET_STD, build_loaders, default_workers
-    from reference_train.model import build_model
-    from reference_train.seeding import capture_rng_state, restore_rng_state, seed_everything
-
-    device = _resolve_device(cfg.device)
-    amp_dtype = _amp_dtype(cfg.amp, device)
+def _train(cfg: TrainConfig, data_dir: Path, device: torch.device) -> TrainResult:
+    run_start = time.perf_counter()
+    amp_dtype = amp_dtype_for(device, cfg.amp)
+    settings = speed_settings(device, amp_dtype, cfg.channels_last, cfg.workers, cfg.deterministic)
+    if settings["cudnn_benchmark"]:
+        torch.backends.cudnn.benchmark = True  # fixed input size: autotuning pays off after the first steps
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)  # report this run's peak, not an earlier run's
     shuffle_generator = seed_everything(cfg.seed)
 
     # ---- data
-    workers = cfg.workers if cfg.workers is not None else default_workers(device.type)
     try:
         train_loader, val_loader, train_sampler, class_names, val_classes = build_loaders(
-            data_dir, cfg.image_size, cfg.batch_size, workers, device.type, cfg.seed, shuffle_generator
+            data_dir, cfg.image_size, cfg.batch_size, settings["workers"], device.type, cfg.seed, shuffle_generator
         )
     except (FileNotFoundError, RuntimeError) as exc:  # ImageFolder: no classes / no images
         raise TrainError(f"cannot load images from {data_dir} ({exc}); run `envcheck check-data {data_dir}`.") from None
     if val_classes != class_names:
         raise TrainError(f"train/ classes {class_names} differ from val/ classes {val_classes}; give both the same class folders.")
     steps_per_epoch = len(train_loader)
+    memory_format = torch.channels_last if settings["memory_format"] == "channels_last" else torch.contiguous_format
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
-    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
 
     def to_model_input(images: torch.Tensor) -> torch.Tensor:
         images = images.to(device, non_blocking=True).float()
         return ((images - mean) / std).contiguous(memory_format=memory_format)
 
-    # ---- model, loss, optimizer, schedule
+    # ---- model, loss, optimizer, schedule, AMP
     model = build_model(len(class_names), cfg.weights).to(device, memory_format=memory_format)
     step_model = torch.compile(model) if cfg.compile else model
     criterion = nn.CrossEntropyLoss()
-    if cfg.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    # Schedules step once per optimizer step, so a run stopped mid-epoch resumes with the right lr.
-    if cfg.scheduler == "cosine":
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * steps_per_epoch))
-    elif cfg.scheduler == "step":
-        # Halve every 2 epochs: a fixed shape that does not depend on --epochs, so extending a
-        # finished run with --resume --epochs N continues the same curve.
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2 * steps_per_epoch, gamma=0.5)
-    else:
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
-    scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
-    autocast = (
-        (lambda: torch.autocast(device.type, dtype=amp_dtype)) if amp_dtype is not None else contextlib.nullcontext
-    )
+    optimizer = _build_optimizer(cfg, model)
+    scheduler = _build_scheduler(cfg, optimizer, steps_per_epoch)
+    scaler = make_grad_scaler(enabled=amp_dtype == torch.float16)  # fp16 needs loss scaling, bf16 does not
+
+    def autocast():
+        if amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=amp_dtype)
 
     # ---- output files
     out_dir = Path(cfg.out_dir) if cfg.out_dir is not None else None
@@ -166,187 +192,207 @@ def _train(cfg: TrainConfig, data_dir: Path) -> TrainResult:
     writer = _tensorboard_writer(out_dir) if cfg.tensorboard else None
 
     # ---- resume
-    start_epoch, global_step, skip_batches, best_val_acc, history = 0, 0, 0, 0.0, []
     if cfg.resume is not None:
-        try:
-            state = load_checkpoint(Path(cfg.resume), map_location=device)
-        except CheckpointError as exc:
-            raise TrainError(str(exc)) from None
-        _check_resume_config(cfg, state)
-        try:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise TrainError(
-                f"checkpoint {cfg.resume} does not fit this model/optimizer ({str(exc).splitlines()[0][:120]}); "
-                "resume only with the data classes and settings it was written with."
-            ) from None
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        # The shuffle generator goes back to where the checkpoint's epoch started (see data.py).
-        restore_rng_state(state["rng"], shuffle_generator)
-        start_epoch, global_step = state["epoch"], state["step"]
-        skip_batches = state.get("batches_done", 0)
-        best_val_acc = state["best_val_acc"]
-        history = list(state.get("history", []))
-    elif metrics_path is not None and metrics_path.exists():
-        metrics_path.unlink()  # a fresh run starts a fresh log
+        loop = _resume(cfg, model, optimizer, scheduler, scaler, shuffle_generator)
+    else:
+        loop = _LoopState()
+        if metrics_path is not None and metrics_path.exists():
+            metrics_path.unlink()  # a fresh run starts a fresh log
 
-    first_step = global_step
+    evaluations: list[dict] = []
+
+    def run_evaluation(epoch: int) -> tuple[float, float]:
+        val_loss, val_acc = evaluate(step_model, val_loader, to_model_input, criterion, autocast, device)
+        evaluations.append({"epoch": epoch, "step": loop.step, "val_loss": val_loss, "val_acc": val_acc,
+                            "seconds": time.perf_counter() - run_start})
+        loop.final_val_acc = val_acc
+        if cfg.target_accuracy is not None and val_acc >= cfg.target_accuracy and loop.target_reached_at_step is None:
+            loop.target_reached_at_step = loop.step
+        return val_loss, val_acc
+
     epochs_run: list[dict] = []
     step_losses: list[float] = []
-    timed_seconds, timed_images = 0.0, 0
-    final_val_acc = history[-1]["val_acc"] if history and history[-1].get("val_acc") is not None else 0.0
+    timer = _ThroughputTimer(device)
     progress = _Progress(cfg.progress)
-    stopped_mid_epoch = False
+    stopped_early = False
 
-    for epoch in range(start_epoch, cfg.epochs):
-        if cfg.max_steps is not None and global_step >= cfg.max_steps:
+    for epoch in range(loop.start_epoch, cfg.epochs):
+        if cfg.max_steps is not None and loop.step >= cfg.max_steps:
             break
         # Checkpoints store the shuffle state from *before* this epoch's permutation is drawn.
         epoch_start_shuffle_state = shuffle_generator.get_state()
-        train_sampler.set_epoch(epoch, skip_samples=skip_batches * cfg.batch_size)
-        batches_done = skip_batches
-        skip_batches = 0
+        train_sampler.set_epoch(epoch, skip_samples=loop.skip_batches * cfg.batch_size)
+        progress.start_epoch(epoch, cfg.epochs, steps_per_epoch, already_done=loop.skip_batches)
 
-        # ---- train one epoch
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
-        device_losses: list[torch.Tensor] = []
-        epoch_start = time.perf_counter()
-        timer_start, timer_images = None, 0
-        progress.start_epoch(epoch, cfg.epochs, steps_per_epoch, already_done=batches_done)
-        for images, labels in train_loader:
-            inputs = to_model_input(images)
-            labels = labels.to(device, non_blocking=True)
-            with autocast():
-                logits = step_model(inputs)
-                loss = criterion(logits.float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            scheduler.step()
-            global_step += 1
-            batches_done += 1
-
-            batch = labels.shape[0]  # known on the host: no sync
-            detached = loss.detach()
-            device_losses.append(detached)
-            loss_sum += detached * batch
-            correct += (logits.detach().argmax(1) == labels).sum()
-            seen += batch
-            if global_step - first_step == WARMUP_STEPS:
-                _synchronize(device)  # one sync per run: the timed window starts on an idle device
-                timer_start, timer_images = time.perf_counter(), 0
-            elif timer_start is not None:
-                timer_images += batch
-            progress.advance()
-            if cfg.max_steps is not None and global_step >= cfg.max_steps:
-                stopped_mid_epoch = batches_done < steps_per_epoch
-                break
-
-        # ---- end of the training part: the one host sync of the epoch
-        _synchronize(device)
-        now = time.perf_counter()
-        if timer_start is not None and timer_images:
-            timed_seconds += now - timer_start
-            timed_images += timer_images
-        epoch_losses = torch.stack(device_losses).float().cpu().tolist() if device_losses else []
-        step_losses.extend(epoch_losses)
-        train_seconds = now - epoch_start
+        stats = train_one_epoch(
+            step_model, criterion, optimizer, scheduler, scaler, train_loader, to_model_input, autocast, device,
+            cfg, loop, timer, progress, steps_per_epoch, evaluate_mid_epoch=lambda: run_evaluation(epoch),
+        )
+        loop.skip_batches = 0
+        stopped_mid_epoch = stats["batches_done"] < steps_per_epoch
+        step_losses.extend(stats["losses"])
         row = {
             "epoch": epoch,
-            "train_loss": loss_sum.item() / seen if seen else math.nan,
-            "train_acc": correct.item() / seen if seen else math.nan,
+            "train_loss": stats["loss_sum"] / stats["seen"] if stats["seen"] else math.nan,
+            "train_acc": stats["correct"] / stats["seen"] if stats["seen"] else math.nan,
             "val_loss": None,
             "val_acc": None,
             "lr": optimizer.param_groups[0]["lr"],
-            "images_per_sec": seen / train_seconds if train_seconds > 0 else 0.0,
-            "seconds": train_seconds,
-            "steps": global_step,
-            "batches": batches_done,
+            "images_per_sec": stats["seen"] / stats["seconds"] if stats["seconds"] > 0 else 0.0,
+            "seconds": stats["seconds"],
+            "steps": loop.step,
+            "batches": stats["batches_done"],
             "complete": not stopped_mid_epoch,
         }
 
-        # ---- evaluate
-        if cfg.eval_every_epoch or epoch == cfg.epochs - 1 or stopped_mid_epoch:
-            row["val_loss"], row["val_acc"] = _evaluate(step_model, val_loader, to_model_input, criterion, autocast, device)
-            final_val_acc = row["val_acc"]
+        # ---- evaluate (not timed: the throughput timer is paused until the next epoch starts)
+        if stats["stop"] == "target":
+            row["val_loss"], row["val_acc"] = stats["val"]
+        elif (cfg.eval_every_epoch or cfg.target_accuracy is not None or epoch == cfg.epochs - 1
+              or stopped_mid_epoch):
+            row["val_loss"], row["val_acc"] = run_evaluation(epoch)
+        reached = cfg.target_accuracy is not None and row["val_acc"] is not None and row["val_acc"] >= cfg.target_accuracy
+        more_to_do = stopped_mid_epoch or (epoch < cfg.epochs - 1 and (cfg.max_steps is None or loop.step < cfg.max_steps))
+        stopped_early = reached and more_to_do
         progress.end_epoch(row)
 
         # ---- log and checkpoint
-        history.append(row)
+        loop.history.append(row)
         epochs_run.append(row)
         if metrics_path is not None:
             with metrics_path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(row) + "\n")
         if writer is not None:
-            _log_tensorboard(writer, row, epoch_losses, global_step - len(epoch_losses))
-        if row["val_acc"] is not None and row["val_acc"] > best_val_acc:
-            best_val_acc = row["val_acc"]
+            _log_tensorboard(writer, row, stats["losses"], loop.step - len(stats["losses"]))
+        if row["val_acc"] is not None and row["val_acc"] > loop.best_val_acc:
+            loop.best_val_acc = row["val_acc"]
             if best_model_path is not None:
                 save_checkpoint(best_model_path, model.state_dict())
         if checkpoint_path is not None:
-            state = {
-                # Where to continue: the same epoch (skipping `batches_done`) if stopped inside it.
-                "epoch": epoch if stopped_mid_epoch else epoch + 1,
-                "batches_done": batches_done if stopped_mid_epoch else 0,
-                "step": global_step,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else None,
-                "rng": capture_rng_state(shuffle_generator),
-                "config": _plain_config(cfg),
-                "best_val_acc": best_val_acc,
-                "history": history,
-                "class_names": list(class_names),
-            }
+            state = _checkpoint_state(cfg, loop, epoch, stats["batches_done"], stopped_mid_epoch, model, optimizer,
+                                      scheduler, scaler, shuffle_generator, class_names)
             if stopped_mid_epoch:
+                # Resuming redraws this epoch's order from its start and skips the batches done.
                 state["rng"]["dataloader"] = epoch_start_shuffle_state
             save_checkpoint(checkpoint_path, state)
-        if stopped_mid_epoch:
+        if stopped_mid_epoch or stopped_early:
             break
 
     progress.close()
     if writer is not None:
         writer.close()
     plot_path = None
-    if cfg.plot and out_dir is not None and history:
+    if cfg.plot and out_dir is not None and loop.history:
         from reference_train.plotting import plot_history
 
-        plot_path = plot_history(history, out_dir / "curves.png")
+        plot_path = plot_history(loop.history, out_dir / "curves.png")
         if plot_path is None and cfg.progress:
             print("note: matplotlib is not installed, so no curves.png; pip install matplotlib", file=sys.stderr)
 
     return TrainResult(
         epochs=epochs_run,
         step_losses=step_losses,
-        best_val_acc=best_val_acc,
-        final_val_acc=final_val_acc,
+        best_val_acc=loop.best_val_acc,
+        final_val_acc=loop.final_val_acc,
         checkpoint_path=checkpoint_path if checkpoint_path is not None and checkpoint_path.exists() else None,
         best_model_path=best_model_path if best_model_path is not None and best_model_path.exists() else None,
         metrics_path=metrics_path if metrics_path is not None and metrics_path.exists() else None,
         plot_path=plot_path,
         state_digest=state_digest(model),
-        images_per_sec=timed_images / timed_seconds if timed_seconds > 0 else 0.0,
+        images_per_sec=timer.images_per_sec,
         peak_memory_bytes=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None,
         device=str(device),
-        amp_dtype={torch.bfloat16: "bfloat16", torch.float16: "float16"}.get(amp_dtype),
-        steps=global_step,
+        amp_dtype=settings["amp_dtype"],
+        steps=loop.step,
         class_names=list(class_names),
+        settings=settings,
+        stopped_early=stopped_early,
+        target_reached_at_step=loop.target_reached_at_step,
+        evaluations=evaluations,
     )
 
 
-def _evaluate(model, loader, to_model_input, criterion, autocast, device) -> tuple[float, float]:
+@dataclass
+class _LoopState:
+    """What carries over from epoch to epoch, and what a checkpoint restores."""
+
+    start_epoch: int = 0
+    step: int = 0  # optimizer steps so far, across resumes
+    skip_batches: int = 0  # batches of start_epoch already trained before a mid-epoch stop
+    best_val_acc: float = 0.0
+    final_val_acc: float = 0.0
+    history: list = field(default_factory=list)
+    target_reached_at_step: int | None = None
+
+
+def train_one_epoch(model, criterion, optimizer, scheduler, scaler, loader, to_model_input, autocast, device,
+                    cfg: TrainConfig, loop: _LoopState, timer: _ThroughputTimer, progress: _Progress,
+                    steps_per_epoch: int, evaluate_mid_epoch) -> dict:
+    """One pass over `loader` (minus the batches a resumed run already did).
+
+    Stops early at cfg.max_steps, or, with cfg.eval_every_steps, when an evaluation after such a
+    step reaches cfg.target_accuracy. Returns the epoch's sums (read from the device once, here at
+    the end), the batches done, why it stopped ("max_steps", "target" or None) and the evaluation
+    that stopped it.
+    """
+    model.train()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    seen, batches_done, stop, stop_val = 0, loop.skip_batches, None, None
+    device_losses: list[torch.Tensor] = []
+    eval_seconds = 0.0
+    started = time.perf_counter()
+    timer.resume()
+    for images, labels in loader:
+        inputs = to_model_input(images)
+        labels = labels.to(device, non_blocking=True)
+        with autocast():
+            logits = model(inputs)
+            loss = criterion(logits.float(), labels)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()  # a disabled scaler (fp32, bf16) passes the loss through
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        loop.step += 1
+        batches_done += 1
+
+        batch = labels.shape[0]  # known on the host: no sync
+        detached = loss.detach()
+        device_losses.append(detached)
+        loss_sum += detached * batch
+        correct += (logits.detach().argmax(1) == labels).sum()
+        seen += batch
+        timer.step_done(batch)
+        progress.advance()
+        if cfg.max_steps is not None and loop.step >= cfg.max_steps:
+            stop = "max_steps"
+            break
+        if cfg.eval_every_steps and loop.step % cfg.eval_every_steps == 0 and batches_done < steps_per_epoch:
+            # Mid-epoch evaluation (the epoch-end one is the caller's), outside the timed window.
+            timer.pause()
+            eval_started = time.perf_counter()
+            stop_val = evaluate_mid_epoch()
+            eval_seconds += time.perf_counter() - eval_started
+            model.train()
+            if cfg.target_accuracy is not None and stop_val[1] >= cfg.target_accuracy:
+                stop = "target"
+                break
+            timer.resume()
+    timer.pause()  # also the one host sync of the epoch (on CUDA)
+    return {
+        "loss_sum": loss_sum.item(),
+        "correct": correct.item(),
+        "seen": seen,
+        "losses": torch.stack(device_losses).float().cpu().tolist() if device_losses else [],
+        "batches_done": batches_done,
+        "seconds": time.perf_counter() - started - eval_seconds,
+        "stop": stop,
+        "val": stop_val,
+    }
+
+
+def evaluate(model, loader, to_model_input, criterion, autocast, device) -> tuple[float, float]:
     """Mean loss and accuracy over the validation set; no autograd, one host sync at the end."""
     model.eval()
     loss_sum = torch.zeros((), device=device)
@@ -364,6 +410,103 @@ def _evaluate(model, loader, to_model_input, criterion, autocast, device) -> tup
     return loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1)
 
 
+def _resume(cfg: TrainConfig, model, optimizer, scheduler, scaler, shuffle_generator) -> _LoopState:
+    """Load cfg.resume into the model, optimizer, schedule, scaler and RNGs; return where to continue.
+
+    The checkpoint is loaded onto the CPU whatever the training device: load_state_dict copies
+    weights into the parameters where they live, and Optimizer.load_state_dict moves its state to
+    each parameter's device (torch 2.1 and later), while the RNG states must stay CPU tensors
+    (torch.set_rng_state takes only a CPU ByteTensor, .numpy() refuses GPU tensors).
+    """
+    try:
+        state = load_checkpoint(Path(cfg.resume), map_location="cpu")
+    except CheckpointError as exc:
+        raise TrainError(str(exc)) from None
+    _check_resume_config(cfg, state)
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise TrainError(
+            f"checkpoint {cfg.resume} does not fit this model/optimizer ({str(exc).splitlines()[0][:120]}); "
+            "resume only with the data classes and settings it was written with."
+        ) from None
+    if scaler.is_enabled() and state.get("scaler"):
+        scaler.load_state_dict(state["scaler"])
+    # The shuffle generator goes back to where the checkpoint's epoch started (see data.py).
+    restore_rng_state(state["rng"], shuffle_generator)
+    history = list(state.get("history", []))
+    return _LoopState(
+        start_epoch=state["epoch"],
+        step=state["step"],
+        skip_batches=state.get("batches_done", 0),
+        best_val_acc=state["best_val_acc"],
+        final_val_acc=history[-1]["val_acc"] if history and history[-1].get("val_acc") is not None else 0.0,
+        history=history,
+    )
+
+
+def _checkpoint_state(cfg, loop: _LoopState, epoch: int, batches_done: int, stopped_mid_epoch: bool, model,
+                      optimizer, scheduler, scaler, shuffle_generator, class_names) -> dict:
+    """Everything _resume needs, as plain types that torch.load(weights_only=True) accepts."""
+    return {
+        # Where to continue: the same epoch (skipping `batches_done`) if stopped inside it.
+        "epoch": epoch if stopped_mid_epoch else epoch + 1,
+        "batches_done": batches_done if stopped_mid_epoch else 0,
+        "step": loop.step,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+        "rng": capture_rng_state(shuffle_generator),
+        "config": _plain_config(cfg),
+        "best_val_acc": loop.best_val_acc,
+        "history": loop.history,
+        "class_names": list(class_names),
+    }
+
+
+class _ThroughputTimer:
+    """Training images per second over every step of the run after the first `warmup` steps.
+
+    The warm-up steps (cuDNN autotuning, allocator growth, worker start) are never timed; after
+    them every training step is, across epochs. pause() stops the clock (evaluation, logging,
+    checkpoints) and resume() restarts it; both synchronise a CUDA device, so the window holds
+    finished GPU work only.
+    """
+
+    def __init__(self, device: torch.device, warmup: int = WARMUP_STEPS):
+        self.device = device
+        self.warmup = warmup
+        self.steps = 0  # training steps seen, timed or not
+        self.images = 0  # images of timed steps
+        self.seconds = 0.0
+        self._started: float | None = None
+
+    def resume(self) -> None:
+        if self._started is None and self.steps >= self.warmup:
+            _synchronize(self.device)
+            self._started = time.perf_counter()
+
+    def step_done(self, batch_size: int) -> None:
+        if self._started is not None:
+            self.images += batch_size
+        self.steps += 1
+        if self.steps == self.warmup:
+            self.resume()  # the window starts once the warm-up steps are done
+
+    def pause(self) -> None:
+        if self._started is not None:
+            _synchronize(self.device)
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+    @property
+    def images_per_sec(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 and self.images else 0.0
+
+
 def state_digest(model: nn.Module) -> str:
     """sha256 over the state_dict tensors in name order: two runs are identical iff this matches."""
     digest = hashlib.sha256()
@@ -374,29 +517,198 @@ def state_digest(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+# ---------------------------------------------------------------- device rules (public: smoke-train and benchmarks use them)
+
+
+def amp_dtype_for(device: torch.device | str, amp: bool | None = None) -> torch.dtype | None:
+    """The autocast dtype for training on `device`, or None for fp32.
+
+    amp=None turns AMP on for CUDA and for a CPU with native bfloat16 (cpu_has_native_bf16).
+    On CUDA the choice follows the *training* device's compute capability: 8.0 (Ampere) and newer
+    compute bf16 in hardware -> bfloat16; older GPUs -> float16, which needs a GradScaler
+    (make_grad_scaler). torch.cuda.is_bf16_supported() is not used: it asks the current device, not
+    the training one, and recent torch also counts emulated bf16, which is slow on pre-Ampere GPUs.
+    CPU autocast computes only bfloat16.
+    """
+    device = torch.device(device)
+    if amp is None:
+        amp = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+    if not amp:
+        return None
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return torch.bfloat16 if tuple(torch.cuda.get_device_capability(index)) >= (8, 0) else torch.float16
+    if device.type == "cpu":
+        return torch.bfloat16
+    raise TrainError(f"mixed precision is not set up for device type {device.type!r}; use --amp false.")
+
+
+def make_grad_scaler(enabled: bool):
+    """A CUDA GradScaler that works on torch 2.1 and later; disabled, it passes losses and steps through.
+
+    torch.amp.GradScaler("cuda") exists from torch 2.3; before that the class is
+    torch.cuda.amp.GradScaler (deprecated, with a warning, from 2.4).
+    """
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
+def speed_settings(device: torch.device | str, amp_dtype: torch.dtype | None, channels_last: bool | None = None,
+                   workers: int | None = None, deterministic: bool = False, cpus: int | None = None) -> dict:
+    """The per-device speed choices and why; explicit channels_last/workers win over the rule.
+
+    - memory format: channels_last on CUDA (tensor cores want NHWC) and on a CPU with native bf16
+      while autocast is on (oneDNN's bf16 kernels prefer it); contiguous NCHW on a CPU without
+      native bf16, where channels_last measured slower (ResNet18, 224 px, batch 32, 2-core AVX2
+      CPU: 8.3 img/s NCHW vs 6.4 channels_last);
+    - DataLoader workers: on CUDA, all usable CPUs but one (at most 8); on the CPU, 0 (loading in
+      the training process) with 2 or fewer usable CPUs, where a worker competes with the compute
+      threads, else one per four CPUs (at most 4);
+    - cuDNN autotuning (cudnn.benchmark) on CUDA unless deterministic: the input size is fixed.
+    Returns {"memory_format", "workers", "amp_dtype", "cudnn_benchmark", "why"}.
+    """
+    device = torch.device(device)
+    cpus = usable_cpus() if cpus is None else cpus
+    why = []
+    if device.type == "cuda":
+        rule_channels_last, format_reason = True, "CUDA: channels_last for tensor cores"
+    elif amp_dtype is not None and cpu_has_native_bf16():
+        rule_channels_last, format_reason = True, "CPU with native bf16 and autocast on: channels_last"
+    else:
+        rule_channels_last, format_reason = False, "CPU without native bf16 autocast: NCHW (channels_last is slower here)"
+    if channels_last is None:
+        channels_last = rule_channels_last
+        why.append(format_reason)
+    else:
+        why.append(f"channels_last={channels_last} as asked")
+    if workers is None:
+        workers = default_workers(device.type, cpus)
+        if device.type == "cuda":
+            why.append(f"{workers} loader worker(s) for {cpus} usable CPUs")
+        elif workers == 0:
+            why.append(f"{cpus} usable CPU(s): data loaded in-process (a worker would compete with compute)")
+        else:
+            why.append(f"{workers} loader worker(s), leaving most of {cpus} usable CPUs to compute")
+    else:
+        why.append(f"{workers} loader worker(s) as asked")
+    amp_name = {torch.bfloat16: "bfloat16", torch.float16: "float16"}.get(amp_dtype)
+    if amp_dtype == torch.float16:
+        why.append("float16 autocast with a GradScaler (compute capability below 8.0)")
+    elif amp_dtype is not None:
+        why.append("bfloat16 autocast")
+    else:
+        why.append("fp32")
+    cudnn_benchmark = device.type == "cuda" and not deterministic
+    if cudnn_benchmark:
+        why.append("cuDNN autotuning on (fixed input size)")
+    return {
+        "memory_format": "channels_last" if channels_last else "contiguous",
+        "workers": workers,
+        "amp_dtype": amp_name,
+        "cudnn_benchmark": cudnn_benchmark,
+        "why": "; ".join(why),
+    }
+
+
+# Rough GPU memory model of ResNet18 training (estimate_training_memory_bytes). Activations kept
+# for backward, measured with torch.autograd.graph.saved_tensors_hooks on torch 2.14: about 22 MiB
+# per 224 px image in fp32 and half that under autocast; doubled for the gradients of activations
+# alive during backward and allocator slack. Parameters: weights, gradients and two Adam moments
+# (4 copies of 11.2 M fp32 values). Fixed: CUDA context, cuBLAS/cuDNN workspaces.
+_RESNET18_PARAMETERS = 11_200_000
+_ACTIVATION_BYTES_PER_224PX_IMAGE = {False: 44 * 2**20, True: 24 * 2**20}
+_FIXED_OVERHEAD_BYTES = 768 * 2**20
+
+
+def estimate_training_memory_bytes(batch_size: int, image_size: int, amp: bool) -> int:
+    """Rough GPU memory to train ResNet18 at this batch and image size (amp: bf16/fp16 autocast).
+
+    bytes = 768 MiB fixed + 16 bytes x 11.2 M parameters
+            + batch_size x (image_size / 224)^2 x (44 MiB fp32 | 24 MiB with AMP).
+    Within a factor of about 1.5 either way; good for "clearly too small", not for tuning.
+    """
+    if batch_size < 1 or image_size < 1:
+        raise ValueError("batch_size and image_size must be at least 1")
+    activations = batch_size * (image_size / 224) ** 2 * _ACTIVATION_BYTES_PER_224PX_IMAGE[bool(amp)]
+    return int(_FIXED_OVERHEAD_BYTES + 16 * _RESNET18_PARAMETERS + activations)
+
+
+def _out_of_memory_message(device: torch.device, cfg: TrainConfig) -> str:
+    try:
+        torch.cuda.empty_cache()  # give back the failed run's cached blocks before measuring
+        free, total = torch.cuda.mem_get_info(device)
+        memory = f"{free / 2**30:.1f} GiB free of {total / 2**30:.1f} GiB"
+    except Exception:  # a broken CUDA state after the error: say what is known
+        memory = "free memory unknown"
+    return (
+        f"{device} ran out of memory training batch {cfg.batch_size} at {cfg.image_size} px ({memory} with this run "
+        f"stopped); use a smaller --batch-size or --image-size, or another GPU (`nvidia-smi` shows which processes "
+        "use its memory)."
+    )
+
+
 # ---------------------------------------------------------------- setup helpers
 
 
-def _validate(cfg: TrainConfig) -> None:
+def validate_config(cfg: TrainConfig) -> None:
+    """Refuse settings that cannot train, with one TrainError line; checks nothing on disk but paths."""
     if cfg.optimizer not in ("adam", "sgd"):
         raise TrainError(f"unknown optimizer {cfg.optimizer!r}; use adam or sgd.")
     if cfg.scheduler not in ("cosine", "step", "none"):
         raise TrainError(f"unknown scheduler {cfg.scheduler!r}; use cosine, step or none.")
-    if cfg.epochs < 1 or cfg.batch_size < 1:
-        raise TrainError("epochs and batch size must be at least 1.")
-    if cfg.image_size < 32:
-        raise TrainError(f"image size {cfg.image_size} is too small for ResNet18; use 32 or more (224 is standard).")
+    if cfg.epochs < 1:
+        raise TrainError("epochs must be at least 1.")
+    if not 1 <= cfg.batch_size <= MAX_BATCH_SIZE:
+        raise TrainError(f"batch size {cfg.batch_size} is out of range; use 1 to {MAX_BATCH_SIZE}.")
+    if not MIN_IMAGE_SIZE <= cfg.image_size <= MAX_IMAGE_SIZE:
+        raise TrainError(
+            f"image size {cfg.image_size} is out of range for ResNet18; use {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} (224 is standard)."
+        )
+    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
+        raise TrainError(f"learning rate {cfg.lr} must be a positive finite number (1e-3 is usual for adam).")
+    if not 0 <= cfg.seed <= MAX_SEED:
+        raise TrainError(f"seed {cfg.seed} is out of range; use 0 to 2**63-1.")
     if cfg.max_steps is not None and cfg.max_steps < 1:
         raise TrainError("max steps must be at least 1 (or left out).")
     if cfg.workers is not None and cfg.workers < 0:
         raise TrainError("workers must be 0 or more (0 loads data in the main process).")
+    if cfg.target_accuracy is not None and not 0 < cfg.target_accuracy <= 1:
+        raise TrainError(f"target accuracy {cfg.target_accuracy} must be in (0, 1], e.g. 0.8.")
+    if cfg.eval_every_steps is not None and cfg.eval_every_steps < 1:
+        raise TrainError("eval every steps must be at least 1 (or left out).")
+    if cfg.out_dir is not None and Path(cfg.out_dir).exists() and not Path(cfg.out_dir).is_dir():
+        raise TrainError(f"output folder {cfg.out_dir} is a file; pass a folder (it is created if missing) to --out-dir.")
+    if cfg.resume is not None:
+        resume = Path(cfg.resume)
+        if resume.is_dir():
+            inside = resume / "checkpoint.pth"
+            hint = f"pass {inside}" if inside.is_file() else "pass the checkpoint.pth file a run wrote into its --out-dir"
+            raise TrainError(f"--resume {resume} is a folder, not a checkpoint file; {hint}.")
+        if not resume.is_file():
+            raise TrainError(f"checkpoint {resume} does not exist; check the --resume path.")
     if cfg.tensorboard and cfg.out_dir is None:
         raise TrainError("TensorBoard logs need an output folder; pass --out-dir.")
 
 
-def _check_data(data_dir: Path) -> None:
-    from reference_train.datacheck import check_imagefolder
+def _build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
+
+def _build_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
+    # Schedules step once per optimizer step, so a run stopped mid-epoch resumes with the right lr.
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, cfg.epochs * steps_per_epoch))
+    if cfg.scheduler == "step":
+        # Halve every 2 epochs: a fixed shape that does not depend on --epochs, so extending a
+        # finished run with --resume --epochs N continues the same curve.
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=2 * steps_per_epoch, gamma=0.5)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def _check_data(data_dir: Path) -> None:
     report = check_imagefolder(data_dir)
     if not report.ok:
         more = f" (and {len(report.problems) - 1} more problem(s): run `envcheck check-data {data_dir}`)" if len(report.problems) > 1 else ""
@@ -446,35 +758,9 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     return False
 
 
-def _amp_dtype(amp: bool | None, device: torch.device):
-    if amp is None:
-        enabled = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
-    else:
-        enabled = amp
-    if not enabled:
-        return None
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16  # CPU autocast only does bfloat16
-
-
 def _synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _determinism_flags() -> tuple:
-    return (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.backends.cudnn.deterministic,
-        torch.backends.cudnn.benchmark,
-    )
-
-
-def _restore_determinism_flags(flags: tuple) -> None:
-    torch.use_deterministic_algorithms(flags[0])
-    torch.backends.cudnn.deterministic = flags[1]
-    torch.backends.cudnn.benchmark = flags[2]
 
 
 def _plain_config(cfg: TrainConfig) -> dict:
