@@ -1,6 +1,6 @@
 """Inspect torch from inside the TARGET interpreter and report it as JSON on stdout.
 
-envcheck runs this file as `<target python> probe.py [--skip-device-op]`. The target may not have
+envcheck runs this file as `<target python> probe.py [--skip-device-op] [--no-cuda-context]`. The target may not have
 envcheck (or anything but the standard library) installed, so this file imports nothing from
 envcheck and nothing outside the standard library except torch and torchvision, each guarded.
 It is written for old interpreters too (no syntax newer than Python 3.6).
@@ -327,17 +327,27 @@ def _loaded_libraries(fields):
     fields["loaded_libraries"] = found
 
 
+# Set to 1 (or pass --no-cuda-context): report versions, the arch list and the device count only,
+# creating no CUDA context on any GPU (no device properties, no tensor op). envcheck smoke-train
+# uses it: a GPU not under test may be someone else's, or in Exclusive-Process mode, where a
+# second context would fail or make the training child fail.
+NO_CONTEXT_ENV = "ENVCHECK_PROBE_NO_CUDA_CONTEXT"
+
+
 def main(argv):
-    skip_device_op = "--skip-device-op" in argv
+    no_context = "--no-cuda-context" in argv or os.environ.get(NO_CONTEXT_ENV, "") == "1"
+    skip_device_op = "--skip-device-op" in argv or no_context
     _result["probe_version"] = 1
     _result["device_op_skipped"] = skip_device_op
+    _result["cuda_context_skipped"] = no_context
     _step("python", _python)
     imported = _step("import_torch", _import_torch)
     if imported.get("torch_import") == "ok":
         _result["cuda_build"] = bool(_result.get("cuda"))
         _step("cudnn", _cudnn)
         _step("cuda_init", _cuda_init)
-        _step("devices", _device_info)
+        if not no_context:
+            _step("devices", _device_info)
         if not skip_device_op:
             _step("device_op", _device_ops)
         _step("nccl", _nccl)

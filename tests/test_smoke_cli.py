@@ -39,7 +39,7 @@ def run(args: list[str], cache: Path | None = None, env_extra: dict | None = Non
         argv: list[str] | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("CUDA_VISIBLE_DEVICES", None)
-    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS"):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_STEP_ID", "SLURM_STEPID"):
         env.pop(name, None)
     if cache is not None:
         env["XDG_CACHE_HOME"] = str(cache)
@@ -102,7 +102,7 @@ def test_runs_as_a_rank_when_started_inside_a_job(cache_home):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = str(sock.getsockname()[1])
-    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=port, SLURM_NTASKS="2", SLURM_NNODES="1")
+    env = dict(os.environ, MASTER_ADDR="127.0.0.1", MASTER_PORT=port, SLURM_NTASKS="2", SLURM_NNODES="1", SLURM_STEP_ID="0")
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "CUDA_VISIBLE_DEVICES"):
         env.pop(name, None)
     procs = [

@@ -16,7 +16,7 @@ import pytest
 
 from envcheck import nvsmi
 from envcheck.errors import UserError
-from envcheck.smoke.selection import detect_job, parse_gpu_list, plan_devices
+from envcheck.smoke.selection import detect_job, job_note, parse_gpu_list, plan_devices
 
 CAPTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -195,9 +195,38 @@ def test_detect_job_torchrun_slurm_and_alone():
                       "SLURM_PROCID": "7", "SLURM_NTASKS": "8"})
     assert (job.source, job.rank, job.world_size, job.local_rank) == ("torchrun", 1, 4, 1)
     assert job.env["MASTER_ADDR"] == "10.0.0.5"
-    job = detect_job({"SLURM_PROCID": "3", "SLURM_NTASKS": "4", "SLURM_LOCALID": "1", "SLURM_NNODES": "1", "SLURM_JOB_ID": "12345"})
+    job = detect_job({"SLURM_PROCID": "3", "SLURM_NTASKS": "4", "SLURM_LOCALID": "1", "SLURM_NNODES": "1", "SLURM_JOB_ID": "12345",
+                      "SLURM_STEP_ID": "0"})
     assert (job.source, job.rank, job.world_size, job.local_rank) == ("slurm", 3, 4, 1)
     assert job.env["MASTER_ADDR"] == "127.0.0.1" and job.env["MASTER_PORT"] == str(29500 + 345)
     with pytest.raises(UserError) as err:
-        detect_job({"SLURM_PROCID": "0", "SLURM_NTASKS": "8", "SLURM_NNODES": "2"})
+        detect_job({"SLURM_PROCID": "0", "SLURM_NTASKS": "8", "SLURM_NNODES": "2", "SLURM_STEPID": "3"})
     assert "MASTER_ADDR" in str(err.value)
+
+
+# What sbatch's batch script sees (slurmd sets the job's variables, srun has not run yet): the
+# job's task count and SLURM_PROCID=0, but no step id, or the batch step's.
+BATCH_SCRIPT = {"SLURM_JOB_ID": "4242", "SLURM_NTASKS": "4", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NNODES": "1"}
+
+
+@pytest.mark.parametrize("step", [None, "batch", "extern", "4294967294"])
+def test_sbatch_batch_script_runs_alone_with_a_note_to_use_srun(step):
+    env = dict(BATCH_SCRIPT)
+    if step is not None:
+        env["SLURM_STEP_ID"] = step
+    assert detect_job(env) is None
+    note = job_note(env)
+    assert note is not None and "run it under srun to check DDP across the job's tasks" in note and "4 tasks" in note
+
+
+@pytest.mark.parametrize("variable", ["SLURM_STEP_ID", "SLURM_STEPID"])
+def test_srun_task_is_a_job_rank(variable):
+    env = dict(BATCH_SCRIPT, SLURM_PROCID="2", SLURM_LOCALID="2", **{variable: "0"})
+    job = detect_job(env)
+    assert job is not None and (job.source, job.rank, job.world_size) == ("slurm", 2, 4)
+    assert job_note(env) is None
+
+
+def test_no_note_outside_slurm_or_for_a_single_task_job():
+    assert job_note({}) is None
+    assert job_note({"SLURM_JOB_ID": "1", "SLURM_NTASKS": "1", "SLURM_PROCID": "0"}) is None

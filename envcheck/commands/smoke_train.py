@@ -8,11 +8,12 @@ stays fast and a torch that hangs on CUDA start-up becomes a failed check, not a
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 import sys
+import signal
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -64,21 +65,41 @@ def _require_torch() -> None:
         raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed in {sys.executable}; {TORCH_INSTALL_HINT}.")
 
 
-def _validate_numbers(epochs: int, image_size: int, batch_size: int, timeout: float | None) -> None:
+# Upper bounds on the numbers, so a typo is refused in one line before anything starts instead of
+# failing every check (a seed torch cannot take) or dying with MemoryError (a 100000-px image).
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a 64-bit value; numpy and random accept this range too
+MAX_IMAGE_SIZE = 1024
+MAX_BATCH_SIZE = 4096
+MAX_EPOCHS = 1000
+MAX_LEARN_PER_CLASS = 100_000
+
+
+def _validate_numbers(epochs: int, image_size: int, batch_size: int, timeout: float | None, seed: int = 0,
+                      learn_per_class: int = LEARN_TRAIN_PER_CLASS) -> None:
     if epochs < 1:
         raise UserError(f"--epochs {epochs}: train for at least 1 epoch.")
+    if epochs > MAX_EPOCHS:
+        raise UserError(f"--epochs {epochs} is more than a smoke test needs; use at most {MAX_EPOCHS}.")
     if image_size < 32:
         raise UserError(f"--image-size {image_size} is too small for ResNet18 (it downsamples 32x); use 32 or more.")
+    if image_size > MAX_IMAGE_SIZE:
+        raise UserError(f"--image-size {image_size} is too large; use at most {MAX_IMAGE_SIZE} (224 is the ImageNet standard).")
     if batch_size < 1:
         raise UserError(f"--batch-size {batch_size}: use at least 1.")
-    if timeout is not None and timeout <= 0:
-        raise UserError(f"--timeout {timeout:g}: give the seconds each phase may take, e.g. --timeout 600.")
+    if batch_size > MAX_BATCH_SIZE:
+        raise UserError(f"--batch-size {batch_size} is too large; use at most {MAX_BATCH_SIZE}.")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed {seed} is out of range; give a whole number from 0 to 2**63-1 ({MAX_SEED}).")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UserError(f"--timeout {timeout:g}: give the seconds each phase may take as a positive number, e.g. --timeout 600.")
+    if not 1 <= learn_per_class <= MAX_LEARN_PER_CLASS:
+        raise UserError(f"--learn-per-class {learn_per_class}: use 1 to {MAX_LEARN_PER_CLASS} images per class.")
 
 
 def parse_phase_timeouts(items: list[str], default: float | None) -> dict[str, float]:
-    from envcheck.smoke.phases import DEFAULT_TIMEOUTS
+    from envcheck.smoke.phases import default_timeouts
 
-    timeouts = {name: float(default if default is not None else seconds) for name, seconds in DEFAULT_TIMEOUTS.items()}
+    timeouts = {name: float(default if default is not None else seconds) for name, seconds in default_timeouts().items()}
     for item in items:
         name, sep, value = item.partition("=")
         name = name.strip()
@@ -86,10 +107,24 @@ def parse_phase_timeouts(items: list[str], default: float | None) -> dict[str, f
             seconds = float(value)
         except ValueError:
             seconds = -1.0
-        if not sep or name not in timeouts or seconds <= 0:
+        if not sep or name not in timeouts or not (math.isfinite(seconds) and seconds > 0):
             raise UserError(f"--phase-timeout {item!r}: write PHASE=SECONDS with PHASE one of {', '.join(timeouts)}.")
         timeouts[name] = seconds
     return timeouts
+
+
+def parse_phases(items: list[str]) -> list[str] | None:
+    """--phase NAME (repeatable): run only these phases, in their usual order (tests)."""
+    if not items:
+        return None
+    from envcheck.smoke.phases import registered
+
+    known = [p.name for p in registered()]
+    wanted = [part.strip() for item in items for part in item.split(",") if part.strip()]
+    unknown = [name for name in wanted if name not in known]
+    if unknown or not wanted:
+        raise UserError(f"--phase {','.join(unknown) or repr('')}: choose from {', '.join(known)}.")
+    return [name for name in known if name in wanted]
 
 
 def check_data_dir(data: Path) -> float:
@@ -116,6 +151,13 @@ def check_data_dir(data: Path) -> float:
     return min(0.99, round(majority + MARGIN_OVER_MAJORITY, 4))
 
 
+def _train_images(data: Path) -> int:
+    """How many training images --data has (sets how often the learning run evaluates)."""
+    from reference_train.datacheck import check_imagefolder
+
+    return sum((check_imagefolder(data).counts.get("train") or {}).values())
+
+
 def _nvidia_gpus() -> tuple[list[dict[str, Any]], str | None]:
     from envcheck.context import Context
     from envcheck.runner import collect
@@ -135,36 +177,122 @@ def _nvidia_gpus() -> tuple[list[dict[str, Any]], str | None]:
     return gpus, "; ".join(str(r) for r in reasons if r) or None
 
 
-class _Fingerprint:
-    """The doctor's facts about this machine, gathered in a thread while the phases run."""
+def fingerprint(child_env: dict[str, str]) -> dict[str, Any]:
+    """The doctor's facts about this machine (system, driver, torch), for --json and --out.
+
+    Gathered after the phases, never beside them, and with the training children's environment
+    (CUDA_VISIBLE_DEVICES = the GPUs under test, "" for --cpu), with the torch probe told to create
+    no CUDA context: smoke-train touches no GPU that is not under test (another user's GPU, or an
+    Exclusive-Process GPU the worker holds).
+    """
+    try:
+        from envcheck.commands.doctor import gather
+        from envcheck.context import Context
+        from envcheck.facts.torch_probe import NO_CONTEXT_ENV
+
+        env = _child_env(child_env)
+        env[NO_CONTEXT_ENV] = "1"
+        facts, findings = gather(Context(env=env), only=["system", "driver", "torch"])
+        return {
+            "facts": {name: (result.data if result.ok else {"error": result.error}) for name, result in sorted(facts.items())},
+            "findings": [{"id": f.id, "status": f.status.value, "summary": f.summary} for f in findings],
+        }
+    except Exception as exc:  # noqa: BLE001 - the fingerprint is context, never a reason to fail
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived: unwind to the command, which stops the children.
+
+    A KeyboardInterrupt, so no `except Exception` on the way swallows it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class RunGuard:
+    """Everything a smoke-train run must undo however it ends: the child processes (tracked in
+    envcheck.smoke.phases.CHILDREN), the temporary folders, and the signal handlers it installs.
+
+    SIGINT, SIGTERM and SIGHUP become Interrupted in the main thread. The children run in their
+    own sessions (so a hung one can be killed with its whole group), which also means the
+    terminal's Ctrl-C reaches only this process: stopping them is this class's job.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def __init__(self) -> None:
-        self.value: dict[str, Any] = {}
-        self.thread = threading.Thread(target=self._run, daemon=True, name="smoke-fingerprint")
-        self.thread.start()
+        self.temp_dirs: list[Path] = []
+        self._saved: dict[int, Any] = {}
 
-    def _run(self) -> None:
+    def __enter__(self) -> "RunGuard":
+        if threading_is_main():
+            for sig in self.SIGNALS:
+                self._saved[sig] = signal.signal(sig, self._raise)
+        return self
+
+    @staticmethod
+    def _raise(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    def _quiet(self) -> None:
+        """While cleaning up, a second Ctrl-C must not cut the clean-up short."""
+        for sig in self._saved:
+            signal.signal(sig, signal.SIG_IGN)
+
+    def temp_dir(self) -> Path:
+        path = Path(tempfile.mkdtemp(prefix="envcheck-smoke-"))
+        self.temp_dirs.append(path)
+        return path
+
+    def remove_temp_dirs(self) -> list[Path]:
+        removed = []
+        for path in self.temp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        self.temp_dirs.clear()
+        return removed
+
+    def stop_everything(self) -> int:
+        from envcheck.smoke.phases import CHILDREN, stop_descendants
+
+        stopped = CHILDREN.stop_all()
+        # Anything else still below this process: the fingerprint's probe, a child of a child
+        # that was not registered.
+        return stopped + stop_descendants()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
         try:
-            from envcheck.commands.doctor import gather
-            from envcheck.context import Context
+            if exc_type is None or issubclass(exc_type, (typer.Exit, SystemExit)):
+                self.remove_temp_dirs()
+                return False
+            self._quiet()
+            stopped = self.stop_everything()
+            removed = self.remove_temp_dirs()
+            if issubclass(exc_type, KeyboardInterrupt):
+                signum = getattr(exc, "signum", signal.SIGINT)
+                what = f"removed {', '.join(map(str, removed))}" if removed else "no temporary folder to remove"
+                print(f"envcheck: interrupted ({signal.Signals(signum).name}): stopped {stopped} "
+                      f"process{'es' if stopped != 1 else ''}, {what}", file=sys.stderr, flush=True)
+                raise typer.Exit(128 + signum) from None
+            return False  # an exception: children stopped and folders removed, now let it propagate
+        finally:
+            for sig, handler in self._saved.items():
+                signal.signal(sig, handler)
+            self._saved.clear()
 
-            facts, findings = gather(Context(), only=["system", "driver", "torch"])
-            self.value = {
-                "facts": {name: (result.data if result.ok else {"error": result.error}) for name, result in sorted(facts.items())},
-                "findings": [{"id": f.id, "status": f.status.value, "summary": f.summary} for f in findings],
-            }
-        except Exception as exc:  # noqa: BLE001 - the fingerprint is context, never a reason to fail
-            self.value = {"error": f"{type(exc).__name__}: {exc}"}
 
-    def result(self, wait: float = 90.0) -> dict[str, Any]:
-        self.thread.join(wait)
-        return self.value if not self.thread.is_alive() else {"error": f"environment facts not collected within {wait:g} s"}
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
-def _prepare_out_dir(out: Path | None) -> tuple[Path, bool]:
+def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
     """The run folder and whether it is ours to delete at the end."""
     if out is None:
-        return Path(tempfile.mkdtemp(prefix="envcheck-smoke-")), True
+        return guard.temp_dir(), True
     out = out.expanduser()
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder (it is created if missing).")
@@ -189,10 +317,10 @@ def command(
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Test several GPUs (nvidia-smi numbers, e.g. 0,1): adds the NCCL all_reduce and DDP check."),
     cpu: bool = typer.Option(False, "--cpu", help="Test the CPU stack (no GPU needed)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
-    epochs: int = typer.Option(3, "--epochs", help="Epochs of the learning run."),
-    seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling."),
-    image_size: int = typer.Option(64, "--image-size", help="Image side in pixels (32 or more; 224 is the ImageNet standard)."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Batch size of the learning and throughput runs."),
+    epochs: int = typer.Option(3, "--epochs", help=f"Most epochs of the learning run (1-{MAX_EPOCHS}); it stops as soon as it meets its bar."),
+    seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling (0 to 2**63-1)."),
+    image_size: int = typer.Option(64, "--image-size", help=f"Image side in pixels (32-{MAX_IMAGE_SIZE}; 224 is the ImageNet standard)."),
+    batch_size: int = typer.Option(32, "--batch-size", help=f"Batch size of the learning and throughput runs (1-{MAX_BATCH_SIZE})."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs; on the CPU only with native bfloat16)."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Keep the run's files (metrics.jsonl, curves.png, checkpoints, logs, report.json) in this new folder."),
@@ -200,23 +328,38 @@ def command(
     nproc: Optional[int] = typer.Option(None, "--nproc", help="Processes for the DDP check: with --cpu, N gloo processes; with --gpus, must match the GPU count."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds each phase may take before it counts as hung (default: per phase, 120-900)."),
     phase_timeout: Optional[List[str]] = typer.Option(None, "--phase-timeout", hidden=True, help="PHASE=SECONDS for one phase (tests)."),
+    only_phases: Optional[List[str]] = typer.Option(None, "--phase", hidden=True, help="Run only this phase; repeatable (tests)."),
+    learn_per_class: int = typer.Option(LEARN_TRAIN_PER_CLASS, "--learn-per-class", hidden=True,
+                                        help="Training images per class of the synthetic learning set (tests; the bar is measured for 1000)."),
 ) -> None:
     """Prove the GPU stack end to end: device, numerics, learning, determinism, checkpoint resume,
     mixed precision, throughput and (with several GPUs) NCCL/DDP, then a PASS/FAIL verdict.
 
-    Exit status: 0 PASS, 1 FAIL, 2 bad input.
+    Exit status: 0 PASS, 1 FAIL, 2 bad input, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
     """
-    _validate_numbers(epochs, image_size, batch_size, timeout)
+    _validate_numbers(epochs, image_size, batch_size, timeout, seed, learn_per_class)
+    if gpus is not None and not gpus.strip():
+        raise UserError("--gpus is empty; give nvidia-smi GPU numbers separated by commas (e.g. --gpus 0,1), or --cpu for the CPU.")
     timeouts = parse_phase_timeouts(phase_timeout or [], timeout)
+    selected = parse_phases(only_phases or [])
 
-    from envcheck.smoke.selection import detect_job
+    from envcheck.smoke.selection import detect_job, job_note
 
     job = detect_job(os.environ)
     _require_torch()
-    if job is not None:
-        _run_as_job_rank(job, cpu=cpu, seed=seed, json_out=json_out, timeout=timeouts["ddp"], out=out)
-        return
+    with RunGuard() as guard:
+        if job is not None:
+            code = _run_as_job_rank(job, guard, cpu=cpu, seed=seed, json_out=json_out, timeout=timeouts["ddp"], out=out)
+        else:
+            code = _run_alone(guard, gpu=gpu, gpus=gpus, cpu=cpu, data=data, epochs=epochs, seed=seed, image_size=image_size,
+                              batch_size=batch_size, amp=amp, deterministic=deterministic, out=out, json_out=json_out,
+                              nproc=nproc, timeouts=timeouts, selected=selected, learn_per_class=learn_per_class,
+                              note=job_note(os.environ))
+    raise typer.Exit(code)
 
+
+def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_size, batch_size, amp, deterministic, out,
+               json_out, nproc, timeouts, selected, learn_per_class, note) -> int:
     threshold = check_data_dir(data) if data is not None else SYNTHETIC_ACCURACY
 
     from envcheck.smoke.selection import plan_devices
@@ -229,64 +372,58 @@ def command(
         gpu=gpu, gpus=gpus, cpu=cpu, nproc=nproc, nvidia_gpus=nvidia, nvidia_error=nvidia_error,
         visible_raw=os.environ.get("CUDA_VISIBLE_DEVICES"),
     )
+    if note:
+        plan.notes.append(note)
     if plan.kind == "cuda" and not os.environ.get("CUBLAS_WORKSPACE_CONFIG"):
         # Deterministic cuBLAS needs this before CUDA starts in the child (pytorch PR #41377).
         plan.child_env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
 
-    out_dir, temporary = _prepare_out_dir(out)
-    fingerprint = _Fingerprint() if json_out or not temporary else None
+    out_dir, temporary = _prepare_out_dir(out, guard)
     console = Console(highlight=False)
     status = Console(stderr=True).status("Preparing data...") if sys.stderr.isatty() and not json_out else None
     if status is not None:
         status.start()
     try:
         checks = _run_phases(plan, out_dir, data, threshold, epochs, seed, image_size, batch_size, amp,
-                             deterministic, timeouts, status)
+                             deterministic, timeouts, status, selected, learn_per_class, log_kept=not temporary)
     finally:
         if status is not None:
             status.stop()
 
     where = plan.describe()
     notes = list(plan.notes)
+    notes += [str(c.numbers["memory_note"]) for c in checks if c.numbers.get("memory_note")]
     settings = {"epochs": epochs, "seed": seed, "image_size": image_size, "batch_size": batch_size, "amp": amp,
                 "deterministic": deterministic, "data": str(data) if data else "synthetic cat/dog",
+                "learn_per_class": None if data else learn_per_class,
                 "accuracy_threshold": threshold, "timeouts_s": timeouts}
     from envcheck.smoke import report
 
     doc = None
-    if fingerprint is not None:
-        doc = report.report_dict(checks, plan.to_dict(), settings, fingerprint.result(),
+    if json_out or not temporary:
+        doc = report.report_dict(checks, plan.to_dict(), settings, fingerprint(plan.child_env),
                                  None if temporary else str(out_dir), notes)
-    try:
-        if not temporary and doc is not None:
-            from envcheck.fsutil import atomic_write_text
+    if not temporary and doc is not None:
+        from envcheck.fsutil import atomic_write_text
 
-            atomic_write_text(out_dir / "report.json", report.render_json(doc) + "\n")
-        if json_out:
-            sys.stdout.write(report.render_json(doc) + "\n")
-        else:
-            report.render_terminal(console, checks, where, notes, None if temporary else str(out_dir))
-    finally:
-        if temporary:
-            shutil.rmtree(out_dir, ignore_errors=True)
-    raise typer.Exit(0 if report.verdict(checks) == "PASS" else 1)
+        atomic_write_text(out_dir / "report.json", report.render_json(doc) + "\n")
+    if json_out:
+        sys.stdout.write(report.render_json(doc) + "\n")
+    else:
+        report.render_terminal(console, checks, where, notes, None if temporary else str(out_dir))
+    return 0 if report.verdict(checks) == "PASS" else 1
 
 
 def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs: int, seed: int, image_size: int,
-                batch_size: int, amp: bool | None, deterministic: bool, timeouts: dict[str, float], status) -> list:
-    from reference_train.synthetic import cached_dataset
-
+                batch_size: int, amp: bool | None, deterministic: bool, timeouts: dict[str, float], status,
+                selected: list[str] | None = None, learn_per_class: int = LEARN_TRAIN_PER_CLASS,
+                log_kept: bool = True) -> list:
     from envcheck.smoke import phases
 
-    data_dir = data if data is not None else cached_dataset(
-        seed=seed, image_size=image_size, train_per_class=LEARN_TRAIN_PER_CLASS, val_per_class=LEARN_VAL_PER_CLASS
-    )
-    small_dir = cached_dataset(seed=seed, image_size=image_size, train_per_class=SMALL_TRAIN_PER_CLASS,
-                               val_per_class=SMALL_VAL_PER_CLASS)
+    singles = [name for name in phases.single_device_phases() if selected is None or name in selected]
+    run_ddp = plan.nproc > 1 and (selected is None or phases.DDP_PHASE in selected)
     config = {
         "device": plan.device,
-        "data_dir": str(Path(data_dir).resolve()),
-        "small_data_dir": str(small_dir),
         "out_dir": str(out_dir),
         "epochs": epochs,
         "batch_size": batch_size,
@@ -302,31 +439,42 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         "resume_stop_step": RESUME_STOP_STEP,
         "throughput_steps": THROUGHPUT_STEPS,
     }
+    if singles:
+        from reference_train.synthetic import cached_dataset
+
+        data_dir = data if data is not None else cached_dataset(
+            seed=seed, image_size=image_size, train_per_class=learn_per_class, val_per_class=LEARN_VAL_PER_CLASS
+        )
+        small_dir = cached_dataset(seed=seed, image_size=image_size, train_per_class=SMALL_TRAIN_PER_CLASS,
+                                   val_per_class=SMALL_VAL_PER_CLASS)
+        config.update(data_dir=str(Path(data_dir).resolve()), small_data_dir=str(small_dir),
+                      train_images=_train_images(data) if data is not None else 2 * learn_per_class)
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = _child_env(plan.child_env)
 
     def on_start(name: str) -> None:
         if status is not None:
-            status.update(f"smoke-train: {phases.TITLES[name].lower()} phase running (limit {timeouts[name]:g} s)...")
+            status.update(f"smoke-train: {phases.title(name).lower()} phase running (limit {timeouts[name]:g} s)...")
 
-    checks = phases.run_worker_phases(config, phases.SINGLE_DEVICE_PHASES, timeouts, env, logs, on_start=on_start)
-    if plan.nproc > 1:
+    checks = phases.run_worker_phases(config, singles, timeouts, env, logs, on_start=on_start) if singles else []
+    if run_ddp:
         on_start(phases.DDP_PHASE)
         kind = plan.kind
         result_path = out_dir / "ddp" / "result.json"
         result_path.parent.mkdir(exist_ok=True)
         ddp_env = dict(env, ENVCHECK_DDP_DEVICE=kind)
         argv = phases.ddp_command(plan.nproc, result_path, DDP_SIZE_MB[kind], seed)
-        checks.append(phases.run_ddp_phase(argv, plan.nproc, result_path, timeouts["ddp"], ddp_env, logs / "ddp.log"))
+        checks.append(phases.run_ddp_phase(argv, plan.nproc, result_path, timeouts["ddp"], ddp_env, logs / "ddp.log",
+                                           kind=kind, log_kept=log_kept))
     return checks
 
 
-def _run_as_job_rank(job, cpu: bool, seed: int, json_out: bool, timeout: float, out: Path | None) -> None:
+def _run_as_job_rank(job, guard: RunGuard, cpu: bool, seed: int, json_out: bool, timeout: float, out: Path | None) -> int:
     """Started by torchrun or srun with several ranks: be one rank of that job's DDP check."""
     from envcheck.smoke import phases, report
 
-    out_dir, temporary = _prepare_out_dir(out / f"rank{job.rank}" if out is not None else None)
+    out_dir, temporary = _prepare_out_dir(out / f"rank{job.rank}" if out is not None else None, guard)
     kind = "cpu" if cpu else "cuda"
     env = _child_env(dict(job.env))
     if cpu:
@@ -338,10 +486,10 @@ def _run_as_job_rank(job, cpu: bool, seed: int, json_out: bool, timeout: float, 
             "--size-mb", str(DDP_SIZE_MB[kind]), "--seed", str(seed)]
     try:
         check = phases.run_ddp_phase(argv, job.world_size, result_path, timeout, env, out_dir / "ddp.log",
-                                     expect_result=job.rank == 0)
+                                     expect_result=job.rank == 0, kind=kind, log_kept=not temporary)
     finally:
         if temporary:
-            shutil.rmtree(out_dir, ignore_errors=True)
+            guard.remove_temp_dirs()
     checks = [check]
     where = f"rank {job.rank} of a {job.world_size}-process {job.source} job"
     notes = [f"Running as {where}: only the DDP check runs here; run smoke-train outside the job for the single-device checks."]
@@ -354,4 +502,4 @@ def _run_as_job_rank(job, cpu: bool, seed: int, json_out: bool, timeout: float, 
             report.render_terminal(Console(highlight=False), checks, where, notes, None)
     elif not check.passed:
         print(f"envcheck smoke-train: rank {job.rank}: {check.error}", file=sys.stderr)
-    raise typer.Exit(0 if check.passed else 1)
+    return 0 if check.passed else 1

@@ -44,7 +44,7 @@ STEP_TEXT = {
     "import_torch": "importing torch",
     "cudnn": "loading cuDNN",
     "cuda_init": "initialising CUDA",
-    "devices": "reading the GPUs' properties",
+    "devices": "reading the GPUs' properties",  # skipped with --no-cuda-context
     "device_op": "running a tensor op on the GPUs",
     "nccl": "reading the NCCL version",
     "torchvision": "importing torchvision",
@@ -181,13 +181,21 @@ def interpret(result: CommandResult, timeout: float, python: str) -> dict[str, A
     return data
 
 
-def run_probe(ctx: Context, skip_device_op: bool = False) -> dict[str, Any]:
+# In ctx.env, "1" makes the probe create no CUDA context at all (probe.py NO_CONTEXT_ENV).
+NO_CONTEXT_ENV = "ENVCHECK_PROBE_NO_CUDA_CONTEXT"
+
+
+def run_probe(ctx: Context, skip_device_op: bool = False, no_cuda_context: bool = False) -> dict[str, Any]:
     """Run the probe under ctx.python. Also used by commands that want the probe without the
-    whole doctor (skip_device_op avoids touching the GPUs)."""
+    whole doctor (skip_device_op avoids running a tensor op on the GPUs; no_cuda_context, or
+    ENVCHECK_PROBE_NO_CUDA_CONTEXT=1 in ctx.env, also skips reading device properties, so no GPU
+    gets a context: versions, arch list and device count only)."""
     timeout = max(1.0, float(ctx.probe_timeout))
     argv = [ctx.python, str(PROBE)]
     if skip_device_op:
         argv.append("--skip-device-op")
+    if no_cuda_context or ctx.env.get(NO_CONTEXT_ENV, "") == "1":
+        argv.append("--no-cuda-context")
     result = ctx.run(argv, timeout=timeout)
     data = interpret(result, timeout, ctx.python)
     data["probe_timeout_s"] = timeout

@@ -36,6 +36,38 @@ def bus_bandwidth(nbytes: int, seconds: float, world_size: int) -> tuple[float, 
     return algbw, algbw * 2 * (world_size - 1) / world_size
 
 
+class NoGpuForRank(RuntimeError):
+    """This rank cannot tell which GPU is its own."""
+
+
+def cuda_device_index(local_rank: int, device_count: int, visible: str | None) -> int:
+    """The CUDA device this rank uses.
+
+    One visible GPU: it is this rank's, whatever its local rank (SLURM's --gpus-per-task=1 or
+    --gpu-bind gives each task exactly one GPU, which is cuda:0 inside the task). Several: one per
+    local rank, as torchrun does it. Fewer than the local rank needs: an error naming the counts.
+    """
+    if device_count == 1:
+        return 0
+    if 0 <= local_rank < device_count:
+        return local_rank
+    shown = "unset" if visible is None else repr(visible)
+    raise NoGpuForRank(
+        f"local rank {local_rank} has no GPU of its own: this process sees {device_count} GPU(s) "
+        f"(CUDA_VISIBLE_DEVICES={shown}), and local ranks 0..{local_rank} need {local_rank + 1}; give each task one GPU "
+        "(srun --gpus-per-task=1) or each node as many GPUs as tasks on it"
+    )
+
+
+def _test_hook_sleep() -> None:
+    """ENVCHECK_SMOKE_TEST_SLEEP="ddp=60": make every rank hang, so tests can stop a live DDP run."""
+    for item in os.environ.get("ENVCHECK_SMOKE_TEST_SLEEP", "").split(","):
+        name, _, seconds = item.partition("=")
+        if name.strip() == "ddp" and seconds:
+            print(f"test hook: ddp rank sleeps {seconds} s", file=sys.stderr, flush=True)
+            time.sleep(float(seconds))
+
+
 def _small_model():
     import torch.nn as nn
 
@@ -55,8 +87,9 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     use_cuda = os.environ.get("ENVCHECK_DDP_DEVICE", "cuda" if torch.cuda.is_available() else "cpu") == "cuda"
     if use_cuda:
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
+        index = cuda_device_index(local_rank, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+        torch.cuda.set_device(index)
+        device = torch.device("cuda", index)
         backend = "nccl"
     else:
         device = torch.device("cpu")
@@ -113,7 +146,7 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     model = _small_model().to(device)
     reference = _small_model().to(device)
     reference.load_state_dict(model.state_dict())
-    ddp = DistributedDataParallel(model, device_ids=[local_rank] if use_cuda else None)
+    ddp = DistributedDataParallel(model, device_ids=[device.index] if use_cuda else None)
     generator = torch.Generator().manual_seed(seed + 1000 + rank)
     images = torch.randn(8, 3, 16, 16, generator=generator).to(device)
     labels = torch.randint(0, 2, (8,), generator=generator).to(device)
@@ -162,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
+    _test_hook_sleep()
     try:
         combined = run_rank(args.size_mb, args.seed)
     except Exception as exc:  # noqa: BLE001 - reported as this rank's failure

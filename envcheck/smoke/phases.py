@@ -21,32 +21,72 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-SINGLE_DEVICE_PHASES = ["device", "numerics", "learning", "determinism", "checkpoint", "amp", "throughput"]
 DDP_PHASE = "ddp"
 
-TITLES = {
-    "device": "Device",
-    "numerics": "Numerics",
-    "learning": "Learning",
-    "determinism": "Determinism",
-    "checkpoint": "Checkpoint",
-    "amp": "Mixed precision",
-    "throughput": "Throughput",
-    "ddp": "DDP",
-}
 
-# Seconds per phase. Generous: a first CUDA start can JIT PTX for minutes, and the learning run on a
-# slow CPU takes a while; a hang is still reported long before a person gives up on the command.
-DEFAULT_TIMEOUTS = {
-    "device": 180,
-    "numerics": 120,
-    "learning": 900,
-    "determinism": 300,
-    "checkpoint": 300,
-    "amp": 180,
-    "throughput": 600,
-    "ddp": 300,
-}
+@dataclass(frozen=True)
+class Phase:
+    """One smoke check: its name, its title in the report, its default limit and what runs it.
+
+    Declared once, next to the code that runs it (the worker's phase methods register themselves
+    with @phase, in the order they run); the parent reads the same registry for titles, timeouts
+    and order, so adding a check is one decorated function.
+
+    default_timeout: seconds. Generous: a first CUDA start can JIT PTX for minutes, and the
+    learning run on a slow CPU takes a while; a hang is still reported long before a person gives
+    up on the command. single_device: run by the worker child (False: the DDP phase, run by torch's
+    launcher).
+    """
+
+    name: str
+    title: str
+    default_timeout: float
+    run: Callable[..., Any] | None = None
+    single_device: bool = True
+
+
+_REGISTRY: dict[str, Phase] = {}
+
+
+def phase(name: str, title: str, default_timeout: float, single_device: bool = True):
+    """Register the decorated function as the phase `name` (registration order is run order)."""
+
+    def register(fn: Callable[..., Any] | None) -> Callable[..., Any] | None:
+        _REGISTRY[name] = Phase(name, title, float(default_timeout), fn, single_device)
+        return fn
+
+    return register
+
+
+def registered() -> list[Phase]:
+    """Every phase, in run order. Importing the worker module registers the single-device phases
+    (it imports no torch at module level, so the parent may import it)."""
+    import envcheck.smoke.worker  # noqa: F401 - registers the phases
+
+    singles = [p for p in _REGISTRY.values() if p.single_device]
+    return singles + [p for p in _REGISTRY.values() if not p.single_device]
+
+
+def get_phase(name: str) -> Phase:
+    registered()
+    return _REGISTRY[name]
+
+
+def single_device_phases() -> list[str]:
+    return [p.name for p in registered() if p.single_device]
+
+
+def default_timeouts() -> dict[str, float]:
+    return {p.name: p.default_timeout for p in registered()}
+
+
+def title(name: str) -> str:
+    found = _REGISTRY.get(name)
+    return found.title if found else name
+
+
+# The DDP check is run by torch's launcher (run_ddp_phase below), not by the worker.
+phase(DDP_PHASE, "DDP", 300, single_device=False)(None)
 
 
 @dataclass
@@ -60,7 +100,7 @@ class CheckResult:
 
     @property
     def title(self) -> str:
-        return TITLES.get(self.name, self.name)
+        return title(self.name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,16 +122,163 @@ def timed_out(name: str, limit: float) -> CheckResult:
     )
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+# Stopping a child: SIGTERM first (torchrun forwards it to its ranks and reaps them; a worker dies
+# at once), then SIGKILL for whatever is left of the tree after TERM_GRACE_S. Both waits together
+# stay well inside the 10 s in which an interrupted smoke-train must have ended every child.
+TERM_GRACE_S = 4.0
+KILL_WAIT_S = 3.0
+
+
+def _alive(process) -> bool:
+    import psutil
+
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _tree(pid: int) -> list:
+    """The process and all its descendants, as psutil.Process objects (empty when it is gone).
+
+    Collected BEFORE any signal: torchrun (torch >= 2.2) starts each rank in its own session, so
+    the ranks are not in the launcher's process group, and once the launcher dies they are
+    re-parented and no longer reachable through it.
+    """
+    import psutil
+
     try:
-        proc.wait(timeout=10)
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _signal_tree(proc: subprocess.Popen | None, processes: list, sig: int) -> None:
+    if proc is not None:
+        try:
+            os.killpg(proc.pid, sig)  # its group: DataLoader workers and anything else it forked
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+    for process in processes:
+        try:
+            if _alive(process):
+                process.send_signal(sig)
+        except Exception:  # noqa: BLE001 - gone in between, or not ours
+            pass
+
+
+def _wait_gone(proc: subprocess.Popen | None, processes: list, seconds: float) -> list:
+    """Wait until every process has ended (reaping our own child); returns those still alive."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc is not None:
+            proc.poll()
+        left = [p for p in processes if _alive(p) and not (proc is not None and p.pid == proc.pid and proc.returncode is not None)]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)
+
+
+def stop_tree(proc: subprocess.Popen, grace: float = TERM_GRACE_S, kill_wait: float = KILL_WAIT_S) -> int:
+    """End `proc` and every process below it, however they were started; returns how many were running.
+
+    SIGTERM to the process and its group and to every descendant found beforehand (ranks in their
+    own sessions included), up to `grace` seconds for them to go, then SIGKILL to what is left,
+    including anything started meanwhile. A process stuck in the kernel (a GPU in a bad state) may
+    survive even SIGKILL: we stop waiting rather than hang the report.
+    """
+    processes = [p for p in _tree(proc.pid) if _alive(p)] if proc.poll() is None else []
+    # A child that exited can still have left descendants in its group.
+    count = len(processes)
+    if processes:
+        _signal_tree(proc, processes, signal.SIGTERM)
+        left = _wait_gone(proc, processes, grace)
+        if left:
+            more = [c for p in left for c in _tree(p.pid)[1:]]
+            left = list({p.pid: p for p in left + more}.values())
+            _signal_tree(proc, left, signal.SIGKILL)
+            _wait_gone(proc, left, kill_wait)
+    try:
+        proc.wait(timeout=0.5)
     except subprocess.TimeoutExpired:
-        # Stuck in the kernel (a GPU in a bad state): stop waiting rather than hang the report.
         pass
+    return count
+
+
+class ChildRegistry:
+    """Every child process smoke-train has started and not yet seen end, so that any exit of the
+    command (Ctrl-C, SIGTERM, SIGHUP, an exception) can end them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen] = []
+
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen:
+        with self._lock:  # no signal-driven stop may miss a child that is just starting
+            proc = subprocess.Popen(argv, **kwargs)
+            self._procs.append(proc)
+        return proc
+
+    def forget(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            if proc in self._procs:
+                self._procs.remove(proc)
+
+    def stop(self, proc: subprocess.Popen, grace: float = TERM_GRACE_S) -> int:
+        try:
+            return stop_tree(proc, grace)
+        finally:
+            self.forget(proc)
+
+    def live(self) -> list[subprocess.Popen]:
+        with self._lock:
+            return [p for p in self._procs if p.poll() is None]
+
+    def stop_all(self, grace: float = TERM_GRACE_S) -> int:
+        """Stop every registered child and its tree, all at once; returns the processes stopped."""
+        with self._lock:
+            procs = list(self._procs)
+        # Collect every tree before signalling any of them, then signal them together, so the
+        # total wait is one grace period, not one per child.
+        trees = {id(p): [q for q in _tree(p.pid) if _alive(q)] if p.poll() is None else [] for p in procs}
+        everything = [q for tree in trees.values() for q in tree]
+        for proc in procs:
+            _signal_tree(proc, trees[id(proc)], signal.SIGTERM)
+        left = _wait_gone(None, everything, grace)
+        for proc in procs:
+            proc.poll()
+        if left:
+            more = [c for p in left for c in _tree(p.pid)[1:]]
+            left = list({p.pid: p for p in left + more}.values())
+            for proc in procs:
+                _signal_tree(proc, [], signal.SIGKILL)
+            _signal_tree(None, left, signal.SIGKILL)
+            _wait_gone(None, left, KILL_WAIT_S)
+        for proc in procs:
+            try:
+                proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+            self.forget(proc)
+        return len(everything)
+
+
+CHILDREN = ChildRegistry()
+
+
+def stop_descendants(grace: float = TERM_GRACE_S) -> int:
+    """Stop every process below this one that is still running (the probe of the fingerprint,
+    anything a registered child left behind); returns how many there were."""
+    found = [p for p in _tree(os.getpid())[1:] if _alive(p)]
+    if not found:
+        return 0
+    _signal_tree(None, found, signal.SIGTERM)
+    left = _wait_gone(None, found, grace)
+    if left:
+        _signal_tree(None, left, signal.SIGKILL)
+        _wait_gone(None, left, KILL_WAIT_S)
+    return len(found)
 
 
 def _log_tail(log_path: Path, lines: int = 1) -> str:
@@ -133,13 +320,15 @@ def run_worker_phases(
         config_path.write_text(json.dumps({**config, "phases": remaining}))
         log_path = work_dir / f"worker-{attempt}.log"
         with open(log_path, "w") as log:
-            proc = subprocess.Popen(
+            proc = CHILDREN.popen(
                 [*worker_argv, str(config_path)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 env=dict(env),
-                start_new_session=True,  # its own group: a timeout kills DataLoader workers too
+                # Its own group, so a timeout stops DataLoader workers too, and the terminal's
+                # Ctrl-C reaches only the parent, which then stops this child itself.
+                start_new_session=True,
                 text=True,
                 errors="replace",
             )
@@ -154,7 +343,7 @@ def run_worker_phases(
             try:
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                _kill_group(proc)
+                CHILDREN.stop(proc)
                 results[current] = timed_out(current, timeouts[current])
                 if on_result:
                     on_result(results[current])
@@ -164,7 +353,7 @@ def run_worker_phases(
                 try:
                     code = proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
-                    _kill_group(proc)
+                    CHILDREN.stop(proc)
                     code = None
                 tail = _log_tail(log_path)
                 results[current] = CheckResult(
@@ -196,16 +385,38 @@ def run_worker_phases(
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    _kill_group(proc)
+                    pass
                 break
             current = remaining[0]
             deadline = time.monotonic() + timeouts[current]
             if on_start:
                 on_start(current)
-        if proc.poll() is None and remaining:
-            # The loop left the child behind only after it died or timed out; make sure it is gone.
-            _kill_group(proc)
+        # Whatever way the loop ended, nothing of this worker outlives it (a DataLoader worker
+        # left by a crashed child included).
+        CHILDREN.stop(proc)
     return [results[name] for name in phases]
+
+
+def ddp_timed_out(limit: float, kind: str, log_path: Path, log_kept: bool) -> CheckResult:
+    """A DDP hang: usually a collective that never completes, so say what to try, not only --timeout."""
+    where = f"the launcher's and ranks' log is {log_path}" if log_kept else (
+        "rerun with --out DIR to keep the launcher's and ranks' log (DIR/logs/ddp.log)")
+    if kind == "cuda":
+        hint = (
+            f"a rank is probably stuck in an NCCL collective; rerun with NCCL_DEBUG=INFO and read the log ({where}); "
+            "switches worth trying one at a time: NCCL_P2P_DISABLE=1 (GPU peer-to-peer broken, e.g. PCIe ACS or "
+            "IOMMU on), NCCL_IB_DISABLE=1 (InfiniBand/RoCE misconfigured); or raise --timeout"
+        )
+    else:
+        hint = f"a rank is probably stuck in a gloo collective; read the log ({where}), or raise --timeout"
+    numbers: dict[str, Any] = {"timeout_s": limit}
+    if log_kept:
+        numbers["log"] = str(log_path)
+    return CheckResult(
+        DDP_PHASE, False, numbers,
+        error=f"{DDP_PHASE} phase did not finish within {limit:g} s: {hint}",
+        seconds=float(limit),
+    )
 
 
 def summarise_ddp(combined: dict[str, Any], expected_world: int) -> CheckResult:
@@ -258,20 +469,28 @@ def run_ddp_phase(
     env: Mapping[str, str],
     log_path: Path,
     expect_result: bool = True,
+    kind: str = "cpu",
+    log_kept: bool = True,
 ) -> CheckResult:
     """Run the launcher (or one rank of the user's job) and read rank 0's combined result.
 
     expect_result=False: this process is a job rank other than 0, which has nothing to report.
+    kind: "cuda" or "cpu", for the hints of a hang; log_kept: whether log_path outlives the run.
     """
     start = time.monotonic()
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env=dict(env), start_new_session=True)
+        proc = CHILDREN.popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                              env=dict(env), start_new_session=True)
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        return timed_out(DDP_PHASE, timeout)
+        # torchrun forwards SIGTERM to its ranks; ranks it started in their own sessions (torch
+        # >= 2.2) that outlive that are killed one by one, found from the tree collected first.
+        CHILDREN.stop(proc)
+        return ddp_timed_out(timeout, kind, log_path, log_kept)
+    finally:
+        if proc.poll() is not None:
+            CHILDREN.forget(proc)
     seconds = round(time.monotonic() - start, 2)
     if code == 0 and result_path.is_file():
         result = summarise_ddp(json.loads(result_path.read_text()), nproc)

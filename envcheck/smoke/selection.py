@@ -23,6 +23,9 @@ from envcheck.errors import UserError
 from envcheck.visible_devices import parse_visible_devices
 
 
+MAX_NPROC = 64  # DDP check processes; one per GPU, and a handful of gloo processes prove the CPU stack
+
+
 @dataclass
 class DevicePlan:
     kind: str  # "cuda" or "cpu"
@@ -100,6 +103,8 @@ def plan_devices(
         raise UserError(f"--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).")
     if nproc is not None and nproc < 1:
         raise UserError(f"--nproc {nproc}: give at least 1 process.")
+    if nproc is not None and nproc > MAX_NPROC:
+        raise UserError(f"--nproc {nproc} is more processes than a DDP check needs; use at most {MAX_NPROC}.")
 
     if cpu:
         # An empty CUDA_VISIBLE_DEVICES keeps CUDA from initialising at all in the children, so a
@@ -212,6 +217,34 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+# Step ids SLURM gives steps that are not a set of tasks launched by srun (slurm.h: SLURM_BATCH_SCRIPT,
+# SLURM_EXTERN_CONT, SLURM_INTERACTIVE_STEP), in case one of them shows up as a number.
+_NOT_TASK_STEPS = {"batch", "extern", "interactive", "4294967294", "4294967295", "4294967290"}
+
+
+def in_slurm_step(env: Mapping[str, str]) -> bool:
+    """Whether this process is a task of an srun job step.
+
+    srun sets SLURM_STEP_ID (and the older SLURM_STEPID) in every task it launches. The batch
+    script sbatch runs sees the job's SLURM_NTASKS and SLURM_PROCID=0 but is not one of those
+    tasks: taken for rank 0 it would wait for ranks that never start.
+    """
+    step = (env.get("SLURM_STEP_ID") or env.get("SLURM_STEPID") or "").strip().lower()
+    return bool(step) and step not in _NOT_TASK_STEPS
+
+
+def job_note(env: Mapping[str, str]) -> str | None:
+    """A note for a run inside a multi-task SLURM allocation but outside an srun step."""
+    world = _int(env.get("SLURM_NTASKS"))
+    if world is None or world <= 1 or in_slurm_step(env) or detect_job(env) is not None:
+        return None
+    return (
+        f"This SLURM job has {world} tasks, but this process is not one of them (no srun step: it is the batch "
+        "script or an salloc shell), so it runs alone; run it under srun to check DDP across the job's tasks "
+        "(`srun envcheck smoke-train`)."
+    )
+
+
 def detect_job(env: Mapping[str, str]) -> JobRank | None:
     """The job this process is a rank of, or None when it runs alone (world size 1 counts as alone).
 
@@ -229,7 +262,7 @@ def detect_job(env: Mapping[str, str]) -> JobRank | None:
         dist_env["MASTER_PORT"] = env.get("MASTER_PORT") or "29500"
         return JobRank(rank, world, local, "torchrun", dist_env)
     rank, world = _int(env.get("SLURM_PROCID")), _int(env.get("SLURM_NTASKS"))
-    if rank is not None and world is not None and world > 1:
+    if rank is not None and world is not None and world > 1 and in_slurm_step(env):
         local = _int(env.get("SLURM_LOCALID"))
         local = rank if local is None else local
         nodes = _int(env.get("SLURM_NNODES")) or _int(env.get("SLURM_JOB_NUM_NODES")) or 1

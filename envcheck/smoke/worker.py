@@ -12,6 +12,7 @@ assert) makes the worker exit after reporting, for the same reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,6 +22,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable
+
+from envcheck.smoke.phases import get_phase, phase
 
 # Tolerance of the numerics check, as max|device - float64 reference| / max|reference|. FP32 with
 # K-term sums keeps that near sqrt(K) * 2^-24 (about 1e-6 for K=512); TF32 (10-bit mantissa) gives
@@ -124,6 +127,20 @@ class Worker:
         fields.update(overrides)
         return TrainConfig(**fields)
 
+    def early_stop_fields(self, threshold: float) -> dict[str, Any]:
+        """Stop the learning run as soon as it meets its bar, evaluating three times an epoch
+        (--epochs stays the cap), where this reference_train supports it; else nothing."""
+        import dataclasses
+
+        from reference_train.train import TrainConfig
+
+        names = {f.name for f in dataclasses.fields(TrainConfig)}
+        if not {"target_accuracy", "eval_every_steps"} <= names:
+            return {}
+        images = int(self.config.get("train_images") or 0)
+        steps_per_epoch = max(1, math.ceil(images / self.config["batch_size"])) if images else 1
+        return {"target_accuracy": threshold, "eval_every_steps": max(1, steps_per_epoch // 3)}
+
     def synchronize(self) -> None:
         import torch
 
@@ -132,6 +149,7 @@ class Worker:
 
     # -- phases --------------------------------------------------------------------------------
 
+    @phase("device", "Device", 180)
     def phase_device(self) -> tuple[dict[str, Any], str]:
         start = time.monotonic()
         import torch
@@ -183,8 +201,33 @@ class Worker:
         torch.cuda.synchronize()
         if total != 1024 * 1023 / 2:
             raise PhaseFailed(f"a sum of 0..1023 on {props.name} came out as {total}", numbers)
-        return numbers, f"{props.name} (sm_{props.major}{props.minor}), torch {torch.__version__} CUDA {torch.version.cuda}; {why}"
+        summary = f"{props.name} (sm_{props.major}{props.minor}), torch {torch.__version__} CUDA {torch.version.cuda}; {why}"
+        note = self.memory_note(numbers)
+        return numbers, summary + (f"; {note}" if note else "")
 
+    def memory_note(self, numbers: dict[str, Any]) -> str | None:
+        """Free/total device memory into `numbers`, and a warning (not a failure) when the free
+        memory is clearly below what the learning run needs: a 4-8 GB laptop GPU, a small MIG
+        slice, a GPU mostly used by someone else."""
+        memory = device_memory(self.device)
+        if memory is None:
+            return None
+        free, total = memory
+        cfg = self.config
+        needed, source = training_memory_estimate(cfg["batch_size"], cfg["image_size"], cfg.get("amp"))
+        numbers.update(free_mib=round(free / 2**20), total_mib=round(total / 2**20),
+                       learning_needs_mib=round(needed / 2**20), learning_needs_source=source)
+        if free >= needed:
+            return None
+        note = (
+            f"only {free / 2**30:.2f} GiB of {total / 2**30:.2f} GiB is free on this GPU and the learning run needs about "
+            f"{needed / 2**30:.2f} GiB (batch {cfg['batch_size']}, {cfg['image_size']} px): it may run out of memory; "
+            "use a smaller --batch-size or --image-size, or a GPU other processes are not using"
+        )
+        numbers["memory_note"] = note
+        return note
+
+    @phase("numerics", "Numerics", 120)
     def phase_numerics(self) -> tuple[dict[str, Any], str]:
         import torch
         import torch.nn.functional as F
@@ -227,13 +270,15 @@ class Worker:
             raise PhaseFailed(f"results differ from the float64 reference: {summary}{hint}", numbers)
         return numbers, summary
 
+    @phase("learning", "Learning", 900)
     def phase_learning(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
-        cfg = self.train_config("learning", small=False, plot=True, save_checkpoints=True)
+        threshold = self.config["accuracy_threshold"]
+        early = self.early_stop_fields(threshold)
+        cfg = self.train_config("learning", small=False, plot=True, save_checkpoints=True, **early)
         result = train(cfg)
         self.learning_result = result
-        threshold = self.config["accuracy_threshold"]
         numbers = {
             "final_val_acc": round(result.final_val_acc, 4),
             "best_val_acc": round(result.best_val_acc, 4),
@@ -245,15 +290,21 @@ class Worker:
             "classes": result.class_names,
             "plot": str(result.plot_path) if result.plot_path else None,
             "metrics": str(result.metrics_path) if result.metrics_path else None,
+            "max_epochs": self.config["epochs"],
+            "early_stop": bool(early),
+            "eval_every_steps": early.get("eval_every_steps"),
+            "stopped_early": bool(getattr(result, "stopped_early", False)),
         }
+        stopped = f", stopped early at step {result.steps} once the bar was met" if numbers["stopped_early"] else ""
         summary = (
-            f"val accuracy {result.final_val_acc:.1%} after {len(result.epochs)} epoch(s) "
+            f"val accuracy {result.final_val_acc:.1%} after {len(result.epochs)} epoch(s){stopped} "
             f"(needs >= {threshold:.0%}); train loss {numbers['first_train_loss']} -> {numbers['last_train_loss']}"
         )
         if not result.final_val_acc >= threshold:
             raise PhaseFailed(f"the model did not learn: {summary}", numbers)
         return numbers, summary
 
+    @phase("determinism", "Determinism", 300)
     def phase_determinism(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
@@ -285,6 +336,7 @@ class Worker:
             raise PhaseFailed("the step losses matched but the final weights differ between the two runs", numbers)
         return numbers, f"two seeded runs gave bitwise-identical losses over {len(first)} steps and identical weights"
 
+    @phase("checkpoint", "Checkpoint", 300)
     def phase_checkpoint(self) -> tuple[dict[str, Any], str]:
         import torch
         from reference_train.checkpoint import REQUIRED_KEYS
@@ -325,6 +377,7 @@ class Worker:
             "checkpoint loads with weights_only=True"
         )
 
+    @phase("amp", "Mixed precision", 180)
     def phase_amp(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
@@ -337,12 +390,14 @@ class Worker:
             raise PhaseFailed(f"mixed-precision ({result.amp_dtype}) steps gave a non-finite loss: {losses}", numbers)
         return numbers, f"{result.amp_dtype} autocast: {len(losses)} step(s), finite loss {losses[-1]:.4f}"
 
+    @phase("throughput", "Throughput", 600)
     def phase_throughput(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
         result = self.learning_result
         source = "learning run"
-        if result is None:
+        if result is None or not (math.isfinite(result.images_per_sec) and result.images_per_sec > 0):
+            # No learning run in this process, or one too short to time past its warm-up.
             source = "own run"
             # Enough steps past the warm-up for a steady rate, without a whole epoch of a big --data set.
             result = train(self.train_config("throughput", small=False, epochs=1, max_steps=self.config["throughput_steps"],
@@ -378,23 +433,136 @@ class Worker:
         start = time.monotonic()
         record: dict[str, Any] = {"event": "result", "phase": name, "passed": False, "numbers": {}, "summary": "", "error": None}
         fatal = False
-        saved = _save_global_flags()
         try:
-            _test_hook_sleep(name)
-            numbers, summary = getattr(self, f"phase_{name}")()
+            with preserved_flags():
+                _test_hook_sleep(name)
+                numbers, summary = get_phase(name).run(self)
             record.update(passed=True, numbers=numbers, summary=summary)
         except PhaseFailed as exc:
             record.update(numbers=exc.numbers, error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any failure is this check's result, not a crash
-            traceback.print_exc(file=sys.stderr)
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            record["error"] = f"{type(exc).__name__}: {message[:400]}"
-            fatal = bool(_FATAL_CUDA.search(f"{type(exc).__name__} {exc}"))
-        finally:
-            _restore_global_flags(saved)
+            if is_out_of_memory(exc):
+                error, numbers = self.out_of_memory_report(name, exc)
+                record.update(numbers=numbers, error=error)
+            else:
+                traceback.print_exc(file=sys.stderr)
+                message = " ".join(str(exc).split()) or type(exc).__name__
+                record["error"] = f"{type(exc).__name__}: {message[:400]}"
+                fatal = bool(_FATAL_CUDA.search(f"{type(exc).__name__} {exc}"))
         record["seconds"] = round(time.monotonic() - start, 2)
         self.emit(record)
         return not fatal
+
+    def out_of_memory_report(self, name: str, exc: BaseException) -> tuple[str, dict[str, Any]]:
+        """One line for an out-of-memory failure: free/total memory of the GPU and what to change."""
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        # The failed step's tensors are referenced from the traceback's frames: release them, so
+        # "free" is what the GPU has with this run at rest (what other processes leave us).
+        traceback.clear_frames(exc.__traceback__)
+        exc.__traceback__ = None
+        import gc
+
+        gc.collect()
+        numbers: dict[str, Any] = {"out_of_memory": True, "batch_size": self.config.get("batch_size"),
+                                   "image_size": self.config.get("image_size")}
+        memory = device_memory(self.device, empty_cache=True)
+        if memory is not None:
+            free, total = memory
+            numbers.update(free_mib=round(free / 2**20), total_mib=round(total / 2**20))
+            where = f"{free / 2**30:.2f} GiB of {total / 2**30:.2f} GiB free on {self.device}"
+        else:
+            where = f"free memory of {self.device} unknown"
+        error = (
+            f"out of memory in the {name} phase ({where}; batch {numbers['batch_size']}, {numbers['image_size']} px): "
+            "rerun with a smaller --batch-size or --image-size, or choose a GPU other processes are not using (--gpu N)"
+        )
+        return error, numbers
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """torch's CUDA OOM (torch.cuda.OutOfMemoryError), or reference_train's OutOfMemory wrapping it."""
+    torch = sys.modules.get("torch")
+    classes: list[type] = []
+    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch is not None else None
+    if isinstance(oom, type):
+        classes.append(oom)
+    try:
+        from reference_train import errors as train_errors
+
+        wrapped = getattr(train_errors, "OutOfMemory", None)
+        if isinstance(wrapped, type):
+            classes.append(wrapped)
+    except ImportError:
+        pass
+    return bool(classes) and isinstance(exc, tuple(classes))
+
+
+def device_memory(device: str, empty_cache: bool = False) -> tuple[int, int] | None:
+    """(free, total) bytes of a CUDA device as the driver reports them (other processes' use
+    included), or None for the CPU or when it cannot be read."""
+    if not device.startswith("cuda"):
+        return None
+    try:
+        import torch
+
+        if empty_cache:
+            torch.cuda.empty_cache()
+        index = torch.device(device).index or 0
+        free, total = torch.cuda.mem_get_info(index)
+        return int(free), int(total)
+    except Exception:  # noqa: BLE001 - a number for the report, never a second failure
+        return None
+
+
+# Device memory the learning run needs when reference_train has no estimate of its own: ResNet18
+# weights, gradients and Adam's two moments (11.7 M float32 parameters x 4 copies, about 180 MiB)
+# plus cuDNN/cuBLAS workspaces, rounded up to 512 MiB; and for activations about 40 MiB per
+# 224-px image in float32 training (ResNet18 keeps roughly 10 M activations per image for the
+# backward pass), scaled with the pixel count. Deliberately generous: it only decides whether to
+# warn, and the warning says "may", not "will".
+BASE_TRAINING_BYTES = 512 * 2**20
+ACTIVATION_BYTES_PER_224PX_IMAGE = 40 * 2**20
+
+
+def training_memory_estimate(batch_size: int, image_size: int, amp: bool | None) -> tuple[int, str]:
+    """Bytes the learning run needs on the device, and where the figure came from."""
+    try:
+        from reference_train import train as train_module
+
+        estimate = getattr(train_module, "estimate_training_memory_bytes", None)
+    except ImportError:
+        estimate = None
+    if estimate is not None:
+        try:
+            return int(estimate(batch_size=batch_size, image_size=image_size, amp=bool(amp) if amp is not None else True)), "reference_train"
+        except Exception:  # noqa: BLE001 - another signature: fall back to the constant below
+            pass
+    scale = (image_size / 224) ** 2
+    activations = batch_size * ACTIVATION_BYTES_PER_224PX_IMAGE * scale * (1.0 if amp is False else 0.6)
+    return int(BASE_TRAINING_BYTES + activations), "constant"
+
+
+@contextlib.contextmanager
+def preserved_flags():
+    """Keep torch's process-wide switches (deterministic mode, cuDNN, TF32) as each phase found
+    them: reference_train.seeding.preserved_torch_flags where it exists, else our own copy."""
+    if "torch" not in sys.modules:
+        # The first phase imports torch: nothing has been set that could leak yet.
+        yield
+        return
+    try:
+        from reference_train.seeding import preserved_torch_flags
+    except ImportError:
+        preserved_torch_flags = None
+    if preserved_torch_flags is not None:
+        with preserved_torch_flags():
+            yield
+        return
+    saved = _save_global_flags()
+    try:
+        yield
+    finally:
+        _restore_global_flags(saved)
 
 
 def _save_global_flags() -> dict[str, Any]:
@@ -426,6 +594,7 @@ def _test_hook_sleep(phase: str) -> None:
     for item in spec.split(","):
         name, _, seconds = item.partition("=")
         if name.strip() == phase and seconds:
+            print(f"test hook: {phase} phase sleeps {seconds} s", file=sys.stderr, flush=True)
             time.sleep(float(seconds))
 
 
@@ -449,4 +618,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module, not this __main__ copy: the phase registry holds the imported
+    # module's functions, whose PhaseFailed must be the one run_phase catches.
+    from envcheck.smoke.worker import main as imported_main
+
+    sys.exit(imported_main())
