@@ -39,6 +39,40 @@ _SMI_ERRORS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+# A GPU nvidia-smi cannot reach is reported on a line of its own, the other GPUs still listed:
+#   "Unable to determine the device handle for GPU 0000:02:00.0: GPU is lost.  Reboot the system to recover this GPU"
+#   "Unable to determine the device handle for GPU0000:07:00.0: Unknown Error"
+_HANDLE_ERROR = re.compile(r"Unable to determine the device handle for (?:GPU|gpu)\s*([0-9A-Fa-f]+:[0-9A-Fa-f]+:[0-9A-Fa-f]+\.[0-9A-Fa-f]+)\s*:\s*(.*?)\s*$")
+# Values nvidia-smi prints in place of a reading when the GPU itself is in trouble; in the name or
+# UUID column they mean the row is not a usable GPU.
+_GPU_ERROR_MARKERS: dict[str, str] = {
+    "[GPU requires reset]": "reset_required",
+    "[GPU is lost]": "gpu_is_lost",
+    "[Unknown Error]": "unknown",
+}
+
+
+def error_kind(message: str) -> str:
+    """The "gpu_errors" kind for nvidia-smi's words about one GPU."""
+    text = message.lower()
+    if "gpu is lost" in text:
+        return "gpu_is_lost"
+    if "requires reset" in text or "reset required" in text:
+        return "reset_required"
+    return "unknown"
+
+
+def parse_handle_errors(text: str) -> list[dict[str, Any]]:
+    """nvidia-smi's "Unable to determine the device handle for GPU <bus id>: <why>" lines."""
+    found = []
+    for line in (text or "").splitlines():
+        match = _HANDLE_ERROR.search(line)
+        if match:
+            found.append({"index": None, "kind": error_kind(match.group(2)), "message": line.strip(),
+                          "call": "nvidia-smi", "uuid": None, "pci_bus_id": match.group(1), "name": None})
+    return found
+
+
 def clean(value: str | None) -> str | None:
     """A field's text, or None for nvidia-smi's 'no value' markers."""
     if value is None:
@@ -65,13 +99,15 @@ def _field_name(header: str) -> str:
     return _ALIASES.get(name, name)
 
 
-def parse_csv(text: str, fields: tuple[str, ...] | list[str] | None = None) -> list[dict[str, str | None]]:
-    """Rows of a `--query-*` answer as dicts of field -> text (None for N/A).
+def parse_csv(text: str, fields: tuple[str, ...] | list[str] | None = None, raw: bool = False) -> list[dict[str, str | None]]:
+    """Rows of a `--query-*` answer as dicts of field -> text (None for N/A; the text as printed
+    when raw). nvidia-smi's per-GPU "Unable to determine the device handle" lines are not rows.
 
     fields: the names asked for when the output has no header (`noheader`); None when the first
     row is the header (plain `--format=csv`), whose "[MiB]"-style unit suffixes are dropped.
     """
-    rows = [r for r in csv.reader(io.StringIO(text.strip()), skipinitialspace=True) if r and any(c.strip() for c in r)]
+    lines = [line for line in text.strip().splitlines() if not _HANDLE_ERROR.search(line)]
+    rows = [r for r in csv.reader(io.StringIO("\n".join(lines)), skipinitialspace=True) if r and any(c.strip() for c in r)]
     if not rows:
         return []
     if fields is None:
@@ -89,7 +125,7 @@ def parse_csv(text: str, fields: tuple[str, ...] | list[str] | None = None) -> l
             if text_field is None:
                 continue
             row = row[:text_field] + [", ".join(row[text_field:text_field + extra + 1])] + row[text_field + extra + 1:]
-        result.append({name: clean(cell) for name, cell in zip(names, row)})
+        result.append({name: (cell.strip() if raw else clean(cell)) for name, cell in zip(names, row)})
     return result
 
 
@@ -112,7 +148,25 @@ def gpu_from_row(row: dict[str, str | None]) -> dict[str, Any]:
 
 
 def parse_gpus(text: str, fields: tuple[str, ...] | list[str] | None = GPU_FIELDS) -> list[dict[str, Any]]:
-    return [gpu_from_row(row) for row in parse_csv(text, fields)]
+    return parse_gpus_and_errors(text, fields)[0]
+
+
+def parse_gpus_and_errors(text: str, fields: tuple[str, ...] | list[str] | None = GPU_FIELDS,
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(usable GPUs, "gpu_errors" entries) from a --query-gpu answer: a GPU whose handle could not
+    be had, or whose name/UUID reads "[GPU requires reset]" / "[GPU is lost]" / "[Unknown Error]",
+    is an error entry rather than a GPU with every value unknown."""
+    gpus, errors = [], parse_handle_errors(text)
+    for row in parse_csv(text, fields, raw=True):
+        gpu = gpu_from_row({name: clean(value) for name, value in row.items()})
+        marker = next((row.get(k) for k in ("name", "uuid") if row.get(k) in _GPU_ERROR_MARKERS), None)
+        if marker is not None:
+            errors.append({"index": gpu["index"], "kind": _GPU_ERROR_MARKERS[marker],
+                           "message": f"nvidia-smi shows {marker} for this GPU", "call": "nvidia-smi --query-gpu",
+                           "uuid": gpu["uuid"], "pci_bus_id": gpu["pci_bus_id"], "name": gpu["name"]})
+        elif gpu["index"] is not None:
+            gpus.append(gpu)
+    return gpus, errors
 
 
 def parse_driver_version_from_query(text: str, fields: tuple[str, ...] | list[str] | None = GPU_FIELDS) -> str | None:

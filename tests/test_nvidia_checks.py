@@ -322,3 +322,16 @@ def test_shell_fix_example_selects_the_gpu_it_names():
     assert fix(_box([H100, L40S]), CUDA_DEVICE_ORDER="PCI_BUS_ID") == "CUDA_VISIBLE_DEVICES=0 python train.py"
     assert fix(_box([H100, H100])) == "CUDA_VISIBLE_DEVICES=0 python train.py"
     assert fix([]) == "CUDA_VISIBLE_DEVICES=0 python train.py"
+
+
+def test_gpu_known_only_by_pci_bus_id_is_named_by_it():
+    error = {"index": None, "kind": "unknown", "pci_bus_id": "0000:07:00.0", "uuid": None, "name": None,
+             "call": "nvidia-smi", "message": "Unable to determine the device handle for GPU0000:07:00.0: Unknown Error"}
+    found = run(nvidia_facts(_box([H100] * 2), source="nvidia-smi", gpu_errors=[error]))
+    lost = found["driver.gpu.pci-0000:07:00.0"]
+    assert lost.status is Status.FAIL
+    assert lost.summary.startswith("the GPU at PCI 0000:07:00.0 could not be read (Unable to determine")
+    assert "nvidia-smi -q -i 0000:07:00.0" in lost.fix
+    ids = [f for f in found if f.startswith("driver.gpu.")]
+    assert ids == ["driver.gpu.0", "driver.gpu.1", "driver.gpu.pci-0000:07:00.0"]
+    assert "2 of 3 GPUs readable" in found["driver.nvml"].summary

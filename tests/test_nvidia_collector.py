@@ -422,3 +422,26 @@ def test_healthy_machine_has_no_gpu_errors(tmp_path, clean_env, smi_env):
     assert facts["gpu_errors"] == []
     smi = collect_nvidia(Context(env=smi_env(H100), sys_root=tmp_path, proc_root=tmp_path), nvml_loader=no_nvml)
     assert smi["source"] == "nvidia-smi" and smi["gpu_errors"] == []
+
+
+def test_nvidia_smi_lists_the_other_gpus_when_one_fell_off_the_bus(tmp_path, clean_env):
+    # nvidia-smi prints the readable GPUs, a line for the lost one, and exits non-zero (seen as 15).
+    row = fake_smi._pick(fake_smi.section((CAPTURES / H100).read_text(), "load :: query-gpu"),
+                         list(nvsmi.GPU_FIELDS), noheader=True, nounits=True, is_apps=False).strip()
+    second = row.replace("0, ", "2, ", 1)
+    lost = "Unable to determine the device handle for GPU 0000:3B:00.0: GPU is lost.  Reboot the system to recover this GPU"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "rows.txt").write_text(f"{row}\n{lost}\n{second}\n")
+    (bin_dir / "nvidia-smi").write_text(
+        "#!/bin/sh\n"
+        f'case "$1" in --query-gpu=*) cat "{tmp_path / "rows.txt"}";; *) echo "{lost}";; esac\nexit 15\n')
+    (bin_dir / "nvidia-smi").chmod(0o755)
+    env = dict(clean_env, PATH=f"{bin_dir}:{clean_env['PATH']}")
+    facts = collect_nvidia(Context(env=env, sys_root=tmp_path, proc_root=tmp_path), nvml_loader=no_nvml)
+    assert facts["source"] == "nvidia-smi"
+    assert [g["index"] for g in facts["gpus"]] == [0, 2]
+    assert facts["gpus"][0]["name"] == _recorded(H100)["gpus"][0]["name"]
+    [error] = facts["gpu_errors"]
+    assert error["pci_bus_id"] == "0000:3B:00.0" and error["kind"] == "gpu_is_lost" and error["message"] == lost
+    assert "exited with 15" in facts["smi"]["error"]

@@ -141,3 +141,47 @@ def test_header_versions_match_version_section(name, state):
 ])
 def test_classify_smi_errors(message, kind):
     assert nvsmi.classify_error(message) == kind
+
+
+# --- a GPU in trouble: "[GPU requires reset]", "[Unknown Error]", "N/A", lost handles ------------------
+
+LOST_LINE = "Unable to determine the device handle for GPU 0000:3B:00.0: GPU is lost.  Reboot the system to recover this GPU"
+UNKNOWN_LINE = "Unable to determine the device handle for GPU0000:07:00.0: Unknown Error"
+
+
+def _sick_query(name: str) -> tuple[str, dict[str, str]]:
+    """The capture's --query-gpu answer (with its header) plus: a GPU whose every reading says
+    "[GPU requires reset]", a GPU whose numbers say "[Unknown Error]" / "N/A", and two handle errors."""
+    body = fake_smi.section(_text(name), "load :: query-gpu")
+    rows = list(csv.reader(io.StringIO(body.strip()), skipinitialspace=True))
+    header, first = rows[0], rows[1]
+    plain = [re.sub(r" \[.*\]$", "", h) for h in header]
+    reset = ["[GPU requires reset]"] * len(header)
+    reset[plain.index("index")] = "7"
+    reset[plain.index("pci.bus_id")] = "00000000:9A:00.0"
+    unknown = list(first)
+    unknown[plain.index("index")] = "8"
+    for field in ("memory.total", "memory.used", "temperature.gpu"):
+        unknown[plain.index(field)] = "[Unknown Error]"
+    unknown[plain.index("utilization.gpu")] = "N/A"
+    unknown[plain.index("compute_cap")] = "Unknown Error"
+    lines = [", ".join(r) for r in rows] + [", ".join(reset), LOST_LINE, ", ".join(unknown), UNKNOWN_LINE]
+    return "\n".join(lines) + "\n", dict(zip(plain, first))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gpu_error_values_in_each_capture_do_not_crash_or_invent_gpus(name):
+    text, first = _sick_query(name)
+    recorded = _rows(fake_smi.section(_text(name), "load :: query-gpu"))
+    gpus, errors = nvsmi.parse_gpus_and_errors(text, fields=None)
+    # The recorded GPUs, then the one whose name is known though its numbers are not.
+    assert [g["index"] for g in gpus] == [int(r["index"]) for r in recorded] + [8]
+    sick = gpus[-1]
+    assert sick["name"] == first["name"] and sick["uuid"] == first["uuid"]
+    assert sick["memory_total_mib"] is None and sick["memory_used_mib"] is None and sick["temperature_c"] is None
+    assert sick["utilization_gpu_pct"] is None and sick["compute_capability"] is None
+    assert [(e["index"], e["pci_bus_id"], e["kind"]) for e in errors] == [
+        (None, "0000:3B:00.0", "gpu_is_lost"), (None, "0000:07:00.0", "unknown"), (7, "00000000:9A:00.0", "reset_required")]
+    assert errors[0]["message"] == LOST_LINE
+    # The plain parser gives the same GPUs: no row made of an error line or of "[GPU requires reset]".
+    assert nvsmi.parse_gpus(text, fields=None) == gpus

@@ -125,14 +125,14 @@ def driver_found(facts: Facts) -> Finding:
         count = len(gpus)
         broken = data.get("gpu_errors") or []
         if broken:
-            details.append("GPUs the driver counts but NVML could not read: "
-                           + ", ".join(f"GPU {e.get('index')} ({e.get('message')})" for e in broken)
+            details.append("GPUs the driver counts but that could not be read: "
+                           + ", ".join(f"{_gpu_error_target(e)[1]} ({e.get('message')})" for e in broken)
                            + "; see their driver.gpu.N findings")
         if count == 0 and broken:
             return Finding("", Status.FAIL,
                            f"the NVIDIA driver {driver} is loaded but none of its {len(broken)} GPU{'s' if len(broken) != 1 else ''} "
                            "can be read (see the findings for each GPU below)",
-                           fix=_gpu_error_fix(broken[0].get("index")), details=details)
+                           fix=_gpu_error_fix(_gpu_error_target(broken[0])[2]), details=details)
         if count == 0:
             kind = "no_devices"
             summary, fix, extra = _FAILURES[kind]
@@ -288,29 +288,39 @@ _GPU_ERROR_WORDS = {
 }
 
 
-def _gpu_error_fix(index: Any) -> str:
+def _gpu_error_fix(target: Any) -> str:
+    """target: what `nvidia-smi -i` takes: the GPU's index, or its PCI bus id when the index is unknown."""
     return ("Only the machine's admin can recover it: reboot the machine (a GPU that fell off the bus "
-            f"rarely comes back otherwise; `sudo nvidia-smi -r -i {index}` can reset it when no process uses it).\n"
-            f"To see why: `nvidia-smi -q -i {index}` and `sudo dmesg | grep -i -E 'NVRM|Xid'` "
+            f"rarely comes back otherwise; `sudo nvidia-smi -r -i {target}` can reset it when no process uses it).\n"
+            f"To see why: `nvidia-smi -q -i {target}` and `sudo dmesg | grep -i -E 'NVRM|Xid'` "
             "(Xid 79 means the GPU has fallen off the bus).")
+
+
+def _gpu_error_target(error: dict[str, Any]) -> tuple[str, str, str]:
+    """(finding id suffix, how the summary names the GPU, what `nvidia-smi -i` takes)."""
+    index = error.get("index")
+    if isinstance(index, int):
+        return str(index), f"GPU {index}", str(index)
+    bus = error.get("pci_bus_id") or "unknown"
+    return f"pci-{bus}", f"the GPU at PCI {bus}", bus
 
 
 def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env: dict[str, str],
                       errors: list[dict[str, Any]]) -> Finding:
     """FAIL for a GPU the driver counts but NVML could not read."""
-    index = error.get("index")
-    words = _GPU_ERROR_WORDS.get(error.get("kind") or "", f"could not be read by NVML ({error.get('message')})")
-    fix = _gpu_error_fix(index)
+    suffix, label, target = _gpu_error_target(error)
+    words = _GPU_ERROR_WORDS.get(error.get("kind") or "", f"could not be read ({error.get('message')})")
+    fix = _gpu_error_fix(target)
     if healthy:
         fix += ("\nMeanwhile keep CUDA on the healthy GPUs: "
                 f"{select_gpus([g.get('index') for g in healthy[:1]], healthy, env, errors)} python train.py")
-    details = [f"NVML: {error.get('message')}" + (f" (from {error['call']})" if error.get("call") else "")]
+    details = [f"{error.get('message')}" + (f" (from {error['call']})" if error.get("call") else "")]
     known = ", ".join(f"{k} {error[k]}" for k in ("name", "pci_bus_id", "uuid") if error.get(k))
     if known:
         details.append(f"last known: {known}")
     details.append("A lost GPU can make CUDA fail to start or number the other GPUs differently from nvidia-smi; "
                    "selecting GPUs by UUID (`nvidia-smi -L`) avoids both.")
-    return Finding(f"driver.gpu.{index}", Status.FAIL, f"GPU {index} {words}", fix=fix, details=details)
+    return Finding(f"driver.gpu.{suffix}", Status.FAIL, f"{label} {words}", fix=fix, details=details)
 
 
 @check("driver.gpus", "driver", "Each GPU: memory, load, temperature, and who is using it", facts=("nvidia", "env"))
@@ -324,7 +334,14 @@ def gpus(facts: Facts) -> list[Finding] | None:
     me = env.get("USER")
     busy = {g.get("index") for g in gpu_list if is_busy(g, me)}
     free = [g.get("index") for g in gpu_list if g.get("index") not in busy]
-    findings = [gpu_error_finding(e, gpu_list, env, errors) for e in errors]
+    findings = []
+    # Report order follows the GPU index, broken GPUs included; those known only by PCI bus id last.
+    order = {}
+    for error in errors:
+        finding = gpu_error_finding(error, gpu_list, env, errors)
+        index = error.get("index")
+        order[finding.id] = index if isinstance(index, int) else 1 << 30
+        findings.append(finding)
     for gpu in gpu_list:
         index = gpu.get("index")
         procs = gpu.get("processes") or []
@@ -365,10 +382,10 @@ def gpus(facts: Facts) -> list[Finding] | None:
                 details=[f"{m.get('name') or 'MIG device'}: {m.get('uuid')}" for m in migs]
                 or ["no MIG device was listed; create one with `sudo nvidia-smi mig -cgi <profile> -C` (see `nvidia-smi mig -lgip`)"],
             ))
-    # Report order follows the GPU index, broken GPUs included.
-    return sorted(findings, key=lambda f: (_index_of(f.id), f.id))
+    # sorted() is stable: a GPU's own finding stays before its MIG listing.
+    return sorted(findings, key=lambda f: order.get(f.id, _index_of(f.id)))
 
 
 def _index_of(finding_id: str) -> int:
     tail = finding_id.rsplit(".", 1)[-1]
-    return int(tail) if tail.isdigit() else -1
+    return int(tail) if tail.isdigit() else 1 << 30

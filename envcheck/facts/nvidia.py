@@ -299,16 +299,22 @@ def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None]:
             return result.stdout, None
         return None, _smi_failure(result, timeout)
 
-    gpu_text, error = run([f"--query-gpu={','.join(nvsmi.GPU_FIELDS)}", "--format=csv,noheader,nounits"])
-    if gpu_text is None:
-        return {}, error
-    gpus = nvsmi.parse_gpus(gpu_text)
+    query = ctx.run([path, f"--query-gpu={','.join(nvsmi.GPU_FIELDS)}", "--format=csv,noheader,nounits"], timeout=timeout)
+    answered = not (query.timed_out or query.error or nvsmi.classify_error(query.stdout))
+    gpu_text = query.stdout if answered else ""
+    gpus, gpu_errors = nvsmi.parse_gpus_and_errors(gpu_text)
+    # A GPU that fell off the bus makes nvidia-smi exit non-zero while still listing the others.
+    gpu_errors += [e for e in nvsmi.parse_handle_errors(query.stderr)
+                   if e["pci_bus_id"] not in {g["pci_bus_id"] for g in gpu_errors}]
+    if not (query.ok and answered) and not gpus and not gpu_errors:
+        return {}, _smi_failure(query, timeout)
     data: dict[str, Any] = {
         "driver_version": nvsmi.parse_driver_version_from_query(gpu_text),
         "cuda_driver_version": None,
         "gpus": gpus,
+        "gpu_errors": gpu_errors,
     }
-    errors = []
+    errors = [] if query.ok else [_smi_failure(query, timeout)]
     for argv, apply in (
         ([], "header"),
         ([f"--query-compute-apps={','.join(nvsmi.APP_FIELDS)}", "--format=csv,noheader,nounits"], "apps"),
