@@ -151,3 +151,33 @@ def test_without_gpu_list_only_syntax_is_checked():
     assert [e.kind for e in result.entries] == ["index", "uuid", "invalid", "index"]
     assert result.stopped_at == "-1"
     assert any("could only be checked for syntax" in p for p in result.problems)
+
+
+# --- how the doctor's suggested commands select GPUs (envcheck.checks.cuda.select_gpus) -----------
+
+def _models(*names):
+    return [{"index": i, "name": n, "uuid": f"GPU-{i:08x}-aaaa-4000-8000-000000000000"} for i, n in enumerate(names)]
+
+
+@pytest.mark.parametrize("names, env, expected", [
+    (("NVIDIA L40S", "NVIDIA L40S", "NVIDIA L40S"), {}, "CUDA_VISIBLE_DEVICES=2"),
+    (("NVIDIA H100 80GB HBM3", "NVIDIA L40S", "NVIDIA L40S"), {}, "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=2"),
+    (("NVIDIA H100 80GB HBM3", "NVIDIA L40S", "NVIDIA L40S"), {"CUDA_DEVICE_ORDER": "FASTEST_FIRST"},
+     "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=2"),
+    (("NVIDIA H100 80GB HBM3", "NVIDIA L40S", "NVIDIA L40S"), {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}, "CUDA_VISIBLE_DEVICES=2"),
+])
+def test_select_gpus_uses_the_index_only_where_cuda_numbers_like_nvidia_smi(names, env, expected):
+    from envcheck.checks.cuda import select_gpus
+
+    assert select_gpus([2], _models(*names), env) == expected
+
+
+def test_select_gpus_names_gpus_by_uuid_when_one_gpu_is_lost():
+    from envcheck.checks.cuda import select_gpus
+
+    gpus = _models("NVIDIA L40S", "NVIDIA L40S")
+    lost = [{"index": 2, "kind": "gpu_is_lost"}]
+    assert select_gpus([0, 1], gpus, {"CUDA_DEVICE_ORDER": "PCI_BUS_ID"}, lost) == \
+        f"CUDA_VISIBLE_DEVICES={gpus[0]['uuid']},{gpus[1]['uuid']}"
+    gpus[1]["uuid"] = None  # UUID unknown: fall back to the PCI-ordered index
+    assert select_gpus([1], gpus, {}, lost) == "CUDA_DEVICE_ORDER=PCI_BUS_ID CUDA_VISIBLE_DEVICES=1"
