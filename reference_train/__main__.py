@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deterministic", action="store_true")
     parser.add_argument("--amp", type=_bool, default=None, help="true/false (default: on for CUDA, and on a CPU with native bfloat16)")
-    parser.add_argument("--channels-last", type=_bool, default=True)
+    parser.add_argument("--channels-last", type=_bool, default=None,
+                        help="true/false (default: by device: on for CUDA, off on a CPU without native bfloat16)")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader workers (default: from the CPU count)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -49,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", type=Path, default=None, help="checkpoint.pth to continue from")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--eval-every-epoch", type=_bool, default=True)
+    parser.add_argument("--target-accuracy", type=float, default=None,
+                        help="stop as soon as validation accuracy reaches this (e.g. 0.8); --epochs stays the cap")
+    parser.add_argument("--eval-every-steps", type=int, default=None,
+                        help="with --target-accuracy: also evaluate every this many optimizer steps")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     parser.add_argument("--tensorboard", action="store_true")
     parser.add_argument("--no-plot", dest="plot", action="store_false")
@@ -62,15 +67,23 @@ def main(argv: list[str] | None = None) -> int:
     from reference_train.errors import TrainError
 
     try:
-        from reference_train.train import TrainConfig, train
+        from reference_train.train import TrainConfig, train, validate_config
     except ImportError as exc:
         print(f"reference_train: error: {exc}; install the trainer's dependencies with pip install 'envcheck[train]'.", file=sys.stderr)
         return 2
-    image_size = args.image_size or (64 if args.synthetic else 224)
+    # `is None`, not `or`: --image-size 0 is refused below rather than silently becoming the default.
+    image_size = args.image_size if args.image_size is not None else (64 if args.synthetic else 224)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    values.update(image_size=image_size)
     try:
+        # Every setting is checked before anything starts (the synthetic set takes a while to draw).
+        validate_config(TrainConfig(**{**values, "data_dir": args.data_dir or Path(".")}))
         if args.synthetic:
             from reference_train.synthetic import cached_dataset
 
+            if args.synthetic_train_per_class < 1 or args.synthetic_val_per_class < 1:
+                raise TrainError("--synthetic-train-per-class and --synthetic-val-per-class must be at least 1.")
             data_dir = cached_dataset(
                 seed=args.seed,
                 image_size=image_size,
@@ -79,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             data_dir = args.data_dir
-        fields = {f.name for f in dataclasses.fields(TrainConfig)}
-        values = {k: v for k, v in vars(args).items() if k in fields}
-        values.update(data_dir=data_dir, image_size=image_size)
+        values.update(data_dir=data_dir)
         result = train(TrainConfig(**values))
     except TrainError as exc:
         print(f"reference_train: error: {exc}", file=sys.stderr)
@@ -93,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         f"done: {result.steps} steps on {result.device}, final val acc {result.final_val_acc:.3f} "
         f"(best {result.best_val_acc:.3f}), {result.images_per_sec:.1f} img/s"
     )
+    print(f"settings: {result.settings.get('why', '')}")
     for label, path in (("checkpoint", result.checkpoint_path), ("best model", result.best_model_path),
                         ("metrics", result.metrics_path), ("curves", result.plot_path)):
         if path is not None:

@@ -49,6 +49,15 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
         raise CheckpointError(f"checkpoint {path} is a folder, not a file; {hint}.")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; check the --resume path.")
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    # torch.save writes a zip archive (PK\x03\x04); files from torch < 1.6 are a pickle (\x80).
+    if magic and not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\x80")):
+        kind = "a text file" if _looks_like_text(path) else "not a PyTorch file"
+        raise CheckpointError(
+            f"checkpoint {path} is {kind}, not a PyTorch checkpoint; pass the checkpoint.pth a reference_train run "
+            "wrote into its --out-dir."
+        )
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises several types for truncated/corrupt/unsafe files
@@ -71,3 +80,13 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
             "checkpoint.pth written by reference_train (best_model.pth holds only model weights)."
         )
     return state
+
+
+def _looks_like_text(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(512)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head

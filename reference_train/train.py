@@ -145,10 +145,7 @@ def _train(cfg: TrainConfig, data_dir: Path, device: torch.device) -> TrainResul
     run_start = time.perf_counter()
     amp_dtype = amp_dtype_for(device, cfg.amp)
     settings = speed_settings(device, amp_dtype, cfg.channels_last, cfg.workers, cfg.deterministic)
-    if settings["cudnn_benchmark"]:
-        torch.backends.cudnn.benchmark = True  # fixed input size: autotuning pays off after the first steps
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)  # report this run's peak, not an earlier run's
+    _prepare_device(device, settings)
     shuffle_generator = seed_everything(cfg.seed)
 
     # ---- data
@@ -476,8 +473,9 @@ class _ThroughputTimer:
     finished GPU work only.
     """
 
-    def __init__(self, device: torch.device, warmup: int = WARMUP_STEPS):
+    def __init__(self, device: torch.device, warmup: int = WARMUP_STEPS, clock=time.perf_counter):
         self.device = device
+        self.clock = clock
         self.warmup = warmup
         self.steps = 0  # training steps seen, timed or not
         self.images = 0  # images of timed steps
@@ -487,7 +485,7 @@ class _ThroughputTimer:
     def resume(self) -> None:
         if self._started is None and self.steps >= self.warmup:
             _synchronize(self.device)
-            self._started = time.perf_counter()
+            self._started = self.clock()
 
     def step_done(self, batch_size: int) -> None:
         if self._started is not None:
@@ -499,7 +497,7 @@ class _ThroughputTimer:
     def pause(self) -> None:
         if self._started is not None:
             _synchronize(self.device)
-            self.seconds += time.perf_counter() - self._started
+            self.seconds += self.clock() - self._started
             self._started = None
 
     @property
@@ -756,6 +754,14 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
             flags = set(line.split(":", 1)[-1].split())
             return bool(flags & {"avx512_bf16", "amx_bf16"})
     return False
+
+
+def _prepare_device(device: torch.device, settings: dict) -> None:
+    """Per-run device switches (train() restores the global flags when it returns)."""
+    if settings["cudnn_benchmark"]:
+        torch.backends.cudnn.benchmark = True  # fixed input size: autotuning pays off after the first steps
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)  # report this run's peak, not an earlier run's in this process
 
 
 def _synchronize(device: torch.device) -> None:
