@@ -44,22 +44,33 @@ def _register() -> None:
     from envcheck.commands import check_data, diff, doctor, export, scaffold, smoke_train
 
     # In the order users meet them.
-    app.command("doctor")(doctor.command)
-    app.command("smoke-train")(smoke_train.command)
-    app.command("export")(export.command)
-    app.command("diff")(diff.command)
-    app.command("scaffold")(scaffold.command)
-    app.command("check-data")(check_data.command)
+    for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("export", export), ("diff", diff),
+                         ("scaffold", scaffold), ("check-data", check_data)):
+        app.command(name)(module.command)
 
 
 _register()
+
+
+def _hide_flag_placeholders(command) -> None:
+    """On/off flags take no value, but typer's help shows `<bool>` beside them as if they did.
+
+    An empty metavar makes the help show nothing there; options that take a value keep theirs.
+    """
+    for param in getattr(command, "params", []):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _hide_flag_placeholders(sub)
 
 
 def main() -> None:
     # Standalone mode: click itself turns usage errors into one message and exit code 2, and
     # typer.Exit into its exit code. Errors the user can fix arrive as UserError.
     try:
-        app()
+        command = typer.main.get_command(app)
+        _hide_flag_placeholders(command)
+        command(prog_name="envcheck")
     except UserError as exc:
         print(f"envcheck: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -1,0 +1,24 @@
+"""--help as users read it: flags show no value placeholder; options that take values keep theirs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from _cli import run_cli
+
+
+@pytest.mark.parametrize("command", ["doctor", "smoke-train", "export", "diff", "scaffold", "check-data"])
+def test_flags_have_no_value_placeholder(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    code, out, _ = run_cli([command, "--help"], capsys)
+    assert code == 0
+    flag_lines = [line for line in out.splitlines() if re.search(r"--(force|cpu|json|dry-run|verbose|no-verify|offline)\b", line)]
+    value_lines = [line for line in out.splitlines() if re.search(r"--(output|gpu|python|dir|seed|format)\b", line)]
+    assert flag_lines or value_lines, out
+    for line in flag_lines:
+        if not re.search(r"--(output|gpu|python|dir|seed|format)\b", line):
+            assert "<bool>" not in line, line
+    for line in value_lines:
+        assert re.search(r"<(str|int|path|float)>", line), line
