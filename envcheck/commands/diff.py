@@ -23,9 +23,13 @@ def current_snapshot(python: str | None, offline: bool = True) -> dict:
     from envcheck.runner import collect
     from envcheck.snapshot import build_snapshot
 
+    from envcheck.progress import status
+
     ctx = Context(python=resolve_python(python), offline=offline)
-    report = read_packages(ctx)
-    facts = collect(ctx, DIFF_FACTS)
+    with status(f"Listing the packages of {ctx.python}...") as progress:
+        report = read_packages(ctx)
+        progress.update(f"Collecting {', '.join(DIFF_FACTS)} facts (the torch probe takes a few seconds)...")
+        facts = collect(ctx, DIFF_FACTS)
     return build_snapshot(report, facts.to_dict(), [], ctx.python)
 
 

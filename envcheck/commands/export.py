@@ -138,8 +138,11 @@ def command(
 
         # Checked before the slow part so the user does not wait to be told.
         output = check_output_file(output, force)
+    from envcheck.progress import status
+
     ctx = Context(python=resolve_python(python), offline=offline)
-    text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format)
+    with status(f"Listing the packages of {ctx.python} and collecting the facts for the header..."):
+        text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format)
     if output is None:
         sys.stdout.write(text)
         return
