@@ -126,6 +126,8 @@ def test_a_new_run_keeps_the_earlier_runs_results(project):
     first = run(project)
     assert first.returncode == 0, first.stderr
     best_before = torch.load(project / "model" / "best.pt", map_location="cpu", weights_only=True)
+    assert (project / "outputs" / "curves.png").stat().st_size > 1000  # matplotlib comes with [train]
+    assert "curves in" in first.stdout
     second = run(project)
     assert second.returncode == 0, second.stderr
     assert "were moved to" in second.stdout
