@@ -22,6 +22,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 H100 = FIXTURES / "nvidia-smi" / "linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt"
 ALL_CHECKS = ["device", "numerics", "learning", "determinism", "checkpoint", "amp", "throughput"]
 FAST = ["--epochs", "3", "--batch-size", "32"]  # the defaults a user gets (64 px)
+# A small learning set at 32 px: seconds per phase. Only the full-size run above proves the bar.
+SMALL = ["--learn-per-class", "16", "--image-size", "32", "--epochs", "1", "--batch-size", "16"]
 
 
 def _command() -> list[str]:
@@ -50,6 +52,7 @@ def run(args: list[str], cache: Path | None = None, env_extra: dict | None = Non
 
 @pytest.mark.slow
 def test_cpu_run_with_two_gloo_ranks_passes_and_json_has_every_check(cache_home):
+    # The suite's one full-size run: the default learning set, which the 0.80 bar was measured on.
     result = run(["smoke-train", "--cpu", "--nproc", "2", "--json", *FAST], cache_home)
     assert "Traceback" not in result.stderr
     doc = json.loads(result.stdout)
@@ -78,7 +81,7 @@ def test_cpu_run_with_two_gloo_ranks_passes_and_json_has_every_check(cache_home)
 def test_hung_phase_fails_its_check_and_later_phases_still_run(cache_home, tmp_path):
     out = tmp_path / "run"
     result = run(
-        ["smoke-train", "--cpu", *FAST, "--out", str(out), "--phase-timeout", "learning=3"],
+        ["smoke-train", "--cpu", *SMALL, "--out", str(out), "--phase-timeout", "learning=3"],
         cache_home,
         env_extra={"ENVCHECK_SMOKE_TEST_SLEEP": "learning=300", "COLUMNS": "200"},
     )
@@ -149,6 +152,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], dict, str]]:
     empty = _image_folder(tmp_path / "empty", {"cat": 1, "dog": 0}, {"cat": 1, "dog": 1})
     corrupt = _image_folder(tmp_path / "corrupt", {"cat": 2, "dog": 2}, {"cat": 1, "dog": 1})
     (corrupt / "train" / "dog" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    one_class = _image_folder(tmp_path / "one_class", {"cat": 2}, {"cat": 1})
     fake_gpu = _fake_nvidia_smi(tmp_path)
     return {
         "gpu and cpu": (["--gpu", "0", "--cpu"], {}, "--cpu cannot be combined"),
@@ -162,11 +166,24 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], dict, str]]:
         "unreadable image": (["--cpu", "--data", str(corrupt)], {}, "1.png"),
         "image too small": (["--cpu", "--image-size", "16"], {}, "--image-size 16"),
         "no epochs": (["--cpu", "--epochs", "0"], {}, "--epochs 0"),
+        "seed too large": (["--cpu", "--seed", str(2**70)], {}, f"--seed {2**70} is out of range"),
+        "negative seed": (["--cpu", "--seed", "-1"], {}, "--seed -1 is out of range"),
+        "image too large": (["--cpu", "--image-size", "100000"], {}, "--image-size 100000 is too large"),
+        "batch too large": (["--cpu", "--batch-size", "100000"], {}, "--batch-size 100000 is too large"),
+        "too many epochs": (["--cpu", "--epochs", "100000"], {}, "--epochs 100000"),
+        "empty gpus": (["--gpus", ""], {}, "--gpus is empty"),
+        "nan timeout": (["--cpu", "--timeout", "nan"], {}, "--timeout nan"),
+        "inf timeout": (["--cpu", "--timeout", "inf"], {}, "--timeout inf"),
+        "inf phase timeout": (["--cpu", "--phase-timeout", "learning=inf"], {}, "--phase-timeout 'learning=inf'"),
+        "too many processes": (["--cpu", "--nproc", "100000"], {}, "--nproc 100000"),
+        "one class": (["--cpu", "--data", str(one_class)], {}, "1 class folder(s); a classifier needs at least 2"),
     }
 
 
 BAD_INPUT_CASES = ["gpu and cpu", "no gpu here", "gpu index missing", "gpu hidden", "data missing", "data without val",
-                   "classes differ", "empty class", "unreadable image", "image too small", "no epochs"]
+                   "classes differ", "empty class", "unreadable image", "image too small", "no epochs",
+                   "seed too large", "negative seed", "image too large", "batch too large", "too many epochs", "empty gpus",
+                   "nan timeout", "inf timeout", "inf phase timeout", "too many processes", "one class"]
 
 
 @pytest.mark.parametrize("case", BAD_INPUT_CASES)

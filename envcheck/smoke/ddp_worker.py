@@ -59,6 +59,13 @@ def cuda_device_index(local_rank: int, device_count: int, visible: str | None) -
     )
 
 
+def rank_cuda_device(local_rank: int) -> int:
+    """cuda_device_index for this process: the GPUs torch sees and the CUDA_VISIBLE_DEVICES behind them."""
+    import torch
+
+    return cuda_device_index(local_rank, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
 def _test_hook_sleep() -> None:
     """ENVCHECK_SMOKE_TEST_SLEEP="ddp=60": make every rank hang, so tests can stop a live DDP run."""
     for item in os.environ.get("ENVCHECK_SMOKE_TEST_SLEEP", "").split(","):
@@ -87,7 +94,7 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
     use_cuda = os.environ.get("ENVCHECK_DDP_DEVICE", "cuda" if torch.cuda.is_available() else "cpu") == "cuda"
     if use_cuda:
-        index = cuda_device_index(local_rank, torch.cuda.device_count(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+        index = rank_cuda_device(local_rank)
         torch.cuda.set_device(index)
         device = torch.device("cuda", index)
         backend = "nccl"

@@ -294,6 +294,7 @@ class Worker:
             "early_stop": bool(early),
             "eval_every_steps": early.get("eval_every_steps"),
             "stopped_early": bool(getattr(result, "stopped_early", False)),
+            "target_reached_at_step": getattr(result, "target_reached_at_step", None),
         }
         stopped = f", stopped early at step {result.steps} once the bar was met" if numbers["stopped_early"] else ""
         summary = (
@@ -400,8 +401,12 @@ class Worker:
             # No learning run in this process, or one too short to time past its warm-up.
             source = "own run"
             # Enough steps past the warm-up for a steady rate, without a whole epoch of a big --data set.
-            result = train(self.train_config("throughput", small=False, epochs=1, max_steps=self.config["throughput_steps"],
-                                             eval_every_epoch=False))
+            steps = self.config["throughput_steps"]
+            images = int(self.config.get("train_images") or 0)
+            per_epoch = max(1, math.ceil(images / self.config["batch_size"])) if images else steps
+            # As many epochs as a small data set needs to reach the steps (the timer runs across epochs).
+            result = train(self.train_config("throughput", small=False, epochs=max(1, math.ceil(steps / per_epoch)),
+                                             max_steps=steps, eval_every_epoch=False))
         numbers: dict[str, Any] = {
             "images_per_sec": round(result.images_per_sec, 1),
             "batch_size": self.config["batch_size"],
