@@ -117,7 +117,7 @@ def test_fingerprint_runs_after_the_phases_not_beside_them(monkeypatch, capsys, 
 
     monkeypatch.setattr(phases, "run_worker_phases", fake_phases)
     monkeypatch.setattr(reference_train.synthetic, "cached_dataset", lambda **kw: tmp_path)
-    monkeypatch.setattr(smoke_train, "fingerprint", lambda env: (order.append(("fingerprint", env["CUDA_VISIBLE_DEVICES"])), {})[1])
+    monkeypatch.setattr(smoke_train, "fingerprint", lambda env, base=None: (order.append(("fingerprint", env["CUDA_VISIBLE_DEVICES"])), {})[1])
     code, out, err = run_cli(["smoke-train", "--cpu", "--json"], capsys)
     assert code == 0, err
     assert order == ["phases start", "phases end", ("fingerprint", "")]

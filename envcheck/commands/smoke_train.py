@@ -177,7 +177,7 @@ def _nvidia_gpus() -> tuple[list[dict[str, Any]], str | None]:
     return gpus, "; ".join(str(r) for r in reasons if r) or None
 
 
-def fingerprint(child_env: dict[str, str]) -> dict[str, Any]:
+def fingerprint(child_env: dict[str, str], base_env: dict[str, str] | None = None) -> dict[str, Any]:
     """The doctor's facts about this machine (system, driver, torch), for --json and --out.
 
     Gathered after the phases, never beside them, and with the training children's environment
@@ -190,7 +190,8 @@ def fingerprint(child_env: dict[str, str]) -> dict[str, Any]:
         from envcheck.context import Context
         from envcheck.facts.torch_probe import NO_CONTEXT_ENV
 
-        env = _child_env(child_env)
+        env = dict(base_env) if base_env is not None else _child_env({})
+        env.update(child_env)
         env[NO_CONTEXT_ENV] = "1"
         facts, findings = gather(Context(env=env), only=["system", "driver", "torch"])
         return {
@@ -225,6 +226,7 @@ class RunGuard:
     def __init__(self) -> None:
         self.temp_dirs: list[Path] = []
         self._saved: dict[int, Any] = {}
+        self._child_tmp: Path | None = None
 
     def __enter__(self) -> "RunGuard":
         if threading_is_main():
@@ -241,10 +243,20 @@ class RunGuard:
         for sig in self._saved:
             signal.signal(sig, signal.SIG_IGN)
 
-    def temp_dir(self) -> Path:
-        path = Path(tempfile.mkdtemp(prefix="envcheck-smoke-"))
+    def temp_dir(self, prefix: str = "envcheck-smoke-") -> Path:
+        path = Path(tempfile.mkdtemp(prefix=prefix))
         self.temp_dirs.append(path)
         return path
+
+    def child_env(self, extra: dict[str, str]) -> dict[str, str]:
+        """The children's environment, with a private TMPDIR removed with the run: torchrun's
+        torchelastic_* log folders and anything else a child puts in the temp folder go with it."""
+        if self._child_tmp is None:
+            self._child_tmp = self.temp_dir("envcheck-smoke-tmp-")
+        env = _child_env(extra)
+        for name in ("TMPDIR", "TMP", "TEMP"):
+            env[name] = str(self._child_tmp)
+        return env
 
     def remove_temp_dirs(self) -> list[Path]:
         removed = []
@@ -252,15 +264,16 @@ class RunGuard:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
         self.temp_dirs.clear()
+        self._child_tmp = None
         return removed
 
-    def stop_everything(self) -> int:
+    def stop_everything(self, sweep: bool) -> int:
+        """Stop the registered children; with sweep, also anything else still below this process
+        (the fingerprint's probe, a child started just as the signal came)."""
         from envcheck.smoke.phases import CHILDREN, stop_descendants
 
         stopped = CHILDREN.stop_all()
-        # Anything else still below this process: the fingerprint's probe, a child of a child
-        # that was not registered.
-        return stopped + stop_descendants()
+        return stopped + (stop_descendants() if sweep else 0)
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         try:
@@ -268,9 +281,10 @@ class RunGuard:
                 self.remove_temp_dirs()
                 return False
             self._quiet()
-            stopped = self.stop_everything()
+            interrupted = issubclass(exc_type, KeyboardInterrupt)
+            stopped = self.stop_everything(sweep=interrupted)
             removed = self.remove_temp_dirs()
-            if issubclass(exc_type, KeyboardInterrupt):
+            if interrupted:
                 signum = getattr(exc, "signum", signal.SIGINT)
                 what = f"removed {', '.join(map(str, removed))}" if removed else "no temporary folder to remove"
                 print(f"envcheck: interrupted ({signal.Signals(signum).name}): stopped {stopped} "
@@ -385,7 +399,8 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
         status.start()
     try:
         checks = _run_phases(plan, out_dir, data, threshold, epochs, seed, image_size, batch_size, amp,
-                             deterministic, timeouts, status, selected, learn_per_class, log_kept=not temporary)
+                             deterministic, timeouts, status, selected, learn_per_class, log_kept=not temporary,
+                             env=guard.child_env(plan.child_env))
     finally:
         if status is not None:
             status.stop()
@@ -401,7 +416,7 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
 
     doc = None
     if json_out or not temporary:
-        doc = report.report_dict(checks, plan.to_dict(), settings, fingerprint(plan.child_env),
+        doc = report.report_dict(checks, plan.to_dict(), settings, fingerprint(plan.child_env, guard.child_env({})),
                                  None if temporary else str(out_dir), notes)
     if not temporary and doc is not None:
         from envcheck.fsutil import atomic_write_text
@@ -417,7 +432,7 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
 def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs: int, seed: int, image_size: int,
                 batch_size: int, amp: bool | None, deterministic: bool, timeouts: dict[str, float], status,
                 selected: list[str] | None = None, learn_per_class: int = LEARN_TRAIN_PER_CLASS,
-                log_kept: bool = True) -> list:
+                log_kept: bool = True, env: dict[str, str] | None = None) -> list:
     from envcheck.smoke import phases
 
     singles = [name for name in phases.single_device_phases() if selected is None or name in selected]
@@ -451,7 +466,7 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
                       train_images=_train_images(data) if data is not None else 2 * learn_per_class)
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)
-    env = _child_env(plan.child_env)
+    env = env if env is not None else _child_env(plan.child_env)
 
     def on_start(name: str) -> None:
         if status is not None:
@@ -476,7 +491,7 @@ def _run_as_job_rank(job, guard: RunGuard, cpu: bool, seed: int, json_out: bool,
 
     out_dir, temporary = _prepare_out_dir(out / f"rank{job.rank}" if out is not None else None, guard)
     kind = "cpu" if cpu else "cuda"
-    env = _child_env(dict(job.env))
+    env = guard.child_env(dict(job.env))
     if cpu:
         env["ENVCHECK_DDP_DEVICE"] = "cpu"
     else:
