@@ -144,3 +144,17 @@ def test_rank_without_a_gpu_of_its_own_names_the_counts(monkeypatch):
     # SLURM --gpus-per-task=1: one GPU per task, so local rank 3 uses cuda:0 rather than an invalid ordinal.
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert rank_cuda_device(3) == 0
+
+
+def test_memory_need_comes_from_reference_train_when_it_has_an_estimate(monkeypatch):
+    import reference_train.train as train_module
+
+    from envcheck.smoke.worker import BASE_TRAINING_BYTES, training_memory_estimate
+
+    if hasattr(train_module, "estimate_training_memory_bytes"):
+        needed, source = training_memory_estimate(32, 64, None)
+        assert source == "reference_train"
+        assert needed == train_module.estimate_training_memory_bytes(batch_size=32, image_size=64, amp=True)
+    monkeypatch.delattr(train_module, "estimate_training_memory_bytes", raising=False)
+    needed, source = training_memory_estimate(32, 224, False)
+    assert source == "constant" and needed > BASE_TRAINING_BYTES

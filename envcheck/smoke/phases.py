@@ -226,10 +226,10 @@ class ChildRegistry:
                 self._procs.remove(proc)
 
     def stop(self, proc: subprocess.Popen, grace: float = TERM_GRACE_S) -> int:
-        try:
-            return stop_tree(proc, grace)
-        finally:
-            self.forget(proc)
+        # Forgotten only once stopped: an interrupt in the middle leaves it to stop_all.
+        count = stop_tree(proc, grace)
+        self.forget(proc)
+        return count
 
     def live(self) -> list[subprocess.Popen]:
         with self._lock:
