@@ -2,9 +2,14 @@
 
 The parent never imports torch. One worker child runs the single-device phases in order and
 reports each as a JSON line; the parent gives each phase its own deadline. A phase that overruns
-becomes a failed check ("learning phase did not finish within 300 s"), the child's whole process
-group is killed (DataLoader workers included), and a fresh child carries on with the phases left.
-A child that dies mid-phase is handled the same way, with the last line of its log as the error.
+becomes a failed check ("learning phase did not finish within 300 s"), the child and every
+process below it are stopped (stop_tree: DataLoader workers, and torchrun's ranks, which live in
+sessions of their own), and a fresh child carries on with the phases left. A child that dies
+mid-phase is handled the same way, with the last line of its log as the error.
+
+Every child is registered in CHILDREN while it runs, so that the command can stop them all
+however it ends (envcheck.commands.smoke_train.RunGuard). The phases themselves are registered
+units (Phase, @phase): the worker's methods for the single-device phases, and DDP here.
 """
 
 from __future__ import annotations
