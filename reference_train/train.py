@@ -42,6 +42,7 @@ from reference_train.data import IMAGENET_MEAN, IMAGENET_STD, build_loaders, def
 from reference_train.datacheck import check_imagefolder
 from reference_train.errors import OutOfMemory, TrainError
 from reference_train.model import build_model
+from reference_train.plotting import plot_history
 from reference_train.seeding import (
     capture_rng_state,
     enable_determinism,
@@ -280,8 +281,6 @@ def _train(cfg: TrainConfig, data_dir: Path, device: torch.device) -> TrainResul
         writer.close()
     plot_path = None
     if cfg.plot and out_dir is not None and loop.history:
-        from reference_train.plotting import plot_history
-
         plot_path = plot_history(loop.history, out_dir / "curves.png")
         if plot_path is None and cfg.progress:
             print("note: matplotlib is not installed, so no curves.png; pip install matplotlib", file=sys.stderr)
