@@ -134,8 +134,8 @@ def train(cfg: TrainConfig) -> TrainResult:
         device = _resolve_device(cfg.device)
         try:
             return _train(cfg, data_dir, device)
-        except torch.cuda.OutOfMemoryError:
-            if device.type != "cuda":
+        except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is one
+            if device.type != "cuda" or not _is_out_of_memory(exc):
                 raise
         # Out of the except block the failed run's tensors are released, so the free memory
         # reported below is what a retry would find.
@@ -629,6 +629,13 @@ def estimate_training_memory_bytes(batch_size: int, image_size: int, amp: bool) 
         raise ValueError("batch_size and image_size must be at least 1")
     activations = batch_size * (image_size / 224) ** 2 * _ACTIVATION_BYTES_PER_224PX_IMAGE[bool(amp)]
     return int(_FIXED_OVERHEAD_BYTES + 16 * _RESNET18_PARAMETERS + activations)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    # cuDNN and cuBLAS report a failed workspace allocation as a plain RuntimeError.
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or any(
+        marker in str(exc) for marker in ("CUDNN_STATUS_NOT_ENOUGH_MEMORY", "CUBLAS_STATUS_ALLOC_FAILED", "CUDA out of memory")
+    )
 
 
 def _out_of_memory_message(device: torch.device, cfg: TrainConfig) -> str:

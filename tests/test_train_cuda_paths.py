@@ -297,9 +297,9 @@ def test_target_settings_are_validated(tiny_data):
 # ---------------------------------------------------------------- 7. out of GPU memory
 
 
-def _oom_run(monkeypatch, tiny_data, mem_get_info):
+def _oom_run(monkeypatch, tiny_data, mem_get_info, error=None):
     def step_out_of_memory(cfg, data_dir, device):
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total)")
+        raise error or torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 15.77 GiB total)")
 
     monkeypatch.setattr(train_module, "_resolve_device", lambda name: torch.device("cuda:0"))
     monkeypatch.setattr(train_module, "_train", step_out_of_memory)
@@ -323,6 +323,22 @@ def test_out_of_memory_message_survives_a_broken_mem_get_info(tiny_data, monkeyp
         raise RuntimeError("CUDA error: an illegal memory access was encountered")
 
     assert "free memory unknown" in _oom_run(monkeypatch, tiny_data, broken)
+
+
+def test_cudnn_workspace_allocation_failure_is_out_of_memory_too(tiny_data, monkeypatch):
+    error = RuntimeError("cuDNN error: CUDNN_STATUS_NOT_ENOUGH_MEMORY")
+    message = _oom_run(monkeypatch, tiny_data, lambda device=None: (2**30, 8 * 2**30), error=error)
+    assert "1.0 GiB free of 8.0 GiB" in message
+
+
+def test_other_runtime_errors_on_cuda_are_not_called_out_of_memory(tiny_data, monkeypatch):
+    def broken(cfg, data_dir, device):
+        raise RuntimeError("CUDA error: device-side assert triggered")
+
+    monkeypatch.setattr(train_module, "_resolve_device", lambda name: torch.device("cuda:0"))
+    monkeypatch.setattr(train_module, "_train", broken)
+    with pytest.raises(RuntimeError, match="device-side assert"):
+        train(tiny_config(tiny_data))
 
 
 def test_memory_estimate_follows_its_formula():
