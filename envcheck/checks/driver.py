@@ -307,12 +307,12 @@ def _gpu_error_target(error: dict[str, Any]) -> tuple[str, str, str]:
 
 def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env: dict[str, str],
                       errors: list[dict[str, Any]]) -> Finding:
-    """FAIL for a GPU the driver counts but NVML could not read."""
+    """FAIL for a GPU the driver counts but that NVML (or nvidia-smi) could not read."""
     suffix, label, target = _gpu_error_target(error)
     words = _GPU_ERROR_WORDS.get(error.get("kind") or "", f"could not be read ({error.get('message')})")
     fix = _gpu_error_fix(target)
     if healthy:
-        fix += ("\nMeanwhile keep CUDA on the healthy GPUs: "
+        fix += ("\nMeanwhile run on a healthy GPU, named so that CUDA stays away from this one: "
                 f"{select_gpus([g.get('index') for g in healthy[:1]], healthy, env, errors)} python train.py")
     details = [f"{error.get('message')}" + (f" (from {error['call']})" if error.get("call") else "")]
     known = ", ".join(f"{k} {error[k]}" for k in ("name", "pci_bus_id", "uuid") if error.get(k))
