@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -46,14 +47,28 @@ def run(args: list[str], cache: Path | None = None, env_extra: dict | None = Non
     if cache is not None:
         env["XDG_CACHE_HOME"] = str(cache)
     env.update(env_extra or {})
-    return subprocess.run((argv or _command()) + args, capture_output=True, text=True, env=env, timeout=timeout,
-                          cwd=REPO)
+    command = (argv or _command()) + args
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # SIGTERM, not subprocess.run's SIGKILL: smoke-train then stops its children (which run in
+        # sessions of their own) and removes its temporary folders; SIGKILL would leave them.
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        raise subprocess.TimeoutExpired(command, timeout, out, err) from None
+    return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
 
 @pytest.mark.slow
 def test_cpu_run_with_two_gloo_ranks_passes_and_json_has_every_check(cache_home):
     # The suite's one full-size run: the default learning set, which the 0.80 bar was measured on.
-    result = run(["smoke-train", "--cpu", "--nproc", "2", "--json", *FAST], cache_home)
+    # Minutes on a quiet 2-core CPU; the limit leaves room for a machine shared with other work.
+    result = run(["smoke-train", "--cpu", "--nproc", "2", "--json", *FAST], cache_home, timeout=1800)
     assert "Traceback" not in result.stderr
     doc = json.loads(result.stdout)
     failed = [c for c in doc["checks"] if not c["passed"]]
