@@ -98,7 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reference_train: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("reference_train: interrupted; continue with --resume OUT_DIR/checkpoint.pth", file=sys.stderr)
+        checkpoint = Path(args.out_dir) / "checkpoint.pth"
+        if checkpoint.is_file():
+            # Checkpoints are written at the end of each epoch: that is where a resumed run continues.
+            print(f"reference_train: interrupted; continue from the last finished epoch with --resume {checkpoint}",
+                  file=sys.stderr)
+        else:
+            print("reference_train: interrupted before the first epoch ended, so there is no checkpoint to resume from",
+                  file=sys.stderr)
         return 130
     print(
         f"done: {result.steps} steps on {result.device}, final val acc {result.final_val_acc:.3f} "

@@ -69,3 +69,16 @@ def test_this_run_has_the_oldest_torch():
     pins = _pins()
     assert torch.__version__.split("+")[0] == pins["torch"]
     assert torchvision.__version__.split("+")[0] == pins["torchvision"]
+
+
+def test_smoke_train_below_the_floor_says_so_in_one_line(monkeypatch, capsys):
+    from importlib import metadata
+
+    from _cli import run_cli
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "2.0.1+cu118" if name == "torch" else real(name))
+    code, out, err = run_cli(["smoke-train", "--cpu"], capsys)
+    assert code == 2
+    assert "torch 2.0.1+cu118 is older than 2.1" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err

@@ -22,7 +22,7 @@ ENVCHECK = REPO / ".venv" / "bin" / "envcheck"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 H100 = FIXTURES / "nvidia-smi" / "linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt"
 ALL_CHECKS = ["device", "numerics", "learning", "determinism", "checkpoint", "amp", "throughput"]
-FAST = ["--epochs", "3", "--batch-size", "32"]  # the defaults a user gets (64 px)
+FAST = ["--epochs", "3", "--batch-size", "32"]  # the defaults a user gets (48 px)
 # A small learning set at 32 px: seconds per phase. Only the full-size run above proves the bar.
 SMALL = ["--learn-per-class", "16", "--image-size", "32", "--epochs", "1", "--batch-size", "16"]
 

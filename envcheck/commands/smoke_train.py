@@ -23,10 +23,13 @@ from rich.console import Console
 from envcheck.errors import UserError
 
 # The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
-# training images per class, 100 validation images per class, 64 px, 3 epochs. Measured on the
-# 2-core CPU dev box (GENERATOR_VERSION 2, torch 2.14.1, batch 32, Adam 1e-3 cosine): final val
-# accuracy 0.97, 0.98 and 0.93 for seeds 0, 1, 2 in about 50 s each. With 200 images per class
-# the same run stalls near 0.65-0.70: from random weights, the number of optimizer steps matters.
+# training images per class, 100 validation images per class, 48 px, at most 3 epochs, and stops
+# as soon as the bar is met (evaluated about six times an epoch). Measured on a 2-core CPU without
+# AVX-512 (GENERATOR_VERSION 2, torch 2.14.1, batch 32, Adam 1e-3 cosine, evaluation every 10
+# steps): the bar was met at step 80, 70 and 60 for seeds 0, 1, 2 (45-56 s); at 64 px the same
+# CPU needs 100 steps and about 80 s, as fast per image (the CPU is compute-bound at 49-62 img/s
+# either way) but slower per step. With 200 images per class the run stalls near 0.65-0.70:
+# from random weights, the number of optimizer steps matters.
 # A model that learned nothing reaches 80% of 200 balanced validation images with probability
 # below 1e-17 (binomial, p=0.5), so the bar separates "learns" from "broken" with a wide margin.
 SYNTHETIC_ACCURACY = 0.80
@@ -39,6 +42,11 @@ MARGIN_OVER_MAJORITY = 0.05
 SMALL_TRAIN_PER_CLASS = 24
 SMALL_VAL_PER_CLASS = 8
 SMALL_BATCH = 8  # 48 images -> 6 steps per epoch
+# 32 px, the smallest ResNet18 takes: these phases check kernels, RNG and checkpoint state, which
+# do not depend on the image size; it makes them about a third faster on a CPU.
+SMALL_IMAGE_SIZE = 32
+DEFAULT_IMAGE_SIZE = 48
+EVALUATIONS_PER_EPOCH = 6
 SHORT_STEPS = 8  # determinism: crosses an epoch boundary (reshuffle) at step 6
 RESUME_EPOCHS = 2  # checkpoint: 12 steps uninterrupted ...
 RESUME_STOP_STEP = 9  # ... or stopped mid-epoch 2 and resumed
@@ -63,6 +71,18 @@ def _require_torch() -> None:
             missing.append(name)
     if missing:
         raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed in {sys.executable}; {TORCH_INSTALL_HINT}.")
+    from importlib import metadata
+
+    from envcheck.support import below_floor
+
+    for name in ("torch", "torchvision"):
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:  # a source checkout on PYTHONPATH: no record to read
+            continue
+        problem = below_floor(name, version)
+        if problem:
+            raise UserError(problem)
 
 
 # Upper bounds on the numbers, so a typo is refused in one line before anything starts instead of
@@ -333,7 +353,7 @@ def command(
     data: Optional[Path] = typer.Option(None, "--data", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
     epochs: int = typer.Option(3, "--epochs", help=f"Most epochs of the learning run (1-{MAX_EPOCHS}); it stops as soon as it meets its bar."),
     seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling (0 to 2**63-1)."),
-    image_size: int = typer.Option(64, "--image-size", help=f"Image side in pixels (32-{MAX_IMAGE_SIZE}; 224 is the ImageNet standard)."),
+    image_size: int = typer.Option(DEFAULT_IMAGE_SIZE, "--image-size", help=f"Image side in pixels (32-{MAX_IMAGE_SIZE}; 224 is the ImageNet standard)."),
     batch_size: int = typer.Option(32, "--batch-size", help=f"Batch size of the learning and throughput runs (1-{MAX_BATCH_SIZE})."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs; on the CPU only with native bfloat16)."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
@@ -443,6 +463,8 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         "epochs": epochs,
         "batch_size": batch_size,
         "small_batch_size": SMALL_BATCH,
+        "small_image_size": SMALL_IMAGE_SIZE,
+        "evaluations_per_epoch": EVALUATIONS_PER_EPOCH,
         "image_size": image_size,
         "seed": seed,
         "amp": amp,
@@ -460,7 +482,7 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         data_dir = data if data is not None else cached_dataset(
             seed=seed, image_size=image_size, train_per_class=learn_per_class, val_per_class=LEARN_VAL_PER_CLASS
         )
-        small_dir = cached_dataset(seed=seed, image_size=image_size, train_per_class=SMALL_TRAIN_PER_CLASS,
+        small_dir = cached_dataset(seed=seed, image_size=SMALL_IMAGE_SIZE, train_per_class=SMALL_TRAIN_PER_CLASS,
                                    val_per_class=SMALL_VAL_PER_CLASS)
         config.update(data_dir=str(Path(data_dir).resolve()), small_data_dir=str(small_dir),
                       train_images=_train_images(data) if data is not None else 2 * learn_per_class)

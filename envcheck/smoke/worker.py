@@ -111,7 +111,7 @@ class Worker:
             out_dir=self.out_dir / name,
             epochs=cfg["epochs"],
             batch_size=cfg["small_batch_size"] if small else cfg["batch_size"],
-            image_size=cfg["image_size"],
+            image_size=cfg.get("small_image_size", cfg["image_size"]) if small else cfg["image_size"],
             seed=cfg["seed"],
             deterministic=cfg["deterministic"],
             amp=cfg["amp"],
@@ -128,7 +128,7 @@ class Worker:
         return TrainConfig(**fields)
 
     def early_stop_fields(self, threshold: float) -> dict[str, Any]:
-        """Stop the learning run as soon as it meets its bar, evaluating three times an epoch
+        """Stop the learning run as soon as it meets its bar, evaluating a few times an epoch
         (--epochs stays the cap), where this reference_train supports it; else nothing."""
         import dataclasses
 
@@ -139,7 +139,8 @@ class Worker:
             return {}
         images = int(self.config.get("train_images") or 0)
         steps_per_epoch = max(1, math.ceil(images / self.config["batch_size"])) if images else 1
-        return {"target_accuracy": threshold, "eval_every_steps": max(1, steps_per_epoch // 3)}
+        per_epoch = int(self.config.get("evaluations_per_epoch") or 3)
+        return {"target_accuracy": threshold, "eval_every_steps": max(1, steps_per_epoch // per_epoch)}
 
     def synchronize(self) -> None:
         import torch
