@@ -40,15 +40,24 @@ def save_checkpoint(path: Path, state: dict) -> None:
         raise
 
 
-def load_checkpoint(path: Path, map_location="cpu") -> dict:
-    """Load a training checkpoint written by save_checkpoint, or raise CheckpointError."""
+def path_problem(path: Path) -> str | None:
+    """Why `path` cannot be a checkpoint file (a folder, or nothing there), as one sentence; None if it is a file."""
     path = Path(path)
     if path.is_dir():
         inside = path / "checkpoint.pth"
         hint = f"pass {inside}" if inside.is_file() else "pass the checkpoint.pth file a run wrote into its --out-dir"
-        raise CheckpointError(f"checkpoint {path} is a folder, not a file; {hint}.")
+        return f"checkpoint {path} is a folder, not a file; {hint}."
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; check the --resume path.")
+        return f"checkpoint {path} does not exist; check the --resume path."
+    return None
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Load a training checkpoint written by save_checkpoint, or raise CheckpointError."""
+    path = Path(path)
+    problem = path_problem(path)
+    if problem:
+        raise CheckpointError(problem)
     with path.open("rb") as handle:
         magic = handle.read(4)
     # torch.save writes a zip archive (PK\x03\x04); files from torch < 1.6 are a pickle (\x80).

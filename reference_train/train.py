@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from reference_train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from reference_train.checkpoint import path_problem as checkpoint_path_problem
 from reference_train.data import IMAGENET_MEAN, IMAGENET_STD, build_loaders, default_workers, usable_cpus
 from reference_train.datacheck import check_imagefolder
 from reference_train.errors import OutOfMemory, TrainError
@@ -684,13 +685,9 @@ def validate_config(cfg: TrainConfig) -> None:
     if cfg.out_dir is not None and Path(cfg.out_dir).exists() and not Path(cfg.out_dir).is_dir():
         raise TrainError(f"output folder {cfg.out_dir} is a file; pass a folder (it is created if missing) to --out-dir.")
     if cfg.resume is not None:
-        resume = Path(cfg.resume)
-        if resume.is_dir():
-            inside = resume / "checkpoint.pth"
-            hint = f"pass {inside}" if inside.is_file() else "pass the checkpoint.pth file a run wrote into its --out-dir"
-            raise TrainError(f"--resume {resume} is a folder, not a checkpoint file; {hint}.")
-        if not resume.is_file():
-            raise TrainError(f"checkpoint {resume} does not exist; check the --resume path.")
+        problem = checkpoint_path_problem(Path(cfg.resume))
+        if problem:
+            raise TrainError(f"--resume: {problem}")
     if cfg.tensorboard and cfg.out_dir is None:
         raise TrainError("TensorBoard logs need an output folder; pass --out-dir.")
 
