@@ -158,3 +158,19 @@ def test_memory_need_comes_from_reference_train_when_it_has_an_estimate(monkeypa
     monkeypatch.delattr(train_module, "estimate_training_memory_bytes", raising=False)
     needed, source = training_memory_estimate(32, 224, False)
     assert source == "constant" and needed > BASE_TRAINING_BYTES
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"memory_format": "contiguous", "workers": 0, "cudnn_benchmark": False}, "NCHW, in-process loading,"),
+        ({"memory_format": "channels_last", "workers": 8, "cudnn_benchmark": True}, "channels_last, 8 loader workers, cuDNN autotune,"),
+    ],
+)
+def test_throughput_says_which_speed_settings_were_chosen(tmp_path, settings, expected):
+    worker, _ = _worker(tmp_path, device="cpu")
+    settings = {**settings, "why": "rule text"}
+    worker.learning_result = SimpleNamespace(images_per_sec=58.0, amp_dtype=None, peak_memory_bytes=None, settings=settings)
+    numbers, summary = worker.phase_throughput()
+    assert expected in summary
+    assert numbers["settings"] == settings

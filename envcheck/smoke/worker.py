@@ -415,6 +415,15 @@ class Worker:
             "amp_dtype": result.amp_dtype,
             "source": source,
         }
+        # The speed settings reference_train chose for this device (memory format, loader workers,
+        # cuDNN autotuning) and why: a rate means little without them.
+        chosen = dict(getattr(result, "settings", None) or {})
+        numbers["settings"] = chosen
+        how = ", ".join(str(part) for part in (
+            {"channels_last": "channels_last", "contiguous": "NCHW"}.get(str(chosen.get("memory_format")), chosen.get("memory_format")),
+            (f"{chosen['workers']} loader workers" if chosen.get("workers") else "in-process loading") if "workers" in chosen else None,
+            "cuDNN autotune" if chosen.get("cudnn_benchmark") else None,
+        ) if part)
         if result.peak_memory_bytes is not None:
             numbers["peak_device_memory_mib"] = round(result.peak_memory_bytes / 2**20, 1)
             memory = f"peak GPU memory {numbers['peak_device_memory_mib']:.0f} MiB"
@@ -428,7 +437,7 @@ class Worker:
             raise PhaseFailed(f"no throughput was measured ({result.images_per_sec} images/s)", numbers)
         return numbers, (
             f"{result.images_per_sec:.0f} images/s training ({self.config['image_size']} px, batch "
-            f"{self.config['batch_size']}, warm-up excluded); {memory}"
+            f"{self.config['batch_size']}{', ' + how if how else ''}, warm-up excluded); {memory}"
         )
 
     # -- driver --------------------------------------------------------------------------------
