@@ -63,6 +63,7 @@ def check_imagefolder(
         _check_split(report, split, split_dir)
 
     _check_same_classes(report, splits)
+    _check_class_count(report, splits)
     if verify_images:
         _verify_images(report, splits, max_verify)
     return report
@@ -109,6 +110,20 @@ def _check_split(report: DataReport, split: str, split_dir: Path) -> None:
             f"{split_dir} has {len(skipped)} file(s) that are not images (e.g. {Path(skipped[0]).name}); "
             "ImageFolder skips them: convert them to JPEG/PNG or remove them."
         )
+
+
+def _check_class_count(report: DataReport, splits) -> None:
+    """One rule for every command: a classifier needs two classes or more. With one, every model
+    scores 100% by always answering that class, which proves nothing."""
+    for split in splits:
+        classes = [c for c in report.classes.get(split) or [] if not c.startswith(".")]
+        if len(classes) == 1:
+            split_dir = report.root / split
+            report.problem(
+                f"{split_dir} has only one class folder ({classes[0]}); a classifier needs at least two "
+                f"(e.g. {split_dir}/cat/ and {split_dir}/dog/), or it scores 100% by always answering {classes[0]}."
+            )
+            return
 
 
 def _check_same_classes(report: DataReport, splits) -> None:

@@ -84,3 +84,23 @@ def test_hidden_folder_would_become_a_class(tree):
 def test_max_verify_limits_decoding(tree):
     report = check_imagefolder(tree, max_verify=2)
     assert report.ok and any("only the first 2 of 10" in w for w in report.warnings)
+
+
+def test_one_class_is_refused_by_the_one_shared_rule(tree, capsys):
+    """check-data, reference_train and smoke-train all ask check_imagefolder: one answer for all."""
+    for split in ("train", "val"):
+        shutil.rmtree(tree / split / "dog")
+    report = check_imagefolder(tree)
+    assert not report.ok
+    assert any("has only one class folder (cat)" in p and "at least two" in p for p in report.problems)
+
+    from _cli import run_cli
+
+    code, out, _ = run_cli(["check-data", str(tree)], capsys)
+    assert code == 1 and "only one class folder" in out
+
+    from reference_train.errors import TrainError
+    from reference_train.train import TrainConfig, train
+
+    with pytest.raises(TrainError, match="only one class folder"):
+        train(TrainConfig(data_dir=tree, device="cpu", epochs=1, progress=False, plot=False))

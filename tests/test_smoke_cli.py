@@ -191,7 +191,7 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], dict, str]]:
         "inf timeout": (["--cpu", "--timeout", "inf"], {}, "--timeout inf"),
         "inf phase timeout": (["--cpu", "--phase-timeout", "learning=inf"], {}, "--phase-timeout 'learning=inf'"),
         "too many processes": (["--cpu", "--nproc", "100000"], {}, "--nproc 100000"),
-        "one class": (["--cpu", "--data", str(one_class)], {}, "1 class folder(s); a classifier needs at least 2"),
+        "one class": (["--cpu", "--data", str(one_class)], {}, "has only one class folder"),
     }
 
 

@@ -392,6 +392,23 @@ def command(
     raise typer.Exit(code)
 
 
+def load_note(load: float | None = None, cpus: int | None = None) -> str | None:
+    """A note when other work kept the CPUs busy: speed figures and phase times are then low."""
+    try:
+        load = os.getloadavg()[0] if load is None else load
+    except OSError:
+        return None
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+    if load <= cpus:
+        return None
+    return (f"The machine was busy (load average {load:.1f} on {cpus} CPU{'s' if cpus != 1 else ''}), partly from this run: "
+            "throughput and phase times are lower than on an idle machine.")
+
+
 def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_size, batch_size, amp, deterministic, out,
                json_out, nproc, timeouts, selected, learn_per_class, note) -> int:
     threshold = check_data_dir(data) if data is not None else SYNTHETIC_ACCURACY
@@ -428,6 +445,14 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
     where = plan.describe()
     notes = list(plan.notes)
     notes += [str(c.numbers["memory_note"]) for c in checks if c.numbers.get("memory_note")]
+    busy = load_note()
+    if busy:
+        notes.append(busy)
+    if temporary:
+        # The run folder is deleted on exit: a path into it would point at nothing.
+        for check in checks:
+            for key in ("plot", "metrics"):
+                check.numbers.pop(key, None)
     settings = {"epochs": epochs, "seed": seed, "image_size": image_size, "batch_size": batch_size, "amp": amp,
                 "deterministic": deterministic, "data": str(data) if data else "synthetic cat/dog",
                 "learn_per_class": None if data else learn_per_class,
@@ -490,11 +515,23 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
     logs.mkdir(exist_ok=True)
     env = env if env is not None else _child_env(plan.child_env)
 
+    # On a terminal a spinner names the running phase; without one (CI, `> log`) one line per phase
+    # start and result goes to stderr, so a log shows where the time went.
+    lines = status is None and not sys.stderr.isatty()
+
     def on_start(name: str) -> None:
         if status is not None:
             status.update(f"smoke-train: {phases.title(name).lower()} phase running (limit {timeouts[name]:g} s)...")
+        elif lines:
+            print(f"smoke-train: {phases.title(name).lower()} phase started (limit {timeouts[name]:g} s)", file=sys.stderr, flush=True)
 
-    checks = phases.run_worker_phases(config, singles, timeouts, env, logs, on_start=on_start) if singles else []
+    def on_result(check) -> None:
+        if lines:
+            outcome = "pass" if check.passed else "FAIL"
+            print(f"smoke-train: {check.title.lower()} phase: {outcome} in {check.seconds:.1f} s", file=sys.stderr, flush=True)
+
+    checks = phases.run_worker_phases(config, singles, timeouts, env, logs, on_start=on_start,
+                                      on_result=on_result) if singles else []
     if run_ddp:
         on_start(phases.DDP_PHASE)
         kind = plan.kind
@@ -504,6 +541,7 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         argv = phases.ddp_command(plan.nproc, result_path, DDP_SIZE_MB[kind], seed)
         checks.append(phases.run_ddp_phase(argv, plan.nproc, result_path, timeouts["ddp"], ddp_env, logs / "ddp.log",
                                            kind=kind, log_kept=log_kept))
+        on_result(checks[-1])
     return checks
 
 
