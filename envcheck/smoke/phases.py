@@ -159,10 +159,12 @@ def _tree(pid: int) -> list:
         return []
 
 
-def _signal_tree(proc: subprocess.Popen | None, processes: list, sig: int) -> None:
-    if proc is not None:
+def _signal(procs: list[subprocess.Popen], processes: list, sig: int) -> None:
+    """`sig` to each child's process group (DataLoader workers and anything else it forked, even
+    after the child itself exited) and to each of `processes` still running."""
+    for proc in procs:
         try:
-            os.killpg(proc.pid, sig)  # its group: DataLoader workers and anything else it forked
+            os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError, OSError):
             pass
     for process in processes:
@@ -173,42 +175,48 @@ def _signal_tree(proc: subprocess.Popen | None, processes: list, sig: int) -> No
             pass
 
 
-def _wait_gone(proc: subprocess.Popen | None, processes: list, seconds: float) -> list:
-    """Wait until every process has ended (reaping our own child); returns those still alive."""
+def _wait_gone(procs: list[subprocess.Popen], processes: list, seconds: float) -> list:
+    """Wait until every process has ended (reaping our own children); returns those still alive."""
     deadline = time.monotonic() + seconds
     while True:
-        if proc is not None:
+        for proc in procs:
             proc.poll()
-        left = [p for p in processes if _alive(p) and not (proc is not None and p.pid == proc.pid and proc.returncode is not None)]
+        left = [p for p in processes if _alive(p)]
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(0.05)
 
 
-def stop_tree(proc: subprocess.Popen, grace: float = TERM_GRACE_S, kill_wait: float = KILL_WAIT_S) -> int:
-    """End `proc` and every process below it, however they were started; returns how many were running.
+def _terminate(procs: list[subprocess.Popen], others: list = (), grace: float = TERM_GRACE_S,
+               kill_wait: float = KILL_WAIT_S) -> int:
+    """End `procs`, every process below them and `others`, however they were started; returns how
+    many were running.
 
-    SIGTERM to the process and its group and to every descendant found beforehand (ranks in their
-    own sessions included), up to `grace` seconds for them to go, then SIGKILL to what is left,
-    including anything started meanwhile. A process stuck in the kernel (a GPU in a bad state) may
-    survive even SIGKILL: we stop waiting rather than hang the report.
+    The trees are collected before any signal (ranks in their own sessions included), all get
+    SIGTERM at once, then after at most `grace` seconds SIGKILL goes to what is left and to anything
+    it started meanwhile. A process stuck in the kernel (a GPU in a bad state) may survive even
+    SIGKILL: we stop waiting rather than hang the report.
     """
-    processes = [p for p in _tree(proc.pid) if _alive(p)] if proc.poll() is None else []
-    # A child that exited can still have left descendants in its group.
-    count = len(processes)
-    if processes:
-        _signal_tree(proc, processes, signal.SIGTERM)
-        left = _wait_gone(proc, processes, grace)
-        if left:
-            more = [c for p in left for c in _tree(p.pid)[1:]]
-            left = list({p.pid: p for p in left + more}.values())
-            _signal_tree(proc, left, signal.SIGKILL)
-            _wait_gone(proc, left, kill_wait)
-    try:
-        proc.wait(timeout=0.5)
-    except subprocess.TimeoutExpired:
-        pass
-    return count
+    found = [q for proc in procs if proc.poll() is None for q in _tree(proc.pid)] + list(others)
+    everything = list({q.pid: q for q in found if _alive(q)}.values())
+    _signal(procs, everything, signal.SIGTERM)
+    left = _wait_gone(procs, everything, grace)
+    if left:
+        more = [c for p in left for c in _tree(p.pid)[1:]]
+        left = list({p.pid: p for p in left + more}.values())
+        _signal(procs, left, signal.SIGKILL)
+        _wait_gone(procs, left, kill_wait)
+    for proc in procs:
+        try:
+            proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+    return len(everything)
+
+
+def stop_tree(proc: subprocess.Popen, grace: float = TERM_GRACE_S, kill_wait: float = KILL_WAIT_S) -> int:
+    """End `proc` and every process below it; returns how many were running."""
+    return _terminate([proc], grace=grace, kill_wait=kill_wait)
 
 
 class ChildRegistry:
@@ -241,32 +249,14 @@ class ChildRegistry:
             return [p for p in self._procs if p.poll() is None]
 
     def stop_all(self, grace: float = TERM_GRACE_S) -> int:
-        """Stop every registered child and its tree, all at once; returns the processes stopped."""
+        """Stop every registered child and its tree, all at once (one grace period in total, not
+        one per child); returns the processes stopped."""
         with self._lock:
             procs = list(self._procs)
-        # Collect every tree before signalling any of them, then signal them together, so the
-        # total wait is one grace period, not one per child.
-        trees = {id(p): [q for q in _tree(p.pid) if _alive(q)] if p.poll() is None else [] for p in procs}
-        everything = [q for tree in trees.values() for q in tree]
+        count = _terminate(procs, grace=grace)
         for proc in procs:
-            _signal_tree(proc, trees[id(proc)], signal.SIGTERM)
-        left = _wait_gone(None, everything, grace)
-        for proc in procs:
-            proc.poll()
-        if left:
-            more = [c for p in left for c in _tree(p.pid)[1:]]
-            left = list({p.pid: p for p in left + more}.values())
-            for proc in procs:
-                _signal_tree(proc, [], signal.SIGKILL)
-            _signal_tree(None, left, signal.SIGKILL)
-            _wait_gone(None, left, KILL_WAIT_S)
-        for proc in procs:
-            try:
-                proc.wait(timeout=0.2)
-            except subprocess.TimeoutExpired:
-                pass
             self.forget(proc)
-        return len(everything)
+        return count
 
 
 CHILDREN = ChildRegistry()
@@ -275,15 +265,7 @@ CHILDREN = ChildRegistry()
 def stop_descendants(grace: float = TERM_GRACE_S) -> int:
     """Stop every process below this one that is still running (the probe of the fingerprint,
     anything a registered child left behind); returns how many there were."""
-    found = [p for p in _tree(os.getpid())[1:] if _alive(p)]
-    if not found:
-        return 0
-    _signal_tree(None, found, signal.SIGTERM)
-    left = _wait_gone(None, found, grace)
-    if left:
-        _signal_tree(None, left, signal.SIGKILL)
-        _wait_gone(None, left, KILL_WAIT_S)
-    return len(found)
+    return _terminate([], _tree(os.getpid())[1:], grace=grace)
 
 
 def _log_tail(log_path: Path, lines: int = 1) -> str:
