@@ -129,14 +129,7 @@ class Worker:
 
     def early_stop_fields(self, threshold: float) -> dict[str, Any]:
         """Stop the learning run as soon as it meets its bar, evaluating a few times an epoch
-        (--epochs stays the cap), where this reference_train supports it; else nothing."""
-        import dataclasses
-
-        from reference_train.train import TrainConfig
-
-        names = {f.name for f in dataclasses.fields(TrainConfig)}
-        if not {"target_accuracy", "eval_every_steps"} <= names:
-            return {}
+        (--epochs stays the cap)."""
         images = int(self.config.get("train_images") or 0)
         steps_per_epoch = max(1, math.ceil(images / self.config["batch_size"])) if images else 1
         per_epoch = int(self.config.get("evaluations_per_epoch") or 3)
@@ -215,9 +208,13 @@ class Worker:
             return None
         free, total = memory
         cfg = self.config
-        needed, source = training_memory_estimate(cfg["batch_size"], cfg["image_size"], cfg.get("amp"))
+        from reference_train.train import estimate_training_memory_bytes
+
+        amp = cfg.get("amp")
+        needed = estimate_training_memory_bytes(batch_size=cfg["batch_size"], image_size=cfg["image_size"],
+                                                amp=True if amp is None else bool(amp))  # None: on for GPUs
         numbers.update(free_mib=round(free / 2**20), total_mib=round(total / 2**20),
-                       learning_needs_mib=round(needed / 2**20), learning_needs_source=source)
+                       learning_needs_mib=round(needed / 2**20))
         if free >= needed:
             return None
         note = (
@@ -292,10 +289,9 @@ class Worker:
             "plot": str(result.plot_path) if result.plot_path else None,
             "metrics": str(result.metrics_path) if result.metrics_path else None,
             "max_epochs": self.config["epochs"],
-            "early_stop": bool(early),
-            "eval_every_steps": early.get("eval_every_steps"),
-            "stopped_early": bool(getattr(result, "stopped_early", False)),
-            "target_reached_at_step": getattr(result, "target_reached_at_step", None),
+            "eval_every_steps": early["eval_every_steps"],
+            "stopped_early": result.stopped_early,
+            "target_reached_at_step": result.target_reached_at_step,
         }
         stopped = f", stopped early at step {result.steps} once the bar was met" if numbers["stopped_early"] else ""
         summary = (
@@ -417,7 +413,7 @@ class Worker:
         }
         # The speed settings reference_train chose for this device (memory format, loader workers,
         # cuDNN autotuning) and why: a rate means little without them.
-        chosen = dict(getattr(result, "settings", None) or {})
+        chosen = dict(result.settings)
         numbers["settings"] = chosen
         how = ", ".join(str(part) for part in (
             {"channels_last": "channels_last", "contiguous": "NCHW"}.get(str(chosen.get("memory_format")), chosen.get("memory_format")),
@@ -496,20 +492,12 @@ class Worker:
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """torch's CUDA OOM (torch.cuda.OutOfMemoryError), or reference_train's OutOfMemory wrapping it."""
-    torch = sys.modules.get("torch")
-    classes: list[type] = []
-    oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch is not None else None
-    if isinstance(oom, type):
-        classes.append(oom)
-    try:
-        from reference_train import errors as train_errors
+    if "torch" not in sys.modules:  # the failure came before torch was imported
+        return False
+    import torch
+    from reference_train.errors import OutOfMemory
 
-        wrapped = getattr(train_errors, "OutOfMemory", None)
-        if isinstance(wrapped, type):
-            classes.append(wrapped)
-    except ImportError:
-        pass
-    return bool(classes) and isinstance(exc, tuple(classes))
+    return isinstance(exc, (torch.cuda.OutOfMemoryError, OutOfMemory))
 
 
 def device_memory(device: str, empty_cache: bool = False) -> tuple[int, int] | None:
@@ -529,78 +517,17 @@ def device_memory(device: str, empty_cache: bool = False) -> tuple[int, int] | N
         return None
 
 
-# Device memory the learning run needs when reference_train has no estimate of its own: ResNet18
-# weights, gradients and Adam's two moments (11.7 M float32 parameters x 4 copies, about 180 MiB)
-# plus cuDNN/cuBLAS workspaces, rounded up to 512 MiB; and for activations about 40 MiB per
-# 224-px image in float32 training (ResNet18 keeps roughly 10 M activations per image for the
-# backward pass), scaled with the pixel count. Deliberately generous: it only decides whether to
-# warn, and the warning says "may", not "will".
-BASE_TRAINING_BYTES = 512 * 2**20
-ACTIVATION_BYTES_PER_224PX_IMAGE = 40 * 2**20
-
-
-def training_memory_estimate(batch_size: int, image_size: int, amp: bool | None) -> tuple[int, str]:
-    """Bytes the learning run needs on the device, and where the figure came from."""
-    try:
-        from reference_train import train as train_module
-
-        estimate = getattr(train_module, "estimate_training_memory_bytes", None)
-    except ImportError:
-        estimate = None
-    if estimate is not None:
-        try:
-            return int(estimate(batch_size=batch_size, image_size=image_size, amp=bool(amp) if amp is not None else True)), "reference_train"
-        except Exception:  # noqa: BLE001 - another signature: fall back to the constant below
-            pass
-    scale = (image_size / 224) ** 2
-    activations = batch_size * ACTIVATION_BYTES_PER_224PX_IMAGE * scale * (1.0 if amp is False else 0.6)
-    return int(BASE_TRAINING_BYTES + activations), "constant"
-
-
 @contextlib.contextmanager
 def preserved_flags():
-    """Keep torch's process-wide switches (deterministic mode, cuDNN, TF32) as each phase found
-    them: reference_train.seeding.preserved_torch_flags where it exists, else our own copy."""
+    """Keep torch's process-wide switches (deterministic mode, cuDNN, TF32) as each phase found them."""
     if "torch" not in sys.modules:
-        # The first phase imports torch: nothing has been set that could leak yet.
+        # The first phase imports torch (and times that): nothing has been set that could leak yet.
         yield
         return
-    try:
-        from reference_train.seeding import preserved_torch_flags
-    except ImportError:
-        preserved_torch_flags = None
-    if preserved_torch_flags is not None:
-        with preserved_torch_flags():
-            yield
-        return
-    saved = _save_global_flags()
-    try:
+    from reference_train.seeding import preserved_torch_flags
+
+    with preserved_torch_flags():
         yield
-    finally:
-        _restore_global_flags(saved)
-
-
-def _save_global_flags() -> dict[str, Any]:
-    """torch's process-wide switches a phase may flip (deterministic mode): restored after each."""
-    if "torch" not in sys.modules:
-        return {}
-    import torch
-
-    return {
-        "deterministic": torch.are_deterministic_algorithms_enabled(),
-        "cudnn_deterministic": torch.backends.cudnn.deterministic,
-        "cudnn_benchmark": torch.backends.cudnn.benchmark,
-    }
-
-
-def _restore_global_flags(saved: dict[str, Any]) -> None:
-    if not saved:
-        return
-    import torch
-
-    torch.use_deterministic_algorithms(saved["deterministic"])
-    torch.backends.cudnn.deterministic = saved["cudnn_deterministic"]
-    torch.backends.cudnn.benchmark = saved["cudnn_benchmark"]
 
 
 def _test_hook_sleep(phase: str) -> None:
