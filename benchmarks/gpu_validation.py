@@ -157,6 +157,12 @@ class Runner:
                     entry["status"] = "timeout"
                     entry["note"] = (note + "; " if note else "") + f"killed after {limit:.0f}s"
                     _kill(proc)
+                except BaseException:
+                    # Ctrl-C or SIGTERM: the step runs in its own session, so the terminal's signal
+                    # did not reach it; stop it before this script goes.
+                    entry.update(status="error", note="interrupted")
+                    _kill(proc)
+                    raise
         entry["seconds"] = round(time.monotonic() - start, 2)
         for path in (stdout_path, stderr_path):
             if path.exists() and path.stat().st_size == 0:
@@ -171,9 +177,10 @@ class Runner:
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    """End the step and its children (smoke-train starts workers); a process stuck in the kernel
-    (nvidia-smi on a sick GPU) may survive SIGKILL, so do not wait on it for long."""
-    for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+    """End the step and its children; a process stuck in the kernel (nvidia-smi on a sick GPU) may
+    survive SIGKILL, so do not wait on it for long. SIGTERM gets 10 s: smoke-train stops its own
+    children (in sessions of their own, out of reach of this group's SIGKILL) within about 7 s."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
         try:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
@@ -475,12 +482,17 @@ def main(argv: list[str] | None = None) -> int:
           f"results in {out}", file=sys.stderr)
 
     runner = Runner(out, max(args.budget - (time.monotonic() - start), 0.0), wanted)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)  # stopped by a scheduler or `kill`: the same clean end as Ctrl-C
     try:
         facts = run_all(runner, smi, gpus)
     except KeyboardInterrupt:
         facts = {}
         runner.records.append({"name": "interrupted", "group": "-", "what": "", "status": "error", "seconds": 0.0,
-                               "returncode": None, "command": None, "files": [], "note": "interrupted (Ctrl-C)"})
+                               "returncode": None, "command": None, "files": [], "note": "interrupted (Ctrl-C or SIGTERM)"})
 
     torch_info = facts.get("torch") or {}
     pairs = [{"cuda_index": d["cuda_index"], "torch_name": d["name"],

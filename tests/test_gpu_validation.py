@@ -151,6 +151,36 @@ def test_hung_step_is_killed_inside_the_budget_and_the_rest_recorded(tmp_path, c
     assert steps["smi-topo"]["status"] == "skipped"
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_also_ends_the_running_step(tmp_path, clean_env, fake_bin, signame):
+    import os
+    import signal
+
+    import psutil
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, str(SCRIPT), "--out", str(out), "--steps", "nvidia-smi"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            env=_env(clean_env, fake_bin, FAKE_Q_SLEEP="120"))
+    try:
+        deadline = time.monotonic() + 60
+        hung = []
+        while not hung:  # the `-q -x` step's shell, sleeping, in a session of its own
+            assert proc.poll() is None and time.monotonic() < deadline
+            hung = [c for c in psutil.Process(proc.pid).children(recursive=True) if "sleep" in c.name()]
+            time.sleep(0.1)
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(getattr(signal, signame))
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    gone, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, [p.pid for p in alive]
+    steps = {s["name"]: s for s in json.loads((out / "summary.json").read_text())["steps"]}
+    assert steps["smi-q-xml"]["status"] == "error" and steps["smi-q-xml"]["note"] == "interrupted"
+
+
 def test_unknown_step_is_a_usage_error(tmp_path, clean_env, fake_bin):
     done = _run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "out"), "--steps", "smoke,bogus"],
                 _env(clean_env, fake_bin))
