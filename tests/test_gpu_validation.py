@@ -178,6 +178,7 @@ def test_an_interrupt_also_ends_the_running_step(tmp_path, clean_env, fake_bin, 
     gone, alive = psutil.wait_procs(tree, timeout=10)
     assert not alive, [p.pid for p in alive]
     steps = {s["name"]: s for s in json.loads((out / "summary.json").read_text())["steps"]}
+    assert proc.returncode == 1
     assert steps["smi-q-xml"]["status"] == "error" and steps["smi-q-xml"]["note"] == "interrupted"
 
 
