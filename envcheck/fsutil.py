@@ -9,6 +9,14 @@ from pathlib import Path
 from envcheck.errors import UserError
 
 
+def umask_mode(base: int) -> int:
+    """`base` (0o666 for files, 0o777 for folders) less the process's umask: the mode open() and
+    mkdir() would give, for things tempfile creates private (0600/0700) and then moves into place."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return base & ~umask
+
+
 def folder_problem(folder: Path, prefix: str) -> str | None:
     """Why files cannot be created in `folder`, as one sentence starting with `prefix`; None when they can."""
     if folder.exists() and not folder.is_dir():
@@ -53,12 +61,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, m
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        if mode is None:
-            # mkstemp creates 0600; a written file gets the usual umask-based mode.
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
+        # mkstemp creates 0600; a written file gets the mode any new file gets here.
+        os.chmod(tmp, mode if mode is not None else umask_mode(0o666))
         os.replace(tmp, target)
     except OSError as exc:
         _unlink_quietly(tmp)

@@ -275,9 +275,9 @@ def write_project(
         raise UserError(f"cannot create the project in {parent} ({exc.strerror}); choose a folder you can write to with --dir.") from None
     # mkdtemp makes the folder 0700; the project gets the mode any new folder gets here (umask),
     # so teammates on a shared server can read it as they can read the user's other folders.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)
+    from envcheck.fsutil import umask_mode
+
+    os.chmod(staging, umask_mode(0o777))
     try:
         for relative, content in files.items():
             path = staging / relative
