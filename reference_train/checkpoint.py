@@ -12,7 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
+# torch is imported inside the functions that need it: path_problem() runs while the command line
+# is checked, before the slow `import torch`.
 
 REQUIRED_KEYS = ("epoch", "step", "model", "optimizer", "scheduler", "scaler", "rng", "config", "best_val_acc")
 
@@ -23,6 +24,8 @@ class CheckpointError(Exception):
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """Write `state` to `path` via a temporary file and os.replace, so a crash never leaves half a file."""
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -54,6 +57,8 @@ def path_problem(path: Path) -> str | None:
 
 def load_checkpoint(path: Path, map_location="cpu") -> dict:
     """Load a training checkpoint written by save_checkpoint, or raise CheckpointError."""
+    import torch
+
     path = Path(path)
     problem = path_problem(path)
     if problem:

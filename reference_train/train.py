@@ -38,7 +38,14 @@ import torch
 from torch import nn
 
 from reference_train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from reference_train.checkpoint import path_problem as checkpoint_path_problem
+from reference_train.config import (  # noqa: F401  (TrainConfig and validate_config are used from here too)
+    MAX_BATCH_SIZE,
+    MAX_IMAGE_SIZE,
+    MAX_SEED,
+    MIN_IMAGE_SIZE,
+    TrainConfig,
+    validate_config,
+)
 from reference_train.data import IMAGENET_MEAN, IMAGENET_STD, build_loaders, default_workers, usable_cpus
 from reference_train.datacheck import check_imagefolder
 from reference_train.errors import OutOfMemory, TrainError
@@ -52,46 +59,10 @@ from reference_train.seeding import (
     seed_everything,
 )
 
+_NOT_SAVED = ("on_progress",)  # TrainConfig fields a checkpoint does not store (a callback)
 WARMUP_STEPS = 3  # first steps of a run (cuDNN autotune, allocator, worker start) are not timed
 # Settings a checkpoint must share with the run resuming it, or the continuation is not the same run.
 RESUME_MUST_MATCH = ("batch_size", "image_size", "optimizer", "scheduler", "seed")
-MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 32, 1024
-MAX_BATCH_SIZE = 4096
-MAX_SEED = 2**63 - 1
-
-
-@dataclass
-class TrainConfig:
-    data_dir: Path
-    out_dir: Path | None = None
-    epochs: int = 10
-    batch_size: int = 32
-    image_size: int = 224
-    lr: float = 1e-3
-    optimizer: str = "adam"  # "adam" | "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    scheduler: str = "cosine"  # "cosine" | "step" | "none"
-    seed: int = 0
-    deterministic: bool = False
-    amp: bool | None = None  # None: on for CUDA, and on a CPU with native bfloat16 (AVX512-BF16/AMX)
-    channels_last: bool | None = None  # None: by device (speed_settings)
-    compile: bool = False
-    workers: int | None = None  # None: by device and usable CPUs (speed_settings)
-    device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:N"
-    weights: str | None = None  # None | "imagenet"
-    resume: Path | None = None
-    max_steps: int | None = None  # stop after this many optimizer steps in total, also across resume
-    eval_every_epoch: bool = True
-    progress: bool = True
-    tensorboard: bool = False
-    plot: bool = True
-    save_checkpoints: bool = True
-    verify_data: bool = True
-    # Stop as soon as validation accuracy reaches this (epochs stay the cap); evaluated at epoch ends
-    # and, with eval_every_steps, every that many optimizer steps.
-    target_accuracy: float | None = None
-    eval_every_steps: int | None = None
 
 
 @dataclass
@@ -205,6 +176,7 @@ def _train(cfg: TrainConfig, data_dir: Path, device: torch.device) -> TrainResul
         evaluations.append({"epoch": epoch, "step": loop.step, "val_loss": val_loss, "val_acc": val_acc,
                             "seconds": time.perf_counter() - run_start})
         loop.final_val_acc = val_acc
+        progress.evaluated(loop.step, val_loss, val_acc)
         if cfg.target_accuracy is not None and val_acc >= cfg.target_accuracy and loop.target_reached_at_step is None:
             loop.target_reached_at_step = loop.step
         return val_loss, val_acc
@@ -212,7 +184,7 @@ def _train(cfg: TrainConfig, data_dir: Path, device: torch.device) -> TrainResul
     epochs_run: list[dict] = []
     step_losses: list[float] = []
     timer = _ThroughputTimer(device)
-    progress = _Progress(cfg.progress)
+    progress = _Progress(cfg.progress, cfg.on_progress)
     stopped_early = False
 
     for epoch in range(loop.start_epoch, cfg.epochs):
@@ -361,7 +333,7 @@ def train_one_epoch(model, criterion, optimizer, scheduler, scaler, loader, to_m
         correct += (logits.detach().argmax(1) == labels).sum()
         seen += batch
         timer.step_done(batch)
-        progress.advance()
+        progress.advance(batch)
         if cfg.max_steps is not None and loop.step >= cfg.max_steps:
             stop = "max_steps"
             break
@@ -656,42 +628,6 @@ def _out_of_memory_message(device: torch.device, cfg: TrainConfig) -> str:
 # ---------------------------------------------------------------- setup helpers
 
 
-def validate_config(cfg: TrainConfig) -> None:
-    """Refuse settings that cannot train, with one TrainError line; checks nothing on disk but paths."""
-    if cfg.optimizer not in ("adam", "sgd"):
-        raise TrainError(f"unknown optimizer {cfg.optimizer!r}; use adam or sgd.")
-    if cfg.scheduler not in ("cosine", "step", "none"):
-        raise TrainError(f"unknown scheduler {cfg.scheduler!r}; use cosine, step or none.")
-    if cfg.epochs < 1:
-        raise TrainError("epochs must be at least 1.")
-    if not 1 <= cfg.batch_size <= MAX_BATCH_SIZE:
-        raise TrainError(f"batch size {cfg.batch_size} is out of range; use 1 to {MAX_BATCH_SIZE}.")
-    if not MIN_IMAGE_SIZE <= cfg.image_size <= MAX_IMAGE_SIZE:
-        raise TrainError(
-            f"image size {cfg.image_size} is out of range for ResNet18; use {MIN_IMAGE_SIZE} to {MAX_IMAGE_SIZE} (224 is standard)."
-        )
-    if not (isinstance(cfg.lr, (int, float)) and math.isfinite(cfg.lr) and cfg.lr > 0):
-        raise TrainError(f"learning rate {cfg.lr} must be a positive finite number (1e-3 is usual for adam).")
-    if not 0 <= cfg.seed <= MAX_SEED:
-        raise TrainError(f"seed {cfg.seed} is out of range; use 0 to 2**63-1.")
-    if cfg.max_steps is not None and cfg.max_steps < 1:
-        raise TrainError("max steps must be at least 1 (or left out).")
-    if cfg.workers is not None and cfg.workers < 0:
-        raise TrainError("workers must be 0 or more (0 loads data in the main process).")
-    if cfg.target_accuracy is not None and not 0 < cfg.target_accuracy <= 1:
-        raise TrainError(f"target accuracy {cfg.target_accuracy} must be in (0, 1], e.g. 0.8.")
-    if cfg.eval_every_steps is not None and cfg.eval_every_steps < 1:
-        raise TrainError("eval every steps must be at least 1 (or left out).")
-    if cfg.out_dir is not None and Path(cfg.out_dir).exists() and not Path(cfg.out_dir).is_dir():
-        raise TrainError(f"output folder {cfg.out_dir} is a file; pass a folder (it is created if missing) to --out-dir.")
-    if cfg.resume is not None:
-        problem = checkpoint_path_problem(Path(cfg.resume))
-        if problem:
-            raise TrainError(f"--resume: {problem}")
-    if cfg.tensorboard and cfg.out_dir is None:
-        raise TrainError("TensorBoard logs need an output folder; pass --out-dir.")
-
-
 def _build_optimizer(cfg: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     if cfg.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -775,8 +711,11 @@ def _synchronize(device: torch.device) -> None:
 def _plain_config(cfg: TrainConfig) -> dict:
     """The config as plain types (weights_only=True refuses Path objects and dataclasses)."""
     plain = {}
-    for key, value in dataclasses.asdict(cfg).items():
-        plain[key] = str(value) if isinstance(value, Path) else value
+    for item in dataclasses.fields(cfg):
+        if item.name in _NOT_SAVED:
+            continue
+        value = getattr(cfg, item.name)
+        plain[item.name] = str(value) if isinstance(value, Path) else value
     return plain
 
 
@@ -818,12 +757,23 @@ def _log_tensorboard(writer, row: dict, losses: list[float], first_step: int) ->
 
 
 class _Progress:
-    """A rich progress bar on a terminal, one line per epoch on stderr otherwise, nothing when disabled."""
+    """A rich progress bar on a terminal, one line per epoch on stderr otherwise, nothing when disabled.
 
-    def __init__(self, enabled: bool):
+    Independently of that, `listener` (TrainConfig.on_progress) gets plain dicts: {"kind": "step"}
+    at most every `every_s` seconds with the epoch, step, images/s and an ETA for the remaining
+    epochs, {"kind": "eval"} after each evaluation and {"kind": "epoch"} at each epoch end.
+    """
+
+    def __init__(self, enabled: bool, listener=None, every_s: float = 1.0):
         self.enabled = enabled
+        self.listener = listener
+        self.every_s = every_s
         self.bar = None
         self.task = None
+        self.epoch = self.epochs = self.steps = self.done = 0
+        self.step_seconds = 0.0  # training time of this epoch so far, evaluations left out
+        self.window_start = self.window_images = 0
+        self.last_emit = 0.0
         if enabled and sys.stderr.isatty():
             try:
                 from rich.console import Console
@@ -838,16 +788,49 @@ class _Progress:
                 self.bar = None
 
     def start_epoch(self, epoch: int, epochs: int, steps: int, already_done: int) -> None:
+        self.epoch, self.epochs, self.steps, self.done = epoch, epochs, steps, already_done
+        self.step_seconds = 0.0
+        self._new_window()
         if self.bar is not None:
             if self.task is not None:
                 self.bar.remove_task(self.task)
             self.task = self.bar.add_task(f"epoch {epoch + 1}/{epochs}", total=steps, completed=already_done)
 
-    def advance(self) -> None:
+    def advance(self, images: int = 0) -> None:
+        self.done += 1
         if self.bar is not None:
             self.bar.advance(self.task)
+        if self.listener is None:
+            return
+        self.window_images += images
+        now = time.perf_counter()
+        if now - self.last_emit >= self.every_s or self.done == self.steps:
+            self.last_emit = now
+            seconds = now - self.window_start
+            self.step_seconds += seconds
+            remaining = (self.steps - self.done) + (self.epochs - self.epoch - 1) * self.steps
+            per_step = self.step_seconds / max(1, self.done)
+            self.listener({
+                "kind": "step", "epoch": self.epoch + 1, "epochs": self.epochs, "step_in_epoch": self.done,
+                "steps_per_epoch": self.steps,
+                "images_per_sec": self.window_images / seconds if seconds > 0 else 0.0,
+                "eta_s": remaining * per_step,
+            })
+            self._new_window()
+
+    def evaluated(self, step: int, val_loss: float, val_acc: float) -> None:
+        if self.listener is not None:
+            self.listener({"kind": "eval", "epoch": self.epoch + 1, "step": step, "val_loss": val_loss, "val_acc": val_acc})
+        self._new_window()  # the evaluation's time is not training time
+
+    def _new_window(self) -> None:
+        self.window_start = time.perf_counter()
+        self.window_images = 0
 
     def end_epoch(self, row: dict) -> None:
+        if self.listener is not None:
+            self.listener({"kind": "epoch", **{k: row[k] for k in ("train_loss", "train_acc", "val_acc", "images_per_sec", "seconds")},
+                           "epoch": row["epoch"] + 1, "epochs": self.epochs})
         if not self.enabled:
             return
         val = f" val_loss {row['val_loss']:.4f} val_acc {row['val_acc']:.3f}" if row["val_acc"] is not None else ""

@@ -166,3 +166,16 @@ def test_cpu_bf16_autocast_only_where_the_cpu_has_it():
     assert cpu_has_native_bf16("flags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\n")
     assert not cpu_has_native_bf16("flags\t\t: fpu sse sse2 avx avx2 fma\n")
     assert not cpu_has_native_bf16("")
+
+
+def test_progress_listener_gets_steps_evaluations_and_epochs(tiny_data):
+    events = []
+    train(tiny_config(tiny_data, epochs=2, on_progress=events.append))
+    kinds = [event["kind"] for event in events]
+    assert kinds.count("epoch") == 2 and kinds.count("eval") == 2
+    steps = [event for event in events if event["kind"] == "step"]
+    # The last step of each epoch is always reported, so a reader sees each epoch finish.
+    assert [(s["epoch"], s["step_in_epoch"]) for s in steps if s["step_in_epoch"] == 3] == [(1, 3), (2, 3)]
+    assert all(s["steps_per_epoch"] == 3 and s["images_per_sec"] >= 0 and s["eta_s"] >= 0 for s in steps)
+    assert steps[-1]["eta_s"] == 0
+    assert 0 <= events[-1]["val_acc"] <= 1

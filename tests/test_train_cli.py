@@ -83,3 +83,37 @@ def test_resume_from_a_text_file(capsys, tiny_data, tmp_path):
     line = refused(capsys, ["--data", str(tiny_data), "--image-size", "32", "--out-dir", str(tmp_path / "out"),
                             "--resume", str(text), "--device", "cpu"])
     assert "is a text file, not a PyTorch checkpoint" in line
+
+
+def test_an_earlier_run_is_not_overwritten(capsys, no_synthetic_drawing, tmp_path):
+    (tmp_path / "best_model.pth").write_bytes(b"earlier run")
+    line = refused(capsys, ["--synthetic", "--out-dir", str(tmp_path)])
+    assert "already holds an earlier run (best_model.pth)" in line and "--overwrite" in line
+    assert (tmp_path / "best_model.pth").read_bytes() == b"earlier run"
+
+
+def test_missing_data_folder(capsys, tmp_path):
+    assert "does not exist" in refused(capsys, ["--data", str(tmp_path / "nope"), "--out-dir", str(tmp_path / "o")])
+
+
+@pytest.mark.parametrize("argv", [["--synthetic", "--lr", "-1"], ["--synthetic", "--epochs", "0"],
+                                  ["--data", "/no/such/folder"], ["--synthetic", "--image-size", "8"]])
+def test_bad_arguments_are_refused_before_torch_is_imported(tmp_path, argv):
+    # A typo should cost a fraction of a second, not the seconds `import torch` takes.
+    import subprocess
+    import sys
+
+    probe = ("import sys; from reference_train.__main__ import main; code = main(sys.argv[1:]); "
+             "print('torch imported' if 'torch' in sys.modules else 'torch not imported'); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", probe, *argv, "--out-dir", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.strip() == "torch not imported"
+    assert done.stderr.startswith("reference_train: error:")
+
+
+def test_help_describes_every_option():
+    from reference_train.__main__ import build_parser
+
+    for action in build_parser()._actions:
+        assert action.help, f"{action.option_strings} has no help text"
