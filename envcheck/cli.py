@@ -60,6 +60,16 @@ def _hide_flag_placeholders(command) -> None:
     for param in getattr(command, "params", []):
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+    # -h/--help is not among `params`: click makes it per invocation, so it is fixed as it is made.
+    make_help_option = command.get_help_option
+
+    def help_option_without_placeholder(ctx):
+        option = make_help_option(ctx)
+        if option is not None and option.metavar is None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option_without_placeholder
     for sub in getattr(command, "commands", {}).values():
         _hide_flag_placeholders(sub)
 

@@ -22,3 +22,13 @@ def test_flags_have_no_value_placeholder(command, capsys, monkeypatch):
             assert "<bool>" not in line, line
     for line in value_lines:
         assert re.search(r"<(str|int|path|float)>", line), line
+
+
+@pytest.mark.parametrize("args", [["--help"], ["doctor", "--help"], ["smoke-train", "-h"]])
+def test_the_help_option_itself_has_no_placeholder(args, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0
+    help_lines = [line for line in out.splitlines() if "--help" in line and "-h" in line]
+    assert help_lines, out
+    assert all("<bool>" not in line for line in help_lines), help_lines
