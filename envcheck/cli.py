@@ -41,11 +41,11 @@ def _root(
 
 def _register() -> None:
     # Imported here, not at the top, so each command module stays independent of the others.
-    from envcheck.commands import check_data, diff, doctor, export, scaffold, smoke_train
+    from envcheck.commands import check_data, diff, doctor, explain, export, scaffold, smoke_train
 
     # In the order users meet them.
     for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("export", export), ("diff", diff),
-                         ("scaffold", scaffold), ("check-data", check_data)):
+                         ("scaffold", scaffold), ("check-data", check_data), ("explain", explain)):
         app.command(name)(module.command)
 
 

@@ -23,7 +23,6 @@ Standard library + Pillow only: this module must import without torch.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import shutil

@@ -1,14 +1,27 @@
 """Checks: pure functions from Facts to Findings.
 
-Register one with @check(id, area, description). It gets the Facts and returns a Finding, a list
-of Findings, or None when it has nothing to say (not applicable). It must not touch the machine:
-everything it needs comes from a collector, so every check is testable with recorded facts.
+A check is one function in the module named after its area (`path.missing_dirs` lives in
+`checks/path.py`), registered with @check(id, area, description, facts=...). It gets the Facts
+and returns a Finding, a list of Findings, or None when it has nothing to say (not applicable). It
+must not touch the machine: everything it needs comes from a collector, so every check is testable
+with recorded facts.
+
+Its docstring is its documentation, shown by `envcheck explain ID` and rendered into
+docs/checks/ID.md: a first part saying what it looks at and reports, then paragraphs starting
+`Why:` and `Fix:` (markdown).
+
+Every module in this package whose name does not start with `_` is imported by all_checks(), so a
+new area is a new module and nothing else.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import pkgutil
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 from envcheck.model import Facts, Finding, Status
@@ -24,10 +37,37 @@ AREAS: dict[str, str] = {
     "shell": "Shell start-up files",
     "proxy": "Proxies",
     "driver": "NVIDIA driver and GPUs",
-    "cuda": "CUDA devices and toolkit",
+    "cuda": "CUDA devices",
+    "nvcc": "CUDA toolkit (nvcc) for building extensions",
     "torch": "PyTorch",
     "terminal": "Terminal sessions",
 }
+
+
+@dataclass(frozen=True)
+class CheckDoc:
+    """A check's documentation, from its docstring."""
+
+    looks_at: str
+    why: str
+    fix: str
+
+
+_SECTION = re.compile(r"^(Why|Fix):\s*", re.M)
+
+
+def parse_doc(text: str | None) -> CheckDoc:
+    """Split a check's docstring into what it looks at, `Why:` and `Fix:` (each may be empty)."""
+    text = inspect.cleandoc(text or "")
+    parts = {"looks_at": [], "why": [], "fix": []}
+    current = "looks_at"
+    for block in re.split(r"\n\s*\n", text):
+        match = _SECTION.match(block)
+        if match:
+            current = match.group(1).lower()
+            block = block[match.end():]
+        parts[current].append(block.strip())
+    return CheckDoc(*("\n\n".join(p for p in parts[key] if p) for key in ("looks_at", "why", "fix")))
 
 
 @dataclass(frozen=True)
@@ -38,26 +78,42 @@ class Check:
     fn: CheckFn
     facts: tuple[str, ...]  # collectors it reads; lets --only run just what is needed
 
+    @property
+    def doc(self) -> CheckDoc:
+        return parse_doc(self.fn.__doc__)
+
+    @property
+    def source(self) -> str:
+        """Where the check's code is, as `envcheck/checks/FILE.py:LINE`."""
+        path = Path(inspect.getsourcefile(self.fn) or "?")
+        line = inspect.getsourcelines(self.fn)[1]
+        package_root = Path(__file__).resolve().parent.parent.parent
+        try:
+            shown = path.resolve().relative_to(package_root)
+        except ValueError:
+            shown = path
+        return f"{shown}:{line}"
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """The statuses its code can report (read from the code, so the docs cannot drift)."""
+        code = inspect.getsource(self.fn)
+        found = set(re.findall(r"Status\.(OK|WARN|FAIL|SKIP)", code))
+        return tuple(s.value for s in Status if s.name in found)
+
+    @property
+    def docs_page(self) -> str:
+        return f"docs/checks/{self.id}.md"
+
 
 CHECKS: dict[str, Check] = {}
-
-_MODULES = [
-    "envcheck.checks.system",
-    "envcheck.checks.python_env",
-    "envcheck.checks.paths",
-    "envcheck.checks.shell",
-    "envcheck.checks.proxy",
-    "envcheck.checks.driver",
-    "envcheck.checks.cuda",
-    "envcheck.checks.nvcc",
-    "envcheck.checks.torch",
-    "envcheck.checks.terminal",
-]
 
 
 def check(id: str, area: str, description: str, facts: Iterable[str] = ()):
     if area not in AREAS:
         raise ValueError(f"unknown area {area!r} for check {id!r}")
+    if id.split(".")[0] != area:
+        raise ValueError(f"check {id!r} is in area {area!r}: its id must start with {area + '.'!r}")
 
     def register(fn: CheckFn) -> CheckFn:
         if id in CHECKS:
@@ -68,8 +124,13 @@ def check(id: str, area: str, description: str, facts: Iterable[str] = ()):
     return register
 
 
+def check_modules() -> list[str]:
+    """Every module of this package that holds checks (all but those starting with `_`)."""
+    return sorted(f"{__name__}.{m.name}" for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
 def all_checks() -> dict[str, Check]:
-    for module in _MODULES:
+    for module in check_modules():
         importlib.import_module(module)
     return CHECKS
 

@@ -50,7 +50,7 @@ def _toolkit_hint(cuda: str | None) -> str:
             f"and export CUDA_HOME=/usr/local/cuda-{version})")
 
 
-@check("nvcc.version", "cuda", "nvcc (for building CUDA extensions) matches torch's CUDA version", facts=FACTS)
+@check("nvcc.version", "nvcc", "nvcc (for building CUDA extensions) matches torch's CUDA version", facts=FACTS)
 def nvcc_version(facts: Facts) -> Finding | None:
     nvcc = facts.data("nvcc")
     if not nvcc:
@@ -85,7 +85,7 @@ def nvcc_version(facts: Facts) -> Finding | None:
     return Finding("", Status.OK, f"nvcc {release} matches torch's CUDA {torch_cuda}", details=details)
 
 
-@check("nvcc.cuda_home", "cuda", "CUDA_HOME/CUDA_PATH point at a usable toolkit, the one nvcc on PATH belongs to", facts=FACTS)
+@check("nvcc.cuda_home", "nvcc", "CUDA_HOME/CUDA_PATH point at a usable toolkit, the one nvcc on PATH belongs to", facts=FACTS)
 def nvcc_cuda_home(facts: Facts) -> Finding | None:
     nvcc = facts.data("nvcc")
     home = nvcc.get("torch_cuda_home")

@@ -10,7 +10,7 @@ from typing import List, Optional
 import typer
 from rich.console import Console
 
-from envcheck.checks import AREAS, all_checks, run_checks, select
+from envcheck.checks import AREAS, run_checks, select
 from envcheck.context import Context
 from envcheck.errors import UserError
 from envcheck.facts import all_collectors
@@ -66,17 +66,6 @@ def _split(values: list[str] | None) -> list[str]:
     return [part for v in values or [] for part in v.split(",") if part.strip()]
 
 
-def list_checks(console: Console) -> None:
-    checks = all_checks()
-    for area, title in AREAS.items():
-        in_area = [c for c in checks.values() if c.area == area]
-        if not in_area:
-            continue
-        console.print(f"[bold]{area}[/bold] — {title}")
-        for c in in_area:
-            console.print(f"  {c.id:<32} {c.description}")
-
-
 def command(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON report (schema in docs/json-schema.md)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown report to paste into a bug report."),
@@ -97,6 +86,8 @@ def command(
     if json_out and markdown:
         raise UserError("choose one of --json and --markdown.")
     if list_only:
+        from envcheck.commands.explain import list_checks
+
         list_checks(console)
         raise typer.Exit(0)
     wanted = _split(only)
