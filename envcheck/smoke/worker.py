@@ -47,7 +47,7 @@ def kernels_for(capability: tuple[int, int], arch_list: list[str]) -> tuple[bool
 
     SASS built for sm_XY runs on the same major with minor >= Y; PTX (compute_XY) is JIT-compiled
     for any newer GPU; "a" variants (sm_90a) run only on exactly that capability (NVIDIA CUDA
-    compatibility guide; torch's own _check_cubins compares majors the same way, compat.md 4b).
+    compatibility guide; torch/cuda/__init__.py's _check_cubins compares majors the same way).
     """
     major, minor = capability
     device_code = major * 10 + minor
