@@ -91,3 +91,21 @@ def test_list_checks_shows_code_and_docs_for_every_check(capsys, monkeypatch):
         assert c.id in out
         assert c.docs_page in out
         assert c.source in out
+
+
+def test_docs_pages_match_the_registry():
+    # docs/checks/ is generated; regenerate with `python -m envcheck.checks._pages docs/checks`.
+    from envcheck.checks._pages import pages
+
+    folder = REPO / "docs" / "checks"
+    wanted = pages()
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.md")}
+    assert sorted(on_disk) == sorted(wanted), "a check was added or removed: regenerate docs/checks"
+    stale = [name for name, text in wanted.items() if on_disk[name] != text]
+    assert not stale, f"out of date (regenerate docs/checks): {stale}"
+
+
+def test_every_check_is_documented():
+    for c in all_checks().values():
+        assert c.doc.looks_at, f"{c.id}: its docstring says nothing about what it looks at"
+        assert c.doc.why, f"{c.id}: its docstring has no 'Why:' paragraph"

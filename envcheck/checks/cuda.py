@@ -65,6 +65,25 @@ def select_gpus(indices: list[int], gpus: list[dict[str, Any]], env: dict[str, s
 @check("cuda.visible_devices", "cuda", "CUDA_VISIBLE_DEVICES selects GPUs that exist, as intended",
        facts=("env", "nvidia"))
 def visible_devices(facts: Facts) -> Finding | None:
+    """`CUDA_VISIBLE_DEVICES`, parsed with the rules of the CUDA C Programming Guide's "CUDA Environment
+    Variables" (https://docs.nvidia.com/cuda/cuda-c-programming-guide/#cuda-environment-variables) by
+    `envcheck/visible_devices.py`, the same parser `smoke-train --gpu N` uses:
+
+    - unset: **OK**, all GPUs, with the `cuda:K = GPU N (model)` map;
+    - `""` or `-1`: **WARN**, no GPU visible (often an accidental export);
+    - an out-of-range index, unknown UUID, ambiguous UUID prefix or unparsable entry: **FAIL**, saying
+      what CUDA will actually see (the entries before the first invalid one);
+    - a repeated device: **FAIL** (undocumented by CUDA, so reported as invalid);
+    - spaces around entries, more than one MIG instance, GPUs mixed with MIG instances: **WARN**;
+    - a GPU in MIG mode selected as a whole GPU: **WARN**;
+    - set while no GPU list is available: **SKIP** (no driver) or **WARN** (driver with zero GPUs).
+
+    Why: CUDA silently ignores everything after the first invalid entry, so a typo can hide GPUs or
+    select the wrong one, and `cuda:0` in a program is whatever the first visible entry names.
+
+    Fix: `unset CUDA_VISIBLE_DEVICES` (and remove the export from `~/.bashrc`), or set it to GPUs that
+    exist: `CUDA_VISIBLE_DEVICES=0,1 python train.py`; for MIG, one MIG UUID from `nvidia-smi -L`.
+    """
     env = _env(facts)
     nvidia = facts.data("nvidia")
     gpus = nvidia.get("gpus") or []
@@ -136,6 +155,15 @@ def visible_devices(facts: Facts) -> Finding | None:
 
 @check("cuda.device_order", "cuda", "CUDA numbers GPUs as nvidia-smi does (CUDA_DEVICE_ORDER)", facts=("env", "nvidia"))
 def device_order(facts: Facts) -> Finding | None:
+    """Whether the GPUs are of more than one model while `CUDA_DEVICE_ORDER` is not `PCI_BUS_ID`
+    (**WARN**), or `CUDA_DEVICE_ORDER` has an unknown value (**WARN**). **OK** with one model, or when it
+    is set to `PCI_BUS_ID`.
+
+    Why: CUDA's default `FASTEST_FIRST` order may number the GPUs differently from nvidia-smi, so
+    `CUDA_VISIBLE_DEVICES=1` can select another GPU than the one nvidia-smi calls 1.
+
+    Fix: `export CUDA_DEVICE_ORDER=PCI_BUS_ID` (in `~/.bashrc`), or select GPUs by UUID.
+    """
     gpus = facts.data("nvidia").get("gpus") or []
     if not gpus:
         return None

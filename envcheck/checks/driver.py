@@ -102,6 +102,28 @@ _FAILURES: dict[str, tuple[str, str, list[str]]] = {
 
 @check("driver.nvml", "driver", "An NVIDIA driver answers, and what it supports", facts=("nvidia",))
 def driver_found(facts: Facts) -> Finding:
+    r"""Asks the NVIDIA driver through NVML (nvidia-ml-py), or nvidia-smi when NVML cannot be used,
+    for its version, the newest CUDA it supports and its GPUs. **OK** with those; **SKIP** on a machine
+    with no NVIDIA GPU on the PCI bus, no kernel module, no device nodes and no library (a CPU-only
+    machine is not a failure); **FAIL** with the NVML error kind, when nvidia-smi hangs, or when the
+    driver is loaded but shows no GPU. The details explain that nvidia-smi's "CUDA Version" is the
+    driver's maximum, not an installed toolkit.
+
+    Why: Nothing on the GPU works without a driver that answers, and each NVML error has its own
+    cause: a missing library, an unloaded module, a driver upgraded without a reboot.
+
+    Fix: One per error kind:
+
+    | NVML error | cause | fix |
+    |---|---|---|
+    | `library_not_found` | libnvidia-ml.so.1 missing: no driver, or a container started without GPUs | install the driver; `docker run --gpus all ...` |
+    | `driver_not_loaded` | the kernel module is not loaded | `sudo modprobe nvidia`; check `dmesg` (Secure Boot), reboot |
+    | `lib_rm_version_mismatch` | driver upgraded without a reboot (often unattended-upgrades) | reboot, or `sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia` |
+    | `no_permission` | no access to `/dev/nvidia*` | `ls -l /dev/nvidia*`, the `video` group, `--gpus` in containers |
+    | `function_not_found` | nvidia-ml-py does not match the driver | `pip install --upgrade nvidia-ml-py` |
+    | nvidia-smi hung | a GPU or the driver is stuck | `sudo dmesg \| grep -i -E 'NVRM\|Xid'`, reboot or `nvidia-smi -r` |
+    | no devices | driver loaded, zero GPUs | `lspci`, `dmesg`, `--gpus all` |
+    """
     data = _nvidia(facts)
     if not data:
         return Finding("", Status.FAIL, f"the NVIDIA facts could not be collected: {facts.error('nvidia') or 'unknown'}",
@@ -175,6 +197,17 @@ def _failure_details(data: dict[str, Any]) -> list[str]:
 
 @check("driver.kernel_module", "driver", "The loaded kernel module matches the userspace driver", facts=("nvidia",))
 def kernel_module(facts: Facts) -> Finding | None:
+    """Compares the `NVRM version` in `/proc/driver/nvidia/version` (the loaded kernel module) with
+    NVML's driver version, or with the installed `libnvidia-ml.so.<version>` when NVML itself fails
+    with the mismatch. **FAIL** when they differ, **OK** when equal, **SKIP** when the userspace
+    version is unknown; nothing when no module is loaded.
+
+    Why: After a driver upgrade without a reboot the old module stays loaded and every CUDA program
+    fails with "Driver/library version mismatch".
+
+    Fix: Reboot, or `sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`
+    (the machine's admin; every GPU process must be stopped first).
+    """
     data = _nvidia(facts)
     kernel = data.get("kernel_module_version")
     if not data or not kernel:
@@ -198,6 +231,14 @@ def kernel_module(facts: Facts) -> Finding | None:
 
 @check("driver.uvm", "driver", "/dev/nvidia-uvm exists (CUDA cannot start without it)", facts=("nvidia",))
 def uvm_device(facts: Facts) -> Finding | None:
+    """Whether `/dev/nvidia-uvm` exists, when the driver is loaded (`/dev/nvidiactl` or
+    `/proc/driver/nvidia`). **WARN** when it is missing: a warning, not a failure, because a setuid
+    nvidia-modprobe lets the first CUDA program create it.
+
+    Why: Without it CUDA fails with "CUDA unknown error"; common after a suspend/resume.
+
+    Fix: `sudo modprobe nvidia-uvm` or `sudo nvidia-modprobe -u -c=0`.
+    """
     data = _nvidia(facts)
     nodes = data.get("dev_nodes") or {}
     # Only meaningful where the driver's control node or /proc entry shows the module is loaded.
@@ -223,6 +264,16 @@ def _normalise(name: str) -> str:
 @check("driver.nvml_binding", "driver", "The NVML Python binding is NVIDIA's nvidia-ml-py, not a shadowing copy",
        facts=("nvidia", "python"))
 def nvml_binding(facts: Facts) -> Finding | None:
+    """Whether the NVML binding is NVIDIA's `nvidia-ml-py`. **WARN** when the target environment has the
+    `pynvml` or `nvidia-ml-py3` distribution (older releases ship their own `pynvml.py`), or when the
+    `pynvml` envcheck imported lacks `nvmlInitWithFlags` (gpustat#107). Reads the target's installed
+    distributions (names normalised as PEP 503 does).
+
+    Why: An old copy shadows NVIDIA's binding and fails on newer drivers (missing functions, wrong
+    structures), which breaks GPU monitors and this doctor.
+
+    Fix: `pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py`.
+    """
     data = _nvidia(facts)
     binding = data.get("pynvml") or {}
     target = (facts.data("python").get("target") or {})
@@ -325,6 +376,23 @@ def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env:
 
 @check("driver.gpus", "driver", "Each GPU: memory, load, temperature, and who is using it", facts=("nvidia", "env"))
 def gpus(facts: Facts) -> list[Finding] | None:
+    """One finding per GPU (`driver.gpu.<N>`): name, memory used/total, utilisation, temperature,
+    compute capability and MIG mode. **WARN** "GPU N is busy" when another user's process is on it
+    (compared with `$USER`) or more than half its memory is used, and at 85 C or more. **FAIL** for a
+    GPU NVML or nvidia-smi cannot read: "GPU 1 is lost: it has fallen off the bus", "needs a reset".
+    A GPU in MIG mode lists its MIG devices (`driver.mig.<N>`). A GPU known only by its PCI bus id gets
+    the id `driver.gpu.pci-<bus id>`.
+
+    Why: On a shared server the GPU you pick may already be full; a lost GPU fails every program that
+    touches it, and the other GPUs still work.
+
+    Fix: Busy: pick a free GPU, `CUDA_VISIBLE_DEVICES=<free> python train.py`. On a machine with several
+    GPU models the suggestion adds `CUDA_DEVICE_ORDER=PCI_BUS_ID` (CUDA's default order can give index
+    N to another GPU), and uses GPU UUIDs when a GPU could not be read. Lost: the machine's admin
+    reboots it (or `sudo nvidia-smi -r -i N` when no process uses it); diagnose with
+    `nvidia-smi -q -i N` and `sudo dmesg | grep -i -E 'NVRM|Xid'` (Xid 79: fallen off the bus);
+    meanwhile select the healthy GPUs by UUID. MIG: select one MIG device by its MIG UUID.
+    """
     data = _nvidia(facts)
     gpu_list = data.get("gpus") or []
     errors = data.get("gpu_errors") or []

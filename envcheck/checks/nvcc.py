@@ -52,6 +52,17 @@ def _toolkit_hint(cuda: str | None) -> str:
 
 @check("nvcc.version", "nvcc", "nvcc (for building CUDA extensions) matches torch's CUDA version", facts=FACTS)
 def nvcc_version(facts: Facts) -> Finding | None:
+    """The nvcc that torch's extension builder would run (`<CUDA home>/bin/nvcc`) compared with
+    `torch.version.cuda`, using `torch.utils.cpp_extension._check_cuda_version`'s rule: a different
+    major is **FAIL** (extensions will not build), a different minor is **WARN**. No nvcc is OK:
+    "fine unless you build CUDA extensions". The details show three labelled values: driver maximum
+    CUDA, nvcc, torch CUDA.
+
+    Why: Flash-attention, apex and custom ops fail to build.
+
+    Fix: `conda install -c nvidia cuda-toolkit=<torch's CUDA>`, or a system toolkit plus `export
+    CUDA_HOME=…`
+    """
     nvcc = facts.data("nvcc")
     if not nvcc:
         return None
@@ -87,6 +98,17 @@ def nvcc_version(facts: Facts) -> Finding | None:
 
 @check("nvcc.cuda_home", "nvcc", "CUDA_HOME/CUDA_PATH point at a usable toolkit, the one nvcc on PATH belongs to", facts=FACTS)
 def nvcc_cuda_home(facts: Facts) -> Finding | None:
+    """**FAIL** when `CUDA_HOME` is set to a path that is not a directory. **WARN** when the home torch
+    picks (CUDA_HOME → CUDA_PATH → `dirname(dirname(which nvcc))` → /usr/local/cuda) has no
+    `bin/nvcc`, when its nvcc differs from the one on PATH (torch uses CUDA_HOME first), or when it
+    has no `include/cuda_runtime.h`. The last one happens when nvcc on PATH is a wrapper or symlink
+    in `/usr/local/bin`, because torch then picks `/usr/local`; this is the case on the development
+    machine.
+
+    Why: Extension builds use a toolkit the user did not expect, or find no headers.
+
+    Fix: `export CUDA_HOME=<a toolkit folder that has headers>`
+    """
     nvcc = facts.data("nvcc")
     home = nvcc.get("torch_cuda_home")
     if not nvcc or not home:

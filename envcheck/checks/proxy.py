@@ -27,6 +27,13 @@ def _shown(info: dict) -> str:
 
 @check("proxy.summary", "proxy", "Which proxies are set (environment, pip, conda)", facts=("proxy",))
 def summary(facts: Facts) -> Finding | None:
+    """ "no proxy set" (OK), or every proxy in the environment, pip config, `PIP_PROXY` and
+    `~/.condarc`, redacted.
+
+    Why: Shows what each tool will use.
+
+    Fix: –.
+    """
     data = facts.data("proxy")
     if not data:
         return Finding("", Status.SKIP, f"proxy settings could not be collected: {facts.error('proxy') or 'unknown'}")
@@ -55,6 +62,13 @@ def summary(facts: Facts) -> Finding | None:
 
 @check("proxy.case_mismatch", "proxy", "http_proxy and HTTP_PROXY (and the other pairs) agree", facts=("proxy",))
 def case_mismatch(facts: Facts) -> Finding | list[Finding] | None:
+    """`http_proxy` ≠ `HTTP_PROXY` (and the https/ftp/all/no pairs) (fail).
+
+    Why: Curl and wget read the lower-case name, some Python tools the upper-case one: one tool
+    works, the next does not.
+
+    Fix: Export both with one value, or unset one.
+    """
     variables = facts.data("proxy").get("variables") or {}
     if not variables:
         return None
@@ -89,6 +103,12 @@ def case_mismatch(facts: Facts) -> Finding | list[Finding] | None:
 
 @check("proxy.malformed", "proxy", "Proxy URLs parse and use a known scheme", facts=("proxy",))
 def malformed(facts: Facts) -> Finding | list[Finding] | None:
+    """Unparseable URL, bad port, no host, unknown scheme (fail); no scheme at all (warn).
+
+    Why: Curl assumes `http://` for a bare `host:port`; conda and older pip do not.
+
+    Fix: `export http_proxy=http://HOST:PORT`
+    """
     variables = _proxy_variables(facts)
     if not variables:
         return None
@@ -116,6 +136,13 @@ def malformed(facts: Facts) -> Finding | list[Finding] | None:
 @check("proxy.https_scheme", "proxy", "No https:// scheme on a proxy URL (pip: check_hostname requires server_hostname)",
        facts=("proxy",))
 def https_scheme(facts: Facts) -> Finding | None:
+    """A proxy URL with the `https://` scheme (fail).
+
+    Why: Local proxies (Clash, v2ray) speak plain HTTP; pip fails with "ValueError: check_hostname
+    requires server_hostname" (pypa/pip#9972).
+
+    Fix: `export https_proxy=http://HOST:PORT`
+    """
     variables = _proxy_variables(facts)
     if not variables:
         return None
@@ -137,6 +164,14 @@ def https_scheme(facts: Facts) -> Finding | None:
 @check("proxy.socks_support", "proxy", "A SOCKS proxy is usable by pip/requests (PySocks installed)",
        facts=("proxy", "python"))
 def socks_support(facts: Facts) -> Finding | None:
+    """A `socks*://` proxy while the target cannot import `socks` (fail).
+
+    Why: Pip/requests/conda fail with "Missing dependencies for SOCKS support" (conda/conda#3838,
+    #5320).
+
+    Fix: `env -u all_proxy -u ALL_PROXY python -m pip install pysocks` (the proxy must be unset for
+    that one command).
+    """
     variables = _proxy_variables(facts)
     socks = [name for name, info in variables.items() if (info.get("scheme") or "").startswith("socks")]
     if not socks:
@@ -163,6 +198,13 @@ def socks_support(facts: Facts) -> Finding | None:
 
 @check("proxy.reachable", "proxy", "Each proxy accepts a TCP connection", facts=("proxy",))
 def reachable(facts: Facts) -> Finding | list[Finding] | None:
+    """A proxy host:port that refuses or does not answer a TCP connection within 1.5 s (fail); skipped
+    with `--offline`
+
+    Why: Every download through it fails, usually because the proxy client is not running.
+
+    Fix: Start the proxy client, or `unset http_proxy https_proxy`
+    """
     data = facts.data("proxy")
     probes = data.get("reachability")
     if not probes:
@@ -197,6 +239,13 @@ def reachable(facts: Facts) -> Finding | list[Finding] | None:
 
 @check("proxy.no_proxy_local", "proxy", "no_proxy exempts localhost when a proxy is set", facts=("proxy",))
 def no_proxy_local(facts: Facts) -> Finding | None:
+    """A proxy is set but `no_proxy` lacks `localhost`/`127.0.0.1` (warn).
+
+    Why: TensorBoard, Jupyter and a `torch.distributed` rendezvous on `MASTER_ADDR=127.0.0.1` may be
+    sent through the proxy.
+
+    Fix: `export no_proxy=localhost,127.0.0.1,::1 NO_PROXY=localhost,127.0.0.1,::1`
+    """
     variables = _proxy_variables(facts)
     http_like = [n for n, info in variables.items() if info.get("kind") in ("http", "https", "all")]
     if not http_like:

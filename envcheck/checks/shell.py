@@ -31,6 +31,13 @@ def _assignments(facts: Facts):
 @check("shell.cuda_visible_devices", "shell", "CUDA_VISIBLE_DEVICES set in a shell start-up file",
        facts=("shell", "env", "nvidia"))
 def cuda_visible_devices(facts: Facts) -> Finding | None:
+    """`CUDA_VISIBLE_DEVICES` set in a start-up file, with file:line (warn).
+
+    Why: Every new shell silently sees only those GPUs; weeks later "torch sees 1 GPU on an 8-GPU
+    box".
+
+    Fix: Delete the line; `CUDA_VISIBLE_DEVICES=0 python train.py` per command.
+    """
     if not facts.data("shell"):
         return None
     hits = [a for _, a in _assignments(facts) if a["name"] == "CUDA_VISIBLE_DEVICES"]
@@ -54,6 +61,12 @@ def cuda_visible_devices(facts: Facts) -> Finding | None:
 
 @check("shell.proxy_exports", "shell", "Proxies set in shell start-up files (where a proxy comes from)", facts=("shell",))
 def proxy_exports(facts: Facts) -> Finding | None:
+    """Proxy variables set in start-up files, with file:line (OK, informational).
+
+    Why: Tells you where the proxy in the proxy area comes from.
+
+    Fix: –.
+    """
     if not facts.data("shell"):
         return None
     hits = [a for _, a in _assignments(facts) if a["name"].lower().endswith("_proxy")]
@@ -70,6 +83,15 @@ def proxy_exports(facts: Facts) -> Finding | None:
 @check("shell.path_exports", "shell", "PATH lines that hide conda's python or add folders that do not exist",
        facts=("shell",))
 def path_exports(facts: Facts) -> Finding | list[Finding] | None:
+    """A `PATH` line that replaces `PATH` instead of extending it (warn); a `PATH` line after conda's
+    init block that prepends a folder holding python/pip (warn); `PATH`/`LD_LIBRARY_PATH` lines
+    naming folders that do not exist (warn). Lines inside the conda block are ignored.
+
+    Why: A prepend after `conda initialize` hides the active env's python: the cause behind
+    `python.conda_active_python`
+
+    Fix: Move the line above the conda block, or append: `export PATH="$PATH:DIR"`
+    """
     if not facts.data("shell"):
         return None
     findings = []
@@ -117,6 +139,13 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
 
 @check("shell.conda_init", "shell", "conda's init block is in the start-up file of the shell you use", facts=("shell",))
 def conda_init(facts: Facts) -> Finding | None:
+    """Conda installed but no init block anywhere; or the block only in a file the login shell
+    (`$SHELL`) does not read, e.g. `.bashrc` with zsh (warn).
+
+    Why: `conda activate` fails with "Run 'conda init' before 'conda activate'".
+
+    Fix: `conda init zsh` (or bash).
+    """
     data = facts.data("shell")
     if not data:
         return None
@@ -152,6 +181,14 @@ def conda_init(facts: Facts) -> Finding | None:
 
 @check("shell.login_reads_bashrc", "shell", "Login shells (ssh) also read ~/.bashrc", facts=("shell",))
 def login_reads_bashrc(facts: Facts) -> Finding | None:
+    """`~/.bash_profile` (or, without it, `~/.profile`) does not source `~/.bashrc`, or neither exists
+    (warn).
+
+    Why: Ssh starts a login shell, which reads the first of those and never `~/.bashrc`: conda init
+    and PATH lines are skipped over ssh.
+
+    Fix: `echo '[ -f ~/.bashrc ] &&. ~/.bashrc' >> ~/.bash_profile`
+    """
     data = facts.data("shell")
     if not data:
         return None

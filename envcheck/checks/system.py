@@ -19,6 +19,14 @@ def gib(value: int | float | None) -> str:
 
 @check("system.summary", "system", "OS, kernel, glibc, CPUs and memory of this machine", facts=("system",))
 def host_summary(facts: Facts) -> Finding:
+    """(always OK) OS, kernel, glibc, logical and usable CPUs, total and available RAM, container
+    hints.
+
+    Why: The first lines of any bug report; "usable" CPUs differ from the total in containers and
+    under `taskset`, which matters for `num_workers`
+
+    Fix: –.
+    """
     data = facts.data("system")
     if not data:
         return Finding("", Status.SKIP, f"could not describe this machine: {facts.error('system') or 'unknown'}")
@@ -48,6 +56,16 @@ def host_summary(facts: Facts) -> Finding:
 @check("system.cgroup_limits", "system", "A container/cgroup CPU quota or memory limit lower than what the host shows",
        facts=("system",))
 def cgroup_limits(facts: Facts) -> Finding | None:
+    """A cgroup CPU quota (`cpu.max`, or v1 `cpu.cfs_quota_us`) or memory limit (`memory.max`, v1
+    `memory.limit_in_bytes`) below the CPUs and RAM the machine shows.
+
+    Why: Inside Docker or a SLURM job, `os.cpu_count()` and `/proc/meminfo` show the whole host: tools
+    that size thread pools and DataLoader workers from them oversubscribe the quota, and memory
+    above the limit ends in the OOM killer (exit 137).
+
+    Fix: Size workers from the quota (`num_workers` <= quota − 1, `OMP_NUM_THREADS=<quota>`); fewer
+    workers or a smaller batch, or a larger `--memory`/`--mem`
+    """
     data = facts.data("system")
     limits = data.get("cgroup_limits") or {}
     if not data or not limits.get("version"):
@@ -77,6 +95,13 @@ def cgroup_limits(facts: Facts) -> Finding | None:
 
 @check("system.disk_space", "system", "Free disk space in the current folder, home and the temp folder", facts=("system",))
 def disk_space(facts: Facts) -> Finding | list[Finding] | None:
+    """Less than 5 GiB free (warn) or 1 GiB (fail) in the current folder, `$HOME` or the temp folder.
+
+    Why: Pip installs, dataset downloads and checkpoints fail with "No space left on device", often
+    half-way through.
+
+    Fix: `df -h`, `du -sh ~/.cache/* | sort -h`, `python -m pip cache purge`, `conda clean -a`
+    """
     disks = facts.data("system").get("disks")
     if not disks:
         return None
@@ -111,6 +136,13 @@ def disk_space(facts: Facts) -> Finding | list[Finding] | None:
 
 @check("system.shm", "system", "/dev/shm large enough for DataLoader worker processes", facts=("system",))
 def shared_memory(facts: Facts) -> Finding | None:
+    """`/dev/shm` smaller than 1 GiB, or missing.
+
+    Why: DataLoader workers pass batches through shared memory; with Docker's 64 MiB default they
+    die with "bus error" or "unable to write to file </torch_…>".
+
+    Fix: `docker run --shm-size=8g …` or `--ipc=host`; or `num_workers=0`
+    """
     data = facts.data("system")
     if not data:
         return None
@@ -136,6 +168,13 @@ def shared_memory(facts: Facts) -> Finding | None:
 
 @check("system.wsl", "system", "WSL2: the GPU is reached through /usr/lib/wsl/lib, not a Linux driver", facts=("system",))
 def wsl(facts: Facts) -> Finding | None:
+    """WSL2 (`microsoft` in `/proc/version`); warns when `/usr/lib/wsl/lib/libcuda.so.1` is missing.
+
+    Why: On WSL2 the GPU is reached through the Windows driver's libcuda; a Linux driver or a
+    hand-made libcuda symlink breaks it (microsoft/WSL#9092, #7056).
+
+    Fix: Install/update the NVIDIA driver in Windows, then `wsl --shutdown`
+    """
     info = facts.data("system").get("wsl") or {}
     if not info.get("is_wsl"):
         return None

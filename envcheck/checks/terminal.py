@@ -9,6 +9,12 @@ from envcheck.model import Facts, Finding, Status
 @check("terminal.session", "terminal", "Running inside tmux or screen (survives a dropped SSH connection)",
        facts=("terminal",))
 def session(facts: Facts) -> Finding | None:
+    """Not inside tmux or screen (warn; says so when over SSH).
+
+    Why: A long run dies with the SSH connection or the terminal.
+
+    Fix: `tmux new -s train` (Ctrl-b d to detach, `tmux attach -t train`).
+    """
     data = facts.data("terminal")
     if not data:
         return None
@@ -29,6 +35,12 @@ def session(facts: Facts) -> Finding | None:
 
 @check("terminal.tmux_installed", "terminal", "tmux is installed", facts=("terminal",))
 def tmux_installed(facts: Facts) -> Finding | None:
+    """Tmux not on `PATH` (warn).
+
+    Why: –.
+
+    Fix: `sudo apt install tmux`, or without root `conda install -c conda-forge tmux`
+    """
     data = facts.data("terminal")
     if not data:
         return None

@@ -125,6 +125,21 @@ def _install_for_machine(facts: Facts, python_version: str | None) -> str:
 
 @check("torch.import", "torch", "torch imports in the target interpreter (probe: import, CUDA init, devices)", facts=FACTS)
 def torch_import(facts: Facts) -> Finding:
+    """The probe result: OK summary `torch 2.14.1+cu130 (CUDA 13.0, cuDNN 9.24.0), 2 GPUs visible`.
+    **WARN** when torch is not installed. **FAIL** when the import fails, the probe hangs
+    ("importing torch did not finish within 60s"), crashes ("crashed with SIGSEGV while initialising
+    CUDA"), or the interpreter cannot run.
+
+    Why: Nothing else about torch can be checked. A hang or crash during CUDA initialisation usually
+    points at the driver or the GPU, not at torch.
+
+    Fix: Not installed: `pip install torch torchvision --index-url
+    https://download.pytorch.org/whl/<variant>`, using the newest variant the driver runs, or `cpu`
+    when there is no driver. Import error: reinstall; if the error names libcudnn, libcublas,
+    libnvJitLink or an undefined symbol, check `LD_LIBRARY_PATH`. Hang: per step (`-X importtime`
+    for the import; `nvidia-smi` and reloading nvidia_uvm for CUDA init). Crash: `-X faulthandler`
+    to see where, then `LD_LIBRARY_PATH`/`LD_PRELOAD` or a reboot.
+    """
     result = facts.get("torch")
     if result is None:
         return Finding("", Status.SKIP, "the torch probe was not run (--no-torch-probe): torch checks skipped")
@@ -183,6 +198,15 @@ def torch_import(facts: Facts) -> Finding:
 
 @check("torch.python_version", "torch", "the target Python is one torch publishes wheels for (when torch is missing)", facts=FACTS)
 def torch_python_version(facts: Facts) -> Finding | None:
+    """Only when torch is missing: whether the newest torch in the data has wheels for the target
+    Python (`python_support.yaml`, `validated` range). **WARN** when only an older torch supports
+    it, or when it is older than every release in the data. **FAIL** when it is newer than every
+    validated range.
+
+    Why: Outside the range, pip silently installs an old torch, or fails.
+
+    Fix: `conda create -n torch python=<highest supported>`
+    """
     torch = facts.data("torch")
     if torch.get("status") != "not_installed":
         return None
@@ -220,6 +244,14 @@ def torch_python_version(facts: Facts) -> Finding | None:
 
 @check("torch.cuda_build", "torch", "a CUDA build of torch on a machine with NVIDIA GPUs", facts=FACTS)
 def torch_cuda_build(facts: Facts) -> Finding | None:
+    """A CPU-only wheel (`torch.version.cuda` is None or the version ends in `+cpu`) on a machine where
+    NVIDIA GPUs were found.
+
+    Why: Training runs on the CPU without any error.
+
+    Fix: `pip install --force-reinstall torch==<same> torchvision[==paired] --index-url …/cuXYZ`,
+    with the newest 2.x variant the driver runs.
+    """
     torch = _torch_ok(facts)
     if torch is None:
         return None
@@ -253,6 +285,15 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
 
 @check("torch.driver", "torch", "the NVIDIA driver is new enough for the CUDA runtime inside the torch wheel", facts=FACTS)
 def torch_driver(facts: Facts) -> Finding | None:
+    """The driver's highest CUDA compared with the wheel's CUDA. Equal or newer: OK.
+    Same major, lower minor: **WARN** (minor-version compatibility, limited features), but only if
+    the driver meets that major's minimum; otherwise **FAIL**. Wheel major newer: **FAIL**.
+
+    Why: "CUDA driver version is insufficient for CUDA runtime version".
+
+    Fix: Reinstall the same torch from the newest variant the driver supports (taken from the data),
+    or "upgrade the NVIDIA driver to >= <toolkit driver>".
+    """
     torch = _torch_ok(facts)
     if torch is None or _is_cpu_build(torch) or torch.get("hip"):
         return None
@@ -302,6 +343,15 @@ def _visible_devices_hide_all(facts: Facts, gpus: list[dict[str, Any]]) -> str |
 
 @check("torch.cuda_available", "torch", "torch.cuda.is_available() is True where NVML sees GPUs", facts=FACTS)
 def torch_cuda_available(facts: Facts) -> Finding | None:
+    """`torch.cuda.is_available()` is False while NVML sees GPUs, on a CUDA build. Causes in this order:
+    (1) driver too old; (2) `CUDA_VISIBLE_DEVICES` hides every GPU (parsed by
+    `envcheck/visible_devices.py`); (3) `/dev/nvidia-uvm` missing; (4) the text of the CUDA init
+    error.
+
+    Why: The most common "it worked yesterday" report.
+
+    Fix: One fix per cause found, in the same order.
+    """
     torch = _torch_ok(facts)
     gpus = _gpus(facts)
     if torch is None or _is_cpu_build(torch) or not gpus:
@@ -378,6 +428,20 @@ def _variant_for_capabilities(facts: Facts, version: str, capabilities: list[str
 
 @check("torch.arch", "torch", "torch ships kernels for every GPU's compute capability (its arch list)", facts=FACTS)
 def torch_arch(facts: Facts) -> Finding | None:
+    """A visible GPU's compute capability is not covered by `get_arch_list()`. GPUs come
+    from the probe, or from NVML when torch sees none. The list comes from the probe, or from
+    `arch_lists.yaml` when the probe has none. The rule is torch's: an `sm_XY` cubin runs on the
+    same major with minor ≥ Y, except the `DEVICE_REQUIREMENT` cases (8.0 does not run on 8.7, 10.0
+    not on 10.1, Jetson codes only on themselves). A `compute_XY` (PTX) entry JIT-compiles for newer
+    GPUs, which is OK but noted.
+
+    Why: "no kernel image is available for execution on the device". Example: an RTX 50xx (CC 12.0)
+    needs cu128 or newer; Pascal (6.1) is not in cu13x.
+
+    Fix: Reinstall this torch from a variant whose arch list covers the GPU, preferring variants the
+    driver fully supports. If no variant of this release covers it, the newest release in the data
+    that does.
+    """
     torch = _torch_ok(facts)
     if torch is None or torch.get("hip"):
         return None
@@ -428,6 +492,13 @@ def torch_arch(facts: Facts) -> Finding | None:
 
 @check("torch.device_op", "torch", "a small matrix multiply on each GPU matches the CPU result", facts=FACTS)
 def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
+    """A small matmul on each GPU, compared with the CPU result, fails or differs.
+
+    Why: Proves each GPU computes, beyond being enumerated (detectron2's smoke test).
+
+    Fix: `nvidia-smi -q -i <bus id>`, Xid messages in `dmesg`, reset or reboot. For "no kernel
+    image", see `torch.arch`.
+    """
     torch = _torch_ok(facts)
     if torch is None or torch.get("device_op_skipped"):
         return None
@@ -459,6 +530,19 @@ def _variant_index(torch: dict[str, Any]) -> str | None:
 
 @check("torch.torchvision", "torch", "torchvision is installed, paired with this torch, and its C++ ops load", facts=FACTS)
 def torch_torchvision(facts: Facts) -> Finding | None:
+    """**WARN** when torchvision is not installed. **FAIL** when its minor version is not the one
+    paired with torch (`torch_torchvision.yaml`), or its C++ ops are missing ("operator
+    torchvision::nms does not exist"). **WARN** when it comes from another CUDA variant index. **OK
+    with "unknown"** when the pairing is not in the data (torch 2.14).
+
+    Why: A torchvision built for another torch fails at import time or at the first detection op.
+    The probe does not `import torchvision` (that pulls in torch._dynamo and costs over a second);
+    it reads `torchvision/version.py` and loads torchvision's compiled ops library
+    (`_C_stable`/`_C`) with `torch.ops.load_library`, as torchvision does, so a library built for
+    another torch fails with the loader's own error.
+
+    Fix: `pip install torchvision==0.X.* --index-url <torch's variant index>`
+    """
     torch = _torch_ok(facts)
     if torch is None:
         return None
@@ -503,6 +587,13 @@ def torch_torchvision(facts: Facts) -> Finding | None:
 
 @check("torch.cudnn", "torch", "cuDNN loads in a CUDA build of torch", facts=FACTS)
 def torch_cudnn(facts: Facts) -> Finding | None:
+    """A CUDA build whose `torch.backends.cudnn.version()` is None or unavailable. The details list the
+    cuDNN files actually loaded and the cuDNN this wheel ships (from the data).
+
+    Why: Every convolution fails.
+
+    Fix: Reinstall the same torch from its index, and check `LD_LIBRARY_PATH`.
+    """
     torch = _torch_ok(facts)
     if torch is None or _is_cpu_build(torch) or torch.get("hip"):
         return None

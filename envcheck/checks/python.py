@@ -27,6 +27,13 @@ def _env_label(target: dict, conda: dict) -> str:
 
 @check("python.target", "python", "Which interpreter is diagnosed, and whether it could be inspected", facts=("python",))
 def target_interpreter(facts: Facts) -> Finding:
+    """Which interpreter is diagnosed and what kind of environment it is; fails when it cannot be run,
+    is not Python, or times out.
+
+    Why: Every other Python/torch fact is about this interpreter.
+
+    Fix: `envcheck doctor --python ~/miniconda3/envs/NAME/bin/python`
+    """
     data = facts.data("python")
     if not data:
         return Finding("", Status.FAIL, f"the Python facts could not be collected: {facts.error('python') or 'unknown'}",
@@ -55,6 +62,13 @@ def target_interpreter(facts: Facts) -> Finding:
 @check("python.conda_active_python", "python", "With a conda env active, `python` on PATH is that env's python",
        facts=("python",))
 def conda_active_python(facts: Facts) -> Finding | None:
+    """`CONDA_PREFIX` is set but `python` on `PATH` is outside it (fail).
+
+    Why: Scripts run by another interpreter do not see the env's packages: "No module named torch"
+    right after installing it.
+
+    Fix: `conda deactivate && conda activate NAME`, `hash -r`, `which python`
+    """
     data = facts.data("python")
     conda_prefix = (data.get("conda") or {}).get("prefix")
     if not conda_prefix:
@@ -91,6 +105,13 @@ def _same_environment(pip: dict, python: dict) -> bool | None:
 @check("python.pip_matches_python", "python", "`pip` on PATH installs into the same environment as `python`",
        facts=("python",))
 def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
+    """`pip`/`pip3` on `PATH` install into a different prefix than `python`/`python3` (fail); a pyenv
+    shim is resolved with `pyenv which pip`; an asdf shim or another wrapper is reported as unknown.
+
+    Why: `pip install` succeeds but the package is not importable.
+
+    Fix: `python -m pip install …`
+    """
     on_path = facts.data("python").get("on_path") or {}
     findings = []
     checked = []
@@ -123,6 +144,12 @@ def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
 
 @check("python.python_vs_python3", "python", "`python` and `python3` on PATH are the same interpreter", facts=("python",))
 def python_vs_python3(facts: Facts) -> Finding | None:
+    """`python` and `python3` are different interpreters (warn).
+
+    Why: Tutorials mix the two names; packages land in one and scripts run with the other.
+
+    Fix: Use one name, with `python -m pip`
+    """
     on_path = facts.data("python").get("on_path") or {}
     python, python3 = on_path.get("python"), on_path.get("python3")
     if python is None and python3 is None:
@@ -146,6 +173,13 @@ def python_vs_python3(facts: Facts) -> Finding | None:
 @check("python.version_supported", "python", "The target Python version has current PyTorch wheels",
        facts=("python",))
 def version_supported(facts: Facts) -> Finding | None:
+    """Target Python below 3.10 (fail without torch, warn with torch) or above 3.14 (warn).
+
+    Why: Torch 2.13/2.14 publish wheels for Python ≥ 3.10 and validate 3.10–3.14 (: pytorch
+    RELEASE.md, test-infra release matrix, PyPI `requires_python`).
+
+    Fix: `conda create -n torch python=3.12`
+    """
     target = facts.data("python").get("target") or {}
     info = target.get("version_info")
     if not info:
@@ -178,6 +212,14 @@ def version_supported(facts: Facts) -> Finding | None:
 @check("python.venv_in_conda", "python", "A virtualenv layered on a conda env (two package managers, one env)",
        facts=("python",))
 def venv_in_conda(facts: Facts) -> Finding | None:
+    """The target is a venv whose base is a conda Python, or a venv used with a conda env active
+    (warn).
+
+    Why: `pip` installs into the venv, `conda install` into the conda env; each misses the other's
+    packages.
+
+    Fix: Use one of the two.
+    """
     data = facts.data("python")
     target = data.get("target") or {}
     if not target.get("is_venv"):
@@ -197,6 +239,14 @@ def venv_in_conda(facts: Facts) -> Finding | None:
 @check("python.user_site", "python", "Packages in ~/.local (user site) leaking into or shadowing the environment",
        facts=("python",))
 def user_site(facts: Facts) -> Finding | None:
+    """Packages in `~/.local/lib/pythonX.Y/site-packages` visible inside a conda env/venv, and
+    especially ones that shadow the env's own copy (warn).
+
+    Why: The user site comes before site-packages on `sys.path`, for every env of that Python
+    version: an old numpy in `~/.local` wins over the env's.
+
+    Fix: `export PYTHONNOUSERSITE=1`, or move the user site away.
+    """
     data = facts.data("python")
     target = data.get("target") or {}
     if not target or data.get("target_error"):
@@ -227,6 +277,13 @@ def user_site(facts: Facts) -> Finding | None:
 
 @check("python.pythonpath", "python", "PYTHONPATH/PYTHONHOME set (can shadow installed packages)", facts=("python",))
 def pythonpath(facts: Facts) -> Finding | None:
+    """`PYTHONPATH` or `PYTHONHOME` set (warn).
+
+    Why: Folders there come before site-packages and shadow installed packages; `PYTHONHOME` breaks
+    other interpreters outright.
+
+    Fix: `unset PYTHONPATH PYTHONHOME` and remove the export.
+    """
     data = facts.data("python")
     if not data:
         return None
@@ -247,6 +304,12 @@ def pythonpath(facts: Facts) -> Finding | None:
 
 @check("python.pip_available", "python", "pip can be run by the target interpreter (`python -m pip`)", facts=("python",))
 def pip_available(facts: Facts) -> Finding | None:
+    """The target has no pip (warn).
+
+    Why: `python -m pip install` fails.
+
+    Fix: `python -m ensurepip --upgrade`
+    """
     target = facts.data("python").get("target") or {}
     pip = target.get("pip")
     if not pip:
@@ -260,6 +323,12 @@ def pip_available(facts: Facts) -> Finding | None:
 @check("python.torch_installed", "python", "torch is installed in the target (details in the torch area)",
        facts=("python",))
 def torch_installed(facts: Facts) -> Finding | None:
+    """Whether torch is installed in the target (OK, or skip).
+
+    Why: A pointer only; the torch area checks torch itself.
+
+    Fix: –.
+    """
     target = facts.data("python").get("target") or {}
     if not target.get("distributions"):
         return None

@@ -15,6 +15,13 @@ _SHADOW_MATTERS = ("nvcc", "torchrun", "nvidia-smi")
 
 @check("path.missing_dirs", "path", "PATH entries that do not exist", facts=("paths",))
 def missing_dirs(facts: Facts) -> Finding | None:
+    """`PATH` entries that do not exist, and empty entries (warn); an empty `PATH` (fail).
+
+    Why: Usually an uninstalled toolkit or a typo in `~/.bashrc`; an empty entry makes the current
+    folder searchable.
+
+    Fix: Remove them from the `export PATH=…` lines (the shell area names the line).
+    """
     entries = facts.data("paths").get("path")
     if entries is None:
         return None
@@ -35,6 +42,12 @@ def missing_dirs(facts: Facts) -> Finding | None:
 
 @check("path.duplicates", "path", "Duplicate PATH entries", facts=("paths",))
 def duplicates(facts: Facts) -> Finding | None:
+    """Folders listed more than once (OK, noted).
+
+    Why: Harmless for lookup; a sign that `~/.bashrc` is sourced twice.
+
+    Fix: –.
+    """
     entries = facts.data("paths").get("path")
     if not entries:
         return None
@@ -64,6 +77,15 @@ def _distinct(hits: list[dict]) -> list[dict]:
 @check("path.shadowed", "path", "Executables (python, pip, nvcc, torchrun, ...) with several copies on PATH",
        facts=("paths",))
 def shadowed(facts: Facts) -> Finding | list[Finding] | None:
+    """Several different `nvcc`, `torchrun` or `nvidia-smi` on `PATH` (warn, naming the winner and the
+    hidden ones); `torchrun` from a different folder than `python` (warn); other copies listed as
+    OK. The same file reached twice (`/bin` and `/usr/bin` on merged-/usr systems) does not count.
+
+    Why: The first `nvcc` decides which toolkit builds extensions; a `torchrun` from another env
+    starts workers with that env's interpreter.
+
+    Fix: `which -a NAME` and reorder `PATH`; `python -m torch.distributed.run` instead of `torchrun`
+    """
     found = facts.data("paths").get("shadowed")
     if found is None:
         return None
@@ -114,6 +136,15 @@ def _major_minor(version: str | None) -> tuple[int, ...] | None:
 @check("path.ld_library_path_cuda", "path", "CUDA/cuDNN libraries on LD_LIBRARY_PATH that differ from torch's CUDA",
        facts=("paths", "torch"))
 def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
+    """`LD_LIBRARY_PATH` folders with CUDA/cuDNN/NCCL/nvJitLink libraries whose CUDA version differs
+    from `torch.version.cuda` (from the `torch` collector) or is unknown (warn); skips, saying so,
+    when torch's CUDA version is not known.
+
+    Why: These load before the pip `nvidia-*` libraries torch was built with: "undefined symbol:
+    __nvJitLinkAddData_12_1" (pytorch/pytorch#111469).
+
+    Fix: `unset LD_LIBRARY_PATH`, then remove the folder from `~/.bashrc`
+    """
     data = facts.data("paths")
     if not data:
         return None
@@ -160,6 +191,12 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
 
 @check("path.ld_preload", "path", "LD_PRELOAD set (forces libraries into every process)", facts=("paths",))
 def ld_preload(facts: Facts) -> Finding | None:
+    """`LD_PRELOAD` set (warn).
+
+    Why: Forces a library into every process, including python and torch.
+
+    Fix: `unset LD_PRELOAD` unless it is a deliberate allocator.
+    """
     data = facts.data("paths")
     if not data:
         return None
