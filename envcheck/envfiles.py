@@ -22,6 +22,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from envcheck.knowledge.versions import canonical_name
 from envcheck.redact import redact_url
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
@@ -33,11 +34,6 @@ BOOTSTRAP_PACKAGES = {"pip", "setuptools", "wheel", "distribute"}
 # Local version labels that name a PyTorch wheel variant, i.e. a folder under PYTORCH_INDEX.
 _PYTORCH_VARIANT = re.compile(r"^(cu\d{2,3}|cpu|cpu\.cxx11\.abi|rocm\d+(\.\d+)*|xpu)$")
 _CONDA_SUBDIR = re.compile(r"^(noarch|(linux|osx|win|zos)-[a-z0-9_]+)$")
-
-
-def canonical_name(name: str) -> str:
-    """PEP 503 normalised project name (`PyYAML` and `pyyaml` are the same project)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def split_local_version(version: str) -> tuple[str, str | None]:

@@ -26,7 +26,7 @@ PKGINFO_VERSION = 1
 
 
 def canonical_name(name):
-    """PEP 503 normalised name: what pip compares, so `PyYAML` and `pyyaml` are one package."""
+    """PEP 503 name (a stdlib copy of envcheck.knowledge.versions.canonical_name): what pip compares."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

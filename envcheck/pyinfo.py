@@ -22,7 +22,7 @@ def _drop_own_dir_from_path():
 
 
 def _normalize(name):
-    # PEP 503 normalised project name.
+    # PEP 503 normalised project name; a stdlib copy of envcheck.knowledge.versions.canonical_name.
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

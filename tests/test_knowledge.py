@@ -1,11 +1,15 @@
-"""The compatibility data: every file loads and names its sources, unknown cells stay unknown, and
-lookups agree with /work/shared/knowledge/compat.md."""
+"""The compatibility data: every file loads and names its sources, unknown cells stay unknown,
+lookups agree with the sources the YAML files name, malformed data is refused with a precise
+message, and the version helpers handle pre-release, local and garbage versions."""
 
 from __future__ import annotations
+
+import copy
 
 import pytest
 import yaml
 
+from envcheck import envfiles, pkginfo, pyinfo
 from envcheck import knowledge as k
 
 
@@ -18,8 +22,8 @@ def test_every_file_loads_with_sources(name):
 
 
 def test_question_mark_cells_are_none():
-    # compat.md: the 2.14 torchvision row is "?", the 2.14 PyPI default is "?", there is no 12.7
-    # row in NVIDIA's table, and the 2.9-2.11 cu128 arch list is marked "(?)".
+    # No source gives the 2.14 torchvision pairing or the 2.14 PyPI default, NVIDIA's Table 3 has
+    # no 12.7 row, and the 2.9-2.11 cu128 arch list is unconfirmed (docs/knowledge.md).
     assert k.torchvision_for_torch("2.14") is None
     assert k.torchvision_for_torch("2.14.1+cu130") is None
     assert k.pypi_default_variant("2.14") is None
@@ -49,7 +53,7 @@ def test_no_file_has_a_literal_question_mark_value():
         walk(doc)
 
 
-def test_driver_table_matches_compat_md():
+def test_driver_table_matches_nvidia_release_notes():
     assert k.min_driver_for_cuda("12.8") == ("570.26", "525")
     assert k.min_driver_for_cuda("13.0") == ("580.65.06", "580")
     assert k.min_driver_for_cuda("11.8") == ("520.61.05", "450.80.02")
@@ -115,8 +119,123 @@ def test_python_support():
 
 def test_malformed_data_is_rejected():
     bad = {"sources": [{"key": "X", "title": "t", "url": "https://x"}],
-           "pairs": {"2.15": {"torchvision": None, "python": None}}}
+           "pairs": {"2.15": {"torchvision": None, "python": None}}, "patch_pairs": {}}
     with pytest.raises(k.KnowledgeError, match="needs a note"):
-        k._validate("torch_torchvision", bad)
+        k.validate("torch_torchvision", bad)
     with pytest.raises(k.KnowledgeError, match="sources"):
-        k._validate("compute_capability", {"architectures": {}})
+        k.validate("compute_capability", {"architectures": {}})
+
+
+def test_every_file_has_a_schema():
+    assert set(k.SCHEMAS) == set(k.FILES)
+
+
+def _with(name, edit):
+    """A deep copy of a shipped table with one edit applied."""
+    doc = copy.deepcopy(k.load(name))
+    edit(doc)
+    return doc
+
+
+def _error(name, doc):
+    with pytest.raises(k.KnowledgeError) as caught:
+        k.validate(name, doc)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("name", "edit", "message"), [
+    # The sources rule: every file names where its facts come from.
+    ("cuda_driver", lambda d: d.pop("sources"), "cuda_driver.yaml: needs a non-empty `sources:` list"),
+    ("arch_lists", lambda d: d.update(sources=[]), "arch_lists.yaml: needs a non-empty `sources:` list"),
+    ("python_support", lambda d: d["sources"][0].pop("url"), "python_support.yaml: sources[0]: missing `url:`"),
+    ("python_support", lambda d: d["sources"][0].update(url="http://x"),
+     "sources[0].url: expected an https:// URL, got 'http://x'"),
+    ("torch_wheels", lambda d: d["sources"].append(dict(d["sources"][0])), "sources: key REL is listed more than once"),
+    # Where and what: the path inside the file, the value expected and the value found.
+    ("cuda_driver", lambda d: d["cuda"]["12.8"].update(toolkit_driver=570.26),
+     'cuda_driver.yaml: cuda["12.8"].toolkit_driver: expected a quoted driver version like "570.26", '
+     "got 570.26 (a float: quote it)"),
+    ("cuda_driver", lambda d: d["cuda"]["12.8"].update(minor_compat_min="abc"),
+     'cuda["12.8"].minor_compat_min: expected a quoted driver version like "570.26" or null, got \'abc\''),
+    ("cuda_driver", lambda d: d["cuda"]["12.8"].pop("toolkit_driver_latest"),
+     'cuda["12.8"]: missing `toolkit_driver_latest:`'),
+    ("cuda_driver", lambda d: d["cuda"]["12.8"].update(toolkit_driver=None),
+     'cuda["12.8"].toolkit_driver: expected a quoted driver version like "570.26", got None'),
+    ("cuda_driver", lambda d: d["cuda"].update({12.7: d["cuda"]["12.8"]}),
+     'cuda: key 12.7 (a float: quote it): expected a quoted "X.Y"'),
+    ("cuda_driver", lambda d: d["minor_compat_by_major"]["12"].update(mn="525"),
+     'minor_compat_by_major["12"]: unknown key \'mn\' (allowed: min, below, note)'),
+    ("torch_wheels", lambda d: d["releases"]["2.8"].update(pypi_default="cu999"),
+     'releases["2.8"]: pypi_default \'cu999\' is not one of its variants (cu126, cu128, cu129)'),
+    ("torch_wheels", lambda d: d["releases"]["2.8"]["variants"].update(cu129="nine"),
+     'releases["2.8"].variants.cu129: expected a quoted cuDNN version like "9.10.2.21" or null'),
+    ("torch_wheels", lambda d: d["index_url"].update(release="https://download.pytorch.org/whl/cu126"),
+     "index_url.release: expected a URL pattern containing {variant}"),
+    ("torch_torchvision", lambda d: d["pairs"]["2.13"].update(python=["3.14", "3.10"]),
+     'pairs["2.13"]: python must be [low, high] with low <= high'),
+    ("torch_torchvision", lambda d: d["pairs"]["2.13"].update(python=["3.10"]),
+     'pairs["2.13"].python: expected a list of exactly 2 or null'),
+    ("arch_lists", lambda d: d["releases"]["2.8"]["cu128"].update(source="NOPE"),
+     'releases["2.8"].cu128: source must be one of the keys under `sources:` (BLD, MOI, PT-CI, TI-PKG, REL, '
+     "TORCH-CUDA), got 'NOPE'"),
+    ("arch_lists", lambda d: d["releases"]["2.8"]["cu128"].update(archs=None),
+     'releases["2.8"].cu128: an unknown arch list (archs: null) needs a note saying why'),
+    ("arch_lists", lambda d: d["releases"]["2.8"]["cu128"].update(archs=["7.5", 8.0]),
+     'releases["2.8"].cu128.archs[1]: expected a quoted "X.Y" like "12.8", got 8.0 (a float: quote it)'),
+    # A YAML alias shares one mapping: an error inside it names the first place it appears.
+    ("arch_lists", lambda d: d["releases"]["2.14"]["cu130"].update(ptx="12"),
+     'releases["2.12"].cu130.ptx: expected a quoted "X.Y"'),
+    ("compute_capability", lambda d: d["architectures"]["Hopper"].update({"9": "H100"}),
+     'architectures.Hopper: key \'9\': expected a quoted "X.Y"'),
+    ("python_support", lambda d: d["releases"]["2.14"].update(validated="3.10-3.14"),
+     'releases["2.14"].validated: expected a list of exactly 2, got \'3.10-3.14\''),
+])
+def test_schema_errors_name_file_place_and_problem(name, edit, message):
+    assert message in _error(name, _with(name, edit))
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    assert "the top level must be a mapping, got ['a'] (list)" in _error("cuda_driver", ["a"])
+
+
+@pytest.mark.parametrize(("text", "release", "minor", "variant"), [
+    ("2.1.2+cu121", (2, 1, 2), "2.1", "cu121"),
+    ("2.6.0.dev20241001", (2, 6, 0), "2.6", None),  # nightly pre-release
+    ("2.6.0.dev20241001+cu124", (2, 6, 0), "2.6", "cu124"),
+    ("2.0.0a0+gitabc", (2, 0, 0), "2.0", "gitabc"),  # source build
+    ("2.3.0rc1", (2, 3, 0), "2.3", None),
+    ("2.1.2+CU121", (2, 1, 2), "2.1", "cu121"),  # PEP 440 local labels compare lower-cased
+    ("2.4.0+cpu", (2, 4, 0), "2.4", "cpu"),
+    ("590.48.01", (590, 48, 1), "590.48", None),  # driver
+    ("9.24.0.43", (9, 24, 0, 43), "9.24", None),  # cuDNN
+    (" 12.8 ", (12, 8), "12.8", None),
+    ("3.14t", (3, 14), "3.14", None),  # not PEP 440: the leading digits still count
+    ("535.104.05 (beta)", (535, 104, 5), "535.104", None),
+    ("2", (2,), None, None),
+    ("abc", None, None, None),
+    ("", None, None, None),
+    (None, None, None, None),
+    ("2.1+", (2, 1), "2.1", None),  # empty local label
+])
+def test_version_helpers(text, release, minor, variant):
+    assert k.version_tuple(text) == release
+    assert k.minor_of(text) == minor
+    assert k.variant_of(text) == variant
+
+
+def test_variant_cuda_and_major_minor():
+    assert k.variant_cuda("cu126") == "12.6" and k.variant_cuda("cu92") == "9.2"
+    assert k.variant_cuda("cpu") is None and k.variant_cuda("rocm6.2") is None and k.variant_cuda("") is None
+    assert k.major_minor("8.6") == (8, 6) and k.major_minor("3.11.7") == (3, 11)
+    assert k.major_minor("9") is None and k.major_minor("x") is None
+
+
+def test_canonical_name_is_pep_503():
+    assert k.canonical_name("PyYAML") == "pyyaml"
+    assert k.canonical_name("nvidia_ml.py") == "nvidia-ml-py"
+    assert k.canonical_name("Foo__Bar--baz") == "foo-bar-baz"
+    assert envfiles.canonical_name is k.canonical_name
+    # pyinfo.py and pkginfo.py run in the diagnosed interpreter without envcheck: their copies must agree.
+    for name in ("PyYAML", "nvidia_ml.py", "Foo__Bar--baz", "torch"):
+        assert pkginfo.canonical_name(name) == pyinfo._normalize(name) == k.canonical_name(name)
+

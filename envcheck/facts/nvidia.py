@@ -17,6 +17,7 @@ from typing import Any, Callable
 from envcheck import nvsmi
 from envcheck.context import Context
 from envcheck.facts import collector
+from envcheck.knowledge.versions import canonical_name
 
 # Each nvidia-smi call may take this long; with the runner's kill-and-wait that keeps even a hung
 # nvidia-smi inside the collector's own limit below.
@@ -259,7 +260,7 @@ def _binding_facts(nvml: Any) -> dict[str, Any]:
 
         owners = metadata.packages_distributions().get("pynvml", [])
         for name in owners:
-            normalised = re.sub(r"[-_.]+", "-", name).lower()
+            normalised = canonical_name(name)
             if normalised in _NVML_DISTRIBUTIONS:
                 distribution, version = normalised, metadata.version(name)
                 # Several can be installed; the one whose files include the imported module wins.
