@@ -4,8 +4,8 @@ Pure: give it the variable's value and the "gpus" list from the nvidia facts; it
 physical GPUs (nvidia-smi indices) CUDA will enumerate, in CUDA's order (cuda:0 first), and what
 is wrong with the value. Used by the doctor's cuda checks and by `envcheck smoke-train --gpu N`.
 
-The rules are NVIDIA's (CUDA Programming Guide 13.x, section 5.2.1.1, "CUDA_VISIBLE_DEVICES";
-summarised in /work/shared/knowledge/compat.md section 6):
+The rules are NVIDIA's (CUDA Programming Guide 13.x, section 5.2.1.1, "CUDA_VISIBLE_DEVICES",
+https://docs.nvidia.com/cuda/cuda-programming-guide/05-appendices/environment-variables.html):
 - unset: every GPU is visible; set to "": none is;
 - a comma-separated list, enumerated in the order written;
 - an integer is the GPU's nvidia-smi index; "GPU-..." is a UUID or a unique prefix of one;

@@ -246,7 +246,7 @@ def test_python_and_python3_differ():
 def test_python_version_support_cites_compat_table():
     old = only(run(Facts.of(python=python_facts(version="3.8.18", version_info=[3, 8, 18], distributions={})),
                    "python.version_supported"))
-    assert old.status is Status.FAIL and ">= 3.10" in old.summary and any("compat.md" in d for d in old.details)
+    assert old.status is Status.FAIL and ">= 3.10" in old.summary and any("RELEASE.md" in d for d in old.details)
     old_with_torch = only(run(Facts.of(python=python_facts(version_info=[3, 9, 1])), "python.version_supported"))
     assert old_with_torch.status is Status.WARN
     new = only(run(Facts.of(python=python_facts(version_info=[3, 15, 0])), "python.version_supported"))

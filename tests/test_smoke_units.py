@@ -12,7 +12,7 @@ from envcheck.smoke.phases import CheckResult, summarise_ddp, timed_out
 from envcheck.smoke.report import report_dict, verdict, verdict_line
 from envcheck.smoke.worker import NUMERICS_TOLERANCE, compare_to_reference, kernels_for
 
-# Arch lists from compat.md section 4b: torch 2.8 cu126 and cu128 Linux x86_64 wheels.
+# Arch lists of the torch 2.8 cu126 and cu128 Linux x86_64 wheels (envcheck/knowledge/arch_lists.yaml, PT-CI).
 CU126 = ["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"]
 CU128 = ["sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
 

@@ -3,7 +3,7 @@
 Torch facts start from tests/fixtures/probe/ (a real capture from the CPU-only dev box and a
 constructed 2x H100 result, see its README); each scenario changes named fields. NVIDIA facts
 follow the nvidia collector's contract, with values from the real H100 capture in
-/work/shared/fixtures/nvidia-smi/ (driver 590.48.01, CUDA 13.1, bus id 00000000:00:09.0).
+tests/fixtures/nvidia-smi/ (driver 590.48.01, CUDA 13.1, bus id 00000000:00:09.0).
 """
 
 from __future__ import annotations

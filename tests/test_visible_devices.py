@@ -1,4 +1,4 @@
-"""CUDA_VISIBLE_DEVICES rules (CUDA Programming Guide, compat.md section 6) on a recorded GPU list."""
+"""CUDA_VISIBLE_DEVICES rules (CUDA Programming Guide 13.x, section 5.2.1.1) on a recorded GPU list."""
 
 from __future__ import annotations
 

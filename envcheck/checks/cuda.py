@@ -1,8 +1,8 @@
 """Which GPUs CUDA will see: CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER.
 
-Rules from the CUDA Programming Guide (environment variables), summarised with sources in
-/work/shared/knowledge/compat.md section 6; the parsing lives in envcheck/visible_devices.py so
-smoke-train maps `--gpu N` the same way.
+Rules from the CUDA Programming Guide's environment-variable appendix
+(https://docs.nvidia.com/cuda/cuda-programming-guide/05-appendices/environment-variables.html);
+the parsing lives in envcheck/visible_devices.py so smoke-train maps `--gpu N` the same way.
 """
 
 from __future__ import annotations

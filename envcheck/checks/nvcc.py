@@ -2,8 +2,8 @@
 
 Only matters for building CUDA extensions (flash-attention, apex, custom ops): torch wheels carry
 their own CUDA runtime. The rules are torch.utils.cpp_extension's (_find_cuda_home and
-_check_cuda_version; see /work/shared/knowledge/doctor-anchors.md section 3): a different major
-version is an error, a different minor only a warning.
+_check_cuda_version, https://github.com/pytorch/pytorch/blob/main/torch/utils/cpp_extension.py):
+a different major version is an error, a different minor only a warning.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ import os
 from envcheck.checks import check
 from envcheck.model import Facts, Finding, Status
 
-# Python versions the current torch releases (2.13, 2.14) ship wheels for. Source:
-# /work/shared/knowledge/compat.md section 7, from pytorch/pytorch RELEASE.md and the PyPI
-# requires_python metadata: ">=3.10"; 3.10-3.14 are validated, 3.15 only experimental.
+# Python versions the current torch releases (2.13, 2.14) ship wheels for. Sources (as in
+# envcheck/knowledge/python_support.yaml): pytorch/pytorch RELEASE.md, pytorch/test-infra's release
+# matrix and the PyPI requires_python metadata: ">=3.10"; 3.10-3.14 are validated, 3.15 only experimental.
 TORCH_MIN_PYTHON = (3, 10)
 TORCH_MAX_VALIDATED_PYTHON = (3, 14)
 TORCH_RELEASES_CITED = "torch 2.13/2.14"
@@ -195,7 +195,7 @@ def version_supported(facts: Facts) -> Finding | None:
             f"Python {shown} is too old for current PyTorch ({TORCH_RELEASES_CITED} need Python >= {need})"
             + ("; the installed torch works but cannot be upgraded" if has_torch else ""),
             fix="conda create -n torch python=3.12 && conda activate torch",
-            details=["Source: compat.md section 7 (pytorch/pytorch RELEASE.md, PyPI requires_python)."],
+            details=["Source: pytorch/pytorch RELEASE.md (https://github.com/pytorch/pytorch/blob/main/RELEASE.md), PyPI requires_python."],
         )
     if version > TORCH_MAX_VALIDATED_PYTHON:
         return Finding(
@@ -204,7 +204,7 @@ def version_supported(facts: Facts) -> Finding | None:
             f"Python {shown} is newer than what {TORCH_RELEASES_CITED} validate (3.10-3.14); wheels may be missing "
             "or experimental",
             fix="conda create -n torch python=3.12 && conda activate torch",
-            details=["Source: compat.md section 7 (pytorch/pytorch RELEASE.md, pytorch/test-infra release matrix)."],
+            details=["Source: pytorch/pytorch RELEASE.md (https://github.com/pytorch/pytorch/blob/main/RELEASE.md), pytorch/test-infra release matrix."],
         )
     return Finding("", Status.OK, f"Python {shown} is supported by {TORCH_RELEASES_CITED} (3.10-3.14)")
 

@@ -7,7 +7,8 @@ The rules (also in docs/smoke-train.md):
 - `--gpu N` / `--gpus A,B` are nvidia-smi numbers (physical GPUs), whatever CUDA_VISIBLE_DEVICES says.
 - The children that train get CUDA_DEVICE_ORDER=PCI_BUS_ID and CUDA_VISIBLE_DEVICES set to the
   chosen GPUs' UUIDs before torch loads; a UUID names one GPU whatever the ordering
-  (NVIDIA recommends UUIDs for that reason; compat.md section 6), so cuda:0 is GPU N.
+  (NVIDIA recommends UUIDs for that reason: https://docs.nvidia.com/deploy/topics/topic_5_2_1.html),
+  so cuda:0 is GPU N.
 - When the user already set CUDA_VISIBLE_DEVICES, we only narrow it: a GPU it hides is refused
   (with the list it leaves visible and how to override), never silently used.
 - No flag: the first GPU CUDA would use (GPU 0, or the first one CUDA_VISIBLE_DEVICES lists);
@@ -183,7 +184,7 @@ def plan_devices(
             names.append(uuid)
         else:
             # Without a UUID the PCI-ordered index is the next best name: CUDA_DEVICE_ORDER=PCI_BUS_ID
-            # makes CUDA count like nvidia-smi in practice (compat.md section 6).
+            # makes CUDA count like nvidia-smi in practice (CUDA Programming Guide, CUDA_DEVICE_ORDER).
             names.append(str(g["index"]))
             notes.append(f"GPU {g['index']} has no UUID in the driver facts; selecting it by its PCI-ordered index.")
 
