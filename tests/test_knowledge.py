@@ -5,6 +5,7 @@ message, and the version helpers handle pre-release, local and garbage versions.
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -239,3 +240,17 @@ def test_canonical_name_is_pep_503():
     for name in ("PyYAML", "nvidia_ml.py", "Foo__Bar--baz", "torch"):
         assert pkginfo.canonical_name(name) == pyinfo._normalize(name) == k.canonical_name(name)
 
+
+def test_the_project_points_at_no_file_outside_it():
+    """Comments and messages cite the upstream source or a docs/ page, never research notes or
+    fixtures that only existed beside the repository (the project must stand alone)."""
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for folder in ("envcheck", "reference_train", "templates", "benchmarks", "docs", "tests"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix not in {".py", ".md", ".yaml", ".yml", ".txt", ".j2", ".toml"} or path == Path(__file__):
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                if "compat.md" in line or "/work/shared" in line or "../shared" in line:
+                    offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

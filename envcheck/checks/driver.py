@@ -1,8 +1,8 @@
 """NVIDIA driver and GPU checks: is a driver there and healthy, and is each GPU free to use.
 
 Every check reads the "nvidia" facts (envcheck/facts/nvidia.py). The fixes for NVML failures
-follow what nvitop and gpustat tell their users (summarised in
-/work/shared/knowledge/doctor-anchors.md sections 2 and 5).
+follow what nvitop and gpustat tell their users (XuehaiPan/nvitop nvitop/api/libnvml.py,
+wookayin/gpustat gpustat/nvml.py).
 """
 
 from __future__ import annotations
