@@ -94,6 +94,9 @@ class Finding:
     fix: str | None = None
     details: list[str] = field(default_factory=list)
     area: str = ""
+    # The settings file whose `ignore` silences this finding: it is still reported, but does not
+    # count towards the exit status or the summary's warnings and failures.
+    silenced_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,4 +106,10 @@ class Finding:
             "summary": self.summary,
             "fix": self.fix,
             "details": list(self.details),
+            "silenced_by": self.silenced_by,
         }
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts towards the verdict (not silenced by a setting)."""
+        return self.silenced_by is None

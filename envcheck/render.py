@@ -29,9 +29,11 @@ MARKS = {
 
 
 def counts(findings: list[Finding]) -> dict[str, int]:
+    """Findings per status; silenced ones are counted apart (under "silenced"), not by status."""
     result = {s.value: 0 for s in Status}
+    result["silenced"] = 0
     for f in findings:
-        result[f.status.value] += 1
+        result[f.status.value if f.counts else "silenced"] += 1
     return result
 
 
@@ -63,12 +65,14 @@ def _by_area(findings: list[Finding]) -> dict[str, list[Finding]]:
 
 def summary_line(findings: list[Finding]) -> str:
     c = counts(findings)
-    failing_areas = {f.area for f in findings if f.status is Status.FAIL}
-    warning_areas = {f.area for f in findings if f.status is Status.WARN}
+    failing_areas = {f.area for f in findings if f.status is Status.FAIL and f.counts}
+    warning_areas = {f.area for f in findings if f.status is Status.WARN and f.counts}
     parts = [f"{c['ok']} ok", f"{c['warn']} warning{'s' if c['warn'] != 1 else ''}",
              f"{c['fail']} failure{'s' if c['fail'] != 1 else ''}"]
     if c["skip"]:
         parts.append(f"{c['skip']} skipped")
+    if c["silenced"]:
+        parts.append(f"{c['silenced']} silenced by settings")
     line = ", ".join(parts)
     if failing_areas:
         return f"Doctor found problems in {len(failing_areas)} area{'s' if len(failing_areas) != 1 else ''}: {line}."
@@ -82,11 +86,17 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
     if not verbose:
         console.print("[dim](run with -v for details of every finding)[/dim]")
     for area, items in _by_area(findings).items():
-        worst = max(items, key=lambda f: f.status.rank).status
+        counted = [f for f in items if f.counts] or items
+        worst = max(counted, key=lambda f: f.status.rank).status
         mark, colour = MARKS[worst]
         console.print()
         console.print(f"[{colour}]\\[{mark}][/{colour}] [bold]{AREAS[area]}[/bold]")
         for f in items:
+            if not f.counts:
+                # Listed, never hidden: the user sees what a setting keeps out of the verdict.
+                console.print(f"    [dim]~ {f.status.value.upper()} {escape(redact_text(f.summary))} "
+                              f"(silenced by {escape(f.silenced_by or '')})[/dim]" + (f" [dim]({f.id})[/dim]" if verbose else ""))
+                continue
             mark, colour = MARKS[f.status]
             console.print(f"    [{colour}]{mark}[/{colour}] {escape(redact_text(f.summary))}" + (f" [dim]({f.id})[/dim]" if verbose else ""))
             if f.fix and f.status in (Status.WARN, Status.FAIL):
@@ -98,6 +108,7 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
                     console.print(f"        [dim]• {escape(redact_text(d))}[/dim]")
     failed = [r for r in facts.values() if not r.ok]
     if verbose:
+        _print_settings(console, facts)
         console.print()
         console.print("[bold]Collectors[/bold]")
         for r in sorted(facts.values(), key=lambda r: r.name):
@@ -109,6 +120,19 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
         console.print(f"[yellow]Some facts could not be collected ({escape(names)}); run with -v to see why.[/yellow]")
     console.print()
     console.print(summary_line(findings))
+
+
+def _print_settings(console: Console, facts: Facts) -> None:
+    data = facts.data("settings")
+    if not data:
+        return
+    console.print()
+    console.print("[bold]Settings[/bold]")
+    changed = {name: source for name, source in (data.get("sources") or {}).items() if source != "default"}
+    if not changed:
+        console.print("    all at their defaults (no config file, no \\[tool.envcheck] in a pyproject.toml)")
+    for name, source in changed.items():
+        console.print(f"    {name} = {escape(str(data['values'][name]))}  [dim](from {escape(source)})[/dim]")
 
 
 def render_markdown(facts: Facts, findings: list[Finding], python: str) -> str:
@@ -125,7 +149,8 @@ def render_markdown(facts: Facts, findings: list[Finding], python: str) -> str:
         lines.append(f"#### {AREAS[area]}")
         lines.append("")
         for f in items:
-            lines.append(f"- **{f.status.value.upper()}** `{f.id}`: {f.summary}")
+            silenced = f" (silenced by {f.silenced_by})" if not f.counts else ""
+            lines.append(f"- **{f.status.value.upper()}**{silenced} `{f.id}`: {f.summary}")
             if f.fix and f.status in (Status.WARN, Status.FAIL):
                 lines.append(f"  - fix: `{f.fix}`" if "\n" not in f.fix else "  - fix:\n\n    ```\n    " + f.fix.replace("\n", "\n    ") + "\n    ```")
             for d in f.details:

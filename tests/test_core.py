@@ -103,7 +103,7 @@ def test_no_format_leaks_a_password():
         assert "***@10.0.0.1:3128" in text
     parsed = json.loads(doc)
     assert parsed["schema_version"] == 1
-    assert parsed["summary"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 0}
+    assert parsed["summary"] == {"ok": 1, "warn": 1, "fail": 1, "skip": 0, "silenced": 0}
     assert "Doctor found problems in 1 area" in term
 
 

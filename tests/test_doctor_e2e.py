@@ -45,7 +45,8 @@ def test_every_collector_reported(doctor_json):
     from envcheck.facts import all_collectors
 
     doc = json.loads(doctor_json.stdout)
-    assert set(doc["facts"]) == set(all_collectors())
+    # Every collector, plus the settings the doctor ran with (not collected: read before collecting).
+    assert set(doc["facts"]) == set(all_collectors()) | {"settings"}
 
 
 def test_list_checks_names_every_registered_check():

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from envcheck.model import Facts, Finding, Status
+from envcheck.settings import silenced_by
 
 CheckResult = Finding | list[Finding] | None
 CheckFn = Callable[[Facts], CheckResult]
@@ -168,6 +169,7 @@ def run_checks(checks: Iterable[Check], facts: Facts) -> list[Finding]:
             if not finding.id:
                 finding.id = c.id
             finding.area = c.area
+            finding.silenced_by = silenced_by(facts, finding.id, c.area)
             findings.append(finding)
     order = list(AREAS)
     findings.sort(key=lambda f: order.index(f.area))

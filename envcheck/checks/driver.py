@@ -12,9 +12,10 @@ from typing import Any
 from envcheck.checks import check
 from envcheck.checks.cuda import select_gpus
 from envcheck.model import Facts, Finding, Status
+from envcheck.settings import SETTINGS
+from envcheck.settings import value as setting
 
-HOT_C = 85  # at or above this a GPU is close to thermal slowdown on most boards
-BUSY_MEMORY_FRACTION = 0.5
+# The hot and busy thresholds are settings (envcheck/settings.py: gpu_hot_c, gpu_busy_memory_fraction).
 
 RELOAD_MODULES = "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"
 REINSTALL_BINDING = "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
@@ -322,11 +323,11 @@ def gpu_line(gpu: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def is_busy(gpu: dict[str, Any], me: str | None) -> bool:
-    """Another user's process is on it, or more than half its memory is taken."""
+def is_busy(gpu: dict[str, Any], me: str | None, memory_fraction: float = SETTINGS["gpu_busy_memory_fraction"].default) -> bool:
+    """Another user's process is on it, or more than `memory_fraction` of its memory is taken."""
     others = [p for p in gpu.get("processes") or [] if p.get("user") and me and p["user"] != me]
     used, total = gpu.get("memory_used_mib"), gpu.get("memory_total_mib")
-    crowded = used is not None and bool(total) and used > BUSY_MEMORY_FRACTION * total
+    crowded = used is not None and bool(total) and used > memory_fraction * total
     return bool(others) or crowded
 
 
@@ -378,7 +379,8 @@ def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env:
 def gpus(facts: Facts) -> list[Finding] | None:
     """One finding per GPU (`driver.gpu.<N>`): name, memory used/total, utilisation, temperature,
     compute capability and MIG mode. **WARN** "GPU N is busy" when another user's process is on it
-    (compared with `$USER`) or more than half its memory is used, and at 85 C or more. **FAIL** for a
+    (compared with `$USER`) or more than half its memory is used (setting `gpu_busy_memory_fraction`), and
+at 85 C or more (setting `gpu_hot_c`). **FAIL** for a
     GPU NVML or nvidia-smi cannot read: "GPU 1 is lost: it has fallen off the bus", "needs a reset".
     A GPU in MIG mode lists its MIG devices (`driver.mig.<N>`). A GPU known only by its PCI bus id gets
     the id `driver.gpu.pci-<bus id>`.
@@ -400,7 +402,7 @@ def gpus(facts: Facts) -> list[Finding] | None:
         return None
     env = facts.data("env").get("vars") or {}
     me = env.get("USER")
-    busy = {g.get("index") for g in gpu_list if is_busy(g, me)}
+    busy = {g.get("index") for g in gpu_list if is_busy(g, me, setting(facts, "gpu_busy_memory_fraction"))}
     free = [g.get("index") for g in gpu_list if g.get("index") not in busy]
     findings = []
     # Report order follows the GPU index, broken GPUs included; those known only by PCI bus id last.
@@ -427,8 +429,8 @@ def gpus(facts: Facts) -> list[Finding] | None:
             else:
                 fix = "every GPU is busy: wait, or ask the owners of the processes above (see `nvidia-smi`)"
         temp = gpu.get("temperature_c")
-        if temp is not None and temp >= HOT_C:
-            problems.append(f"GPU {index} is hot ({temp} C, warning threshold {HOT_C} C)")
+        if temp is not None and temp >= setting(facts, "gpu_hot_c"):
+            problems.append(f"GPU {index} is hot ({temp} C, warning threshold {setting(facts, 'gpu_hot_c')} C, setting gpu_hot_c)")
             fix = (fix + "\n" if fix else "") + "check the fans and airflow (`nvidia-smi -q -d TEMPERATURE,PERFORMANCE` shows thermal slowdown)"
         if problems:
             findings.append(Finding(f"driver.gpu.{index}", Status.WARN, "; ".join(problems), fix=fix, details=details))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from envcheck.checks import check
 from envcheck.model import Facts, Finding, Status
+from envcheck.settings import value as setting
 
 GIB = 1024**3
-DISK_WARN_BYTES = 5 * GIB
-DISK_FAIL_BYTES = 1 * GIB
-SHM_WARN_BYTES = 1 * GIB
+# Thresholds are settings (envcheck/settings.py: disk_warn_gib, disk_fail_gib, shm_warn_gib).
 
 
 def gib(value: int | float | None) -> str:
@@ -95,7 +94,7 @@ def cgroup_limits(facts: Facts) -> Finding | None:
 
 @check("system.disk_space", "system", "Free disk space in the current folder, home and the temp folder", facts=("system",))
 def disk_space(facts: Facts) -> Finding | list[Finding] | None:
-    """Less than 5 GiB free (warn) or 1 GiB (fail) in the current folder, `$HOME` or the temp folder.
+    """Less than 5 GiB free (warn) or 1 GiB (fail; settings `disk_warn_gib`, `disk_fail_gib`) in the current folder, `$HOME` or the temp folder.
 
     Why: Pip installs, dataset downloads and checkpoints fail with "No space left on device", often
     half-way through.
@@ -105,6 +104,8 @@ def disk_space(facts: Facts) -> Finding | list[Finding] | None:
     disks = facts.data("system").get("disks")
     if not disks:
         return None
+    warn_bytes = setting(facts, "disk_warn_gib") * GIB
+    fail_bytes = setting(facts, "disk_fail_gib") * GIB
     findings = []
     healthy = []
     seen = set()
@@ -117,17 +118,17 @@ def disk_space(facts: Facts) -> Finding | list[Finding] | None:
             findings.append(Finding("system.disk_space", Status.SKIP,
                                     f"free space of {path} ({label}) is unknown: {disk.get('error') or 'not reported'}"))
             continue
-        if free >= DISK_WARN_BYTES:
+        if free >= warn_bytes:
             healthy.append(f"{label} {path}: {gib(free)} free of {gib(disk.get('total_bytes'))}")
             continue
-        status = Status.FAIL if free < DISK_FAIL_BYTES else Status.WARN
+        status = Status.FAIL if free < fail_bytes else Status.WARN
         findings.append(Finding(
             "system.disk_space",
             status,
             f"only {gib(free)} free on {path} ({label}); downloads, pip installs and checkpoints will fail "
             f"with 'No space left on device'",
             fix="df -h\ndu -sh ~/.cache/* | sort -h\npython -m pip cache purge\nconda clean -a",
-            details=[f"total {gib(disk.get('total_bytes'))}; warn below {gib(DISK_WARN_BYTES)}, fail below {gib(DISK_FAIL_BYTES)}"],
+            details=[f"total {gib(disk.get('total_bytes'))}; warn below {gib(warn_bytes)}, fail below {gib(fail_bytes)} (settings disk_warn_gib, disk_fail_gib)"],
         ))
     if healthy:
         findings.append(Finding("system.disk_space", Status.OK, "enough free disk space: " + "; ".join(healthy)))
@@ -136,7 +137,7 @@ def disk_space(facts: Facts) -> Finding | list[Finding] | None:
 
 @check("system.shm", "system", "/dev/shm large enough for DataLoader worker processes", facts=("system",))
 def shared_memory(facts: Facts) -> Finding | None:
-    """`/dev/shm` smaller than 1 GiB, or missing.
+    """`/dev/shm` smaller than 1 GiB (setting `shm_warn_gib`), or missing.
 
     Why: DataLoader workers pass batches through shared memory; with Docker's 64 MiB default they
     die with "bus error" or "unable to write to file </torch_…>".
@@ -152,7 +153,7 @@ def shared_memory(facts: Facts) -> Finding | None:
                        "/dev/shm is missing or unreadable; DataLoader workers (num_workers > 0) pass batches through it",
                        fix="Run with num_workers=0, or start the container with `docker run --ipc=host ...`.")
     total = shm.get("total_bytes")
-    if total is not None and total < SHM_WARN_BYTES:
+    if total is not None and total < setting(facts, "shm_warn_gib") * GIB:
         in_container = (data.get("container") or {}).get("in_container")
         return Finding(
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,16 +15,23 @@ from envcheck.checks import AREAS, run_checks, select
 from envcheck.context import Context
 from envcheck.errors import UserError
 from envcheck.facts import all_collectors
-from envcheck.model import Facts, Status
+from envcheck import settings
+from envcheck.model import FactResult, Facts, Status
 from envcheck.render import render_json, render_markdown, render_terminal
 from envcheck.runner import collect
 
 
 def resolve_python(python: str | None) -> str:
     """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
-    if not python:
+    if python is None:
         return sys.executable
+    if not python.strip():
+        # `--python "$PY"` with PY unset: diagnosing envcheck's own interpreter instead would mislead.
+        raise UserError("--python is empty; give the path of a Python interpreter, e.g. --python ~/miniconda3/envs/NAME/bin/python.")
     candidate = Path(python).expanduser()
+    if candidate.is_symlink() and not candidate.exists():
+        raise UserError(f"--python {python} is a broken symbolic link (it points to {os.readlink(candidate)}, which does not "
+                        "exist or loops); give the path of an existing interpreter.")
     if candidate.is_dir():
         # Accept an environment prefix too (a conda env or venv folder).
         for sub in ("bin/python", "bin/python3"):
@@ -45,7 +53,8 @@ def resolve_python(python: str | None) -> str:
 
 
 def gather(
-    ctx: Context, only: list[str] | None = None, on_done=None, skip_facts: set[str] | None = None
+    ctx: Context, only: list[str] | None = None, on_done=None, skip_facts: set[str] | None = None,
+    extra: dict[str, FactResult] | None = None,
 ) -> tuple[Facts, list]:
     """Collect what the selected checks need and run them. Used by doctor, export and smoke-train.
 
@@ -59,11 +68,12 @@ def gather(
     if skip_facts:
         needed = (set(all_collectors()) if needed is None else needed) - set(skip_facts)
     facts = collect(ctx, needed, on_done=on_done)
+    facts.update(extra or {})
     return facts, run_checks(checks, facts)
 
 
 def _split(values: list[str] | None) -> list[str]:
-    return [part for v in values or [] for part in v.split(",") if part.strip()]
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
 
 def command(
@@ -90,11 +100,18 @@ def command(
 
         list_checks(console)
         raise typer.Exit(0)
+    if not math.isfinite(timeout):
+        raise UserError(f"--probe-timeout {timeout:g}: give the seconds the torch probe may take as a number, e.g. --probe-timeout 60.")
     wanted = _split(only)
-    if wanted and not select(wanted):
+    if only and not wanted:
+        raise UserError("--only is empty; give an area (e.g. --only torch) or a check id, see --list-checks.")
+    unknown = [name for name in wanted if not select([name])]
+    if unknown:
         names = ", ".join(AREAS)
-        raise UserError(f"--only {','.join(wanted)} matches no area or check; areas are: {names} (see --list-checks).")
+        raise UserError(f"--only {','.join(unknown)} matches no area or check; areas are: {names} (see --list-checks).")
     ctx = Context(python=resolve_python(python), offline=offline, probe_timeout=timeout)
+    # Read (and refuse, in one line) the settings before the slow collection starts.
+    user_settings = settings.load()
 
     on_done = None
     status = None
@@ -110,7 +127,10 @@ def command(
                 status.update(f"Collecting facts... waiting for {', '.join(sorted(remaining))}")
 
     try:
-        facts, findings = gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None)
+        # The settings travel as a fact: checks read thresholds from it, run_checks marks silenced
+        # findings, and --json shows what was in force.
+        facts, findings = gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None,
+                                 extra={"settings": FactResult("settings", True, data=user_settings.to_dict())})
     finally:
         if status is not None:
             status.stop()
@@ -121,4 +141,4 @@ def command(
         sys.stdout.write(render_markdown(facts, findings, ctx.python) + "\n")
     else:
         render_terminal(console, facts, findings, ctx.python, verbose)
-    raise typer.Exit(1 if any(f.status is Status.FAIL for f in findings) else 0)
+    raise typer.Exit(1 if any(f.status is Status.FAIL and f.counts for f in findings) else 0)
