@@ -20,7 +20,7 @@ app = typer.Typer(
         "Start with `envcheck doctor`; prove the GPU stack with `envcheck smoke-train --gpu 0`."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's own: --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -76,12 +76,18 @@ def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
 
 
+def _complete_only(incomplete: str) -> list[str]:
+    from envcheck.commands.explain import complete_check_ids
+
+    return complete_check_ids(incomplete)
+
+
 def command(
     json_out: bool = typer.Option(False, "--json", help="Print a JSON report (schema in docs/json-schema.md)."),
     markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown report to paste into a bug report."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show details for every finding and how long each collector took."),
     list_only: bool = typer.Option(False, "--list-checks", help="List every check with a one-line description and exit."),
-    only: Optional[List[str]] = typer.Option(None, "--only", help="Run one area (e.g. proxy, driver, torch) or check id; repeat or comma-separate."),
+    only: Optional[List[str]] = typer.Option(None, "--only", autocompletion=_complete_only, help="Run one area (e.g. proxy, driver, torch) or check id; repeat or comma-separate."),
     python: Optional[str] = typer.Option(None, "--python", help="Diagnose another interpreter (e.g. a conda env's bin/python) without installing envcheck into it."),
     offline: bool = typer.Option(False, "--offline", help="Make no network probes (proxy reachability)."),
     timeout: float = typer.Option(60.0, "--probe-timeout", min=1.0, help="Seconds the torch probe may take to import torch and initialise CUDA."),

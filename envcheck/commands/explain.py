@@ -32,6 +32,11 @@ def list_checks(console: Console) -> None:
     console.print("\nMore on one check: envcheck explain CHECK_ID")
 
 
+def complete_check_ids(incomplete: str) -> list[str]:
+    """Shell completion for a check id or area (typer calls it while the user presses Tab)."""
+    return [name for name in [*AREAS, *all_checks()] if name.startswith(incomplete)]
+
+
 def find(check_id: str) -> Check:
     checks = all_checks()
     if check_id in checks:
@@ -57,7 +62,7 @@ def explain(console: Console, check: Check) -> None:
 
 
 def command(
-    check_id: str = typer.Argument(..., metavar="CHECK_ID",
+    check_id: str = typer.Argument(..., metavar="CHECK_ID", autocompletion=complete_check_ids,
                                    help="A check id from `envcheck doctor --list-checks` (e.g. proxy.https_scheme), or an area name."),
 ) -> None:
     """Explain one doctor check: what it looks at, why it matters, how to fix what it finds."""
