@@ -63,10 +63,10 @@ def parse_doc(text: str | None) -> CheckDoc:
     parts = {"looks_at": [], "why": [], "fix": []}
     current = "looks_at"
     for block in re.split(r"\n\s*\n", text):
-        match = _SECTION.match(block)
+        match = _SECTION.match(block.strip())
         if match:
             current = match.group(1).lower()
-            block = block[match.end():]
+            block = block.strip()[match.end():]
         parts[current].append(block.strip())
     return CheckDoc(*("\n\n".join(p for p in parts[key] if p) for key in ("looks_at", "why", "fix")))
 

@@ -379,9 +379,9 @@ def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env:
 def gpus(facts: Facts) -> list[Finding] | None:
     """One finding per GPU (`driver.gpu.<N>`): name, memory used/total, utilisation, temperature,
     compute capability and MIG mode. **WARN** "GPU N is busy" when another user's process is on it
-    (compared with `$USER`) or more than half its memory is used (setting `gpu_busy_memory_fraction`), and
-at 85 C or more (setting `gpu_hot_c`). **FAIL** for a
-    GPU NVML or nvidia-smi cannot read: "GPU 1 is lost: it has fallen off the bus", "needs a reset".
+    (compared with `$USER`) or more than half its memory is used (setting `gpu_busy_memory_fraction`),
+    and at 85 C or more (setting `gpu_hot_c`). **FAIL** for a GPU NVML or nvidia-smi cannot read:
+    "GPU 1 is lost: it has fallen off the bus", "needs a reset".
     A GPU in MIG mode lists its MIG devices (`driver.mig.<N>`). A GPU known only by its PCI bus id gets
     the id `driver.gpu.pci-<bus id>`.
 

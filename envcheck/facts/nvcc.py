@@ -1,7 +1,7 @@
 """The "nvcc" collector: the CUDA compiler on PATH, CUDA_HOME/CUDA_PATH, and the toolkit that
 torch's extension builder (torch.utils.cpp_extension) would pick.
 
-torch's _find_cuda_home order (doctor-anchors section 3): $CUDA_HOME, then $CUDA_PATH, then
+torch's _find_cuda_home order (torch/utils/cpp_extension.py): $CUDA_HOME, then $CUDA_PATH, then
 dirname(dirname(which nvcc)), then /usr/local/cuda. The builder then runs <home>/bin/nvcc, not
 the nvcc on PATH, which is why both are recorded.
 """
