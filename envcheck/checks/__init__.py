@@ -98,8 +98,9 @@ class Check:
     @property
     def statuses(self) -> tuple[str, ...]:
         """The statuses its code can report (read from the code, so the docs cannot drift)."""
-        code = inspect.getsource(self.fn)
-        found = set(re.findall(r"Status\.(OK|WARN|FAIL|SKIP)", code))
+        code = inspect.getsource(self.fn).replace(self.fn.__doc__ or "", "")
+        found = {name.upper() for name in re.findall(r"\b(ok|warn|fail|skip)\(", code)}
+        found |= set(re.findall(r"Status\.(OK|WARN|FAIL|SKIP)", code))
         return tuple(s.value for s in Status if s.name in found)
 
     @property
@@ -123,6 +124,23 @@ def check(id: str, area: str, description: str, facts: Iterable[str] = ()):
         return fn
 
     return register
+
+
+def ok(summary: str, fix: str | None = None, details: list[str] | None = None, id: str = "") -> Finding:
+    """A finding of the check that returns it (its id is filled in by run_checks unless given)."""
+    return Finding(id, Status.OK, summary, fix, list(details or []))
+
+
+def warn(summary: str, fix: str | None = None, details: list[str] | None = None, id: str = "") -> Finding:
+    return Finding(id, Status.WARN, summary, fix, list(details or []))
+
+
+def fail(summary: str, fix: str | None = None, details: list[str] | None = None, id: str = "") -> Finding:
+    return Finding(id, Status.FAIL, summary, fix, list(details or []))
+
+
+def skip(summary: str, fix: str | None = None, details: list[str] | None = None, id: str = "") -> Finding:
+    return Finding(id, Status.SKIP, summary, fix, list(details or []))
 
 
 def check_modules() -> list[str]:

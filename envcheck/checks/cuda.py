@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envcheck.checks import check
+from envcheck.checks import check, fail, ok, warn
 from envcheck.model import Facts, Finding, Status
 from envcheck.redact import redact_env_value
 from envcheck.visible_devices import VisibleDevices, parse_visible_devices
@@ -106,7 +106,7 @@ def visible_devices(facts: Facts) -> Finding | None:
     if raw is None:
         if not gpus:
             return None  # no GPU and nothing set: driver.nvml already explains
-        return Finding("", Status.OK, f"CUDA_VISIBLE_DEVICES is unset: all {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} visible",
+        return ok(f"CUDA_VISIBLE_DEVICES is unset: all {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} visible",
                        details=[cuda_map_text(result, gpus)] + details)
 
     if not gpus:
@@ -115,9 +115,8 @@ def visible_devices(facts: Facts) -> Finding | None:
                        fix="Fix the driver first (see the driver section), then run the doctor again.", details=details)
 
     if raw.strip() == "" or (result.stopped_at is not None and result.entries and result.entries[0].token.strip() == "-1"):
-        return Finding(
-            "", Status.WARN,
-            f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
+        return warn(
+                        f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
             fix="unset CUDA_VISIBLE_DEVICES\n(find where it is set: grep -n CUDA_VISIBLE_DEVICES ~/.bashrc ~/.profile ~/.zshrc)",
             details=details or ["Often an accidental export left in a shell start-up file or a job script."],
         )
@@ -129,9 +128,8 @@ def visible_devices(facts: Facts) -> Finding | None:
         else:
             order = "CUDA_DEVICE_ORDER=PCI_BUS_ID " if _mixed_models(gpus) and env.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID" else ""
             fix = f"export {order}CUDA_VISIBLE_DEVICES=<one or more of {_free_indices(gpus)}>   (see `nvidia-smi -L`)"
-        return Finding(
-            "", Status.FAIL,
-            f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
+        return fail(
+                        f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
             f"CUDA will see only: {cuda_map_text(result, gpus)}",
             fix=fix, details=details,
         )
@@ -141,16 +139,16 @@ def visible_devices(facts: Facts) -> Finding | None:
             example = select_gpus(result.visible, gpus, env, gpu_errors)
         else:
             example = "CUDA_VISIBLE_DEVICES=" + (result.visible_mig[:1] or ["0"])[0]
-        return Finding("", Status.WARN, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}, with problems",
+        return warn(f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}, with problems",
                        fix="Write it without spaces, each device once, and at most one MIG instance, "
                            f"e.g. export {example}",
                        details=details)
     if mig_selected:
         migs = mig_selected[0].get("mig_devices") or []
         target = migs[0]["uuid"] if migs and migs[0].get("uuid") else "MIG-<uuid from nvidia-smi -L>"
-        return Finding("", Status.WARN, f"CUDA_VISIBLE_DEVICES={shown!r} selects a whole GPU that is in MIG mode",
+        return warn(f"CUDA_VISIBLE_DEVICES={shown!r} selects a whole GPU that is in MIG mode",
                        fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details)
-    return Finding("", Status.OK, f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}", details=details)
+    return ok(f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}", details=details)
 
 
 @check("cuda.device_order", "cuda", "CUDA numbers GPUs as nvidia-smi does (CUDA_DEVICE_ORDER)", facts=("env", "nvidia"))
@@ -169,16 +167,15 @@ def device_order(facts: Facts) -> Finding | None:
         return None
     order = _env(facts).get("CUDA_DEVICE_ORDER")
     if order is not None and order not in DEVICE_ORDERS:
-        return Finding("", Status.WARN, f"CUDA_DEVICE_ORDER={order!r} is not a value CUDA knows (FASTEST_FIRST or PCI_BUS_ID)",
+        return warn(f"CUDA_DEVICE_ORDER={order!r} is not a value CUDA knows (FASTEST_FIRST or PCI_BUS_ID)",
                        fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID")
     models = sorted({g.get("name") or "unknown model" for g in gpus})
     if order == "PCI_BUS_ID":
-        return Finding("", Status.OK, "CUDA_DEVICE_ORDER=PCI_BUS_ID: CUDA numbers GPUs in nvidia-smi's (PCI bus) order")
+        return ok("CUDA_DEVICE_ORDER=PCI_BUS_ID: CUDA numbers GPUs in nvidia-smi's (PCI bus) order")
     if len(models) <= 1:
-        return Finding("", Status.OK, f"all GPUs are the same model ({models[0]}): CUDA and nvidia-smi numbering agree whatever CUDA_DEVICE_ORDER is")
-    return Finding(
-        "", Status.WARN,
-        f"this machine mixes GPU models ({', '.join(models)}) and CUDA_DEVICE_ORDER is "
+        return ok(f"all GPUs are the same model ({models[0]}): CUDA and nvidia-smi numbering agree whatever CUDA_DEVICE_ORDER is")
+    return warn(
+                f"this machine mixes GPU models ({', '.join(models)}) and CUDA_DEVICE_ORDER is "
         f"{'unset (FASTEST_FIRST)' if order is None else order}: cuda:0 may not be nvidia-smi's GPU 0",
         fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID\n(or select GPUs by UUID: CUDA_VISIBLE_DEVICES=GPU-... from `nvidia-smi -L`)",
         details=["CUDA's default order is FASTEST_FIRST, a heuristic that puts the fastest GPU first (CUDA Programming "

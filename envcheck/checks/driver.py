@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envcheck.checks import check
+from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.checks.cuda import select_gpus
 from envcheck.model import Facts, Finding, Status
 from envcheck.settings import SETTINGS
@@ -127,7 +127,7 @@ def driver_found(facts: Facts) -> Finding:
     """
     data = _nvidia(facts)
     if not data:
-        return Finding("", Status.FAIL, f"the NVIDIA facts could not be collected: {facts.error('nvidia') or 'unknown'}",
+        return fail(f"the NVIDIA facts could not be collected: {facts.error('nvidia') or 'unknown'}",
                        fix="Run `envcheck doctor -v --only driver` to see why, and report it as an envcheck bug.")
     gpus = data.get("gpus") or []
     if data.get("source"):
@@ -152,21 +152,19 @@ def driver_found(facts: Facts) -> Finding:
                            + ", ".join(f"{_gpu_error_target(e)[1]} ({e.get('message')})" for e in broken)
                            + "; see their driver.gpu.N findings")
         if count == 0 and broken:
-            return Finding("", Status.FAIL,
-                           f"the NVIDIA driver {driver} is loaded but none of its {len(broken)} GPU{'s' if len(broken) != 1 else ''} "
+            return fail(f"the NVIDIA driver {driver} is loaded but none of its {len(broken)} GPU{'s' if len(broken) != 1 else ''} "
                            "can be read (see the findings for each GPU below)",
                            fix=_gpu_error_fix(_gpu_error_target(broken[0])[2]), details=details)
         if count == 0:
             kind = "no_devices"
             summary, fix, extra = _FAILURES[kind]
-            return Finding("", Status.FAIL, summary, fix=fix, details=details + extra)
+            return fail(summary, fix=fix, details=details + extra)
         readable = f"{count} of {count + len(broken)} GPUs readable" if broken else f"{count} GPU{'s' if count != 1 else ''}"
-        return Finding("", Status.OK,
-                       f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {readable}",
+        return ok(f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {readable}",
                        details=details)
 
     if not has_nvidia_hardware_or_driver(data):
-        return Finding("", Status.SKIP, "no NVIDIA driver; GPU checks skipped",
+        return skip("no NVIDIA driver; GPU checks skipped",
                        details=["No NVIDIA GPU on the PCI bus, no nvidia kernel module, no nvidia-smi: this looks like a "
                                 "machine without NVIDIA GPUs. If it should have one, check `lspci | grep -i nvidia`."])
     kind = failure_kind(data)
@@ -175,8 +173,8 @@ def driver_found(facts: Facts) -> Finding:
         summary, fix, extra = _FAILURES[kind]
         if kind == "library_not_found" and not data.get("pci_gpus"):
             extra = []
-        return Finding("", Status.FAIL, summary, fix=fix, details=extra + details)
-    return Finding("", Status.FAIL, "there are signs of an NVIDIA GPU or driver, but neither NVML nor nvidia-smi could list the GPUs",
+        return fail(summary, fix=fix, details=extra + details)
+    return fail("there are signs of an NVIDIA GPU or driver, but neither NVML nor nvidia-smi could list the GPUs",
                    fix="Run `nvidia-smi` and read its error; if the driver is missing, install it and reboot.",
                    details=details)
 
@@ -218,16 +216,15 @@ def kernel_module(facts: Facts) -> Finding | None:
     if userspace is None and len(libraries) == 1:
         userspace = libraries[0]
     if userspace is None:
-        return Finding("", Status.SKIP, f"kernel module {kernel} is loaded; the userspace driver version is unknown, so they could not be compared")
+        return skip(f"kernel module {kernel} is loaded; the userspace driver version is unknown, so they could not be compared")
     others = [v for v in libraries if v != kernel]
     if userspace != kernel or others:
         mismatched = userspace if userspace != kernel else others[0]
-        return Finding("", Status.FAIL,
-                       f"kernel module {kernel} is loaded but the userspace driver is {mismatched}: CUDA and NVML fail until they match",
+        return fail(f"kernel module {kernel} is loaded but the userspace driver is {mismatched}: CUDA and NVML fail until they match",
                        fix=f"Reboot, or reload the modules with nothing using the GPU:\n{RELOAD_MODULES}",
                        details=["This usually means the driver package was upgraded without a reboot.",
                                 f"/proc/driver/nvidia/version: {kernel}; libnvidia-ml.so: {', '.join(libraries) or 'not found'}"])
-    return Finding("", Status.OK, f"kernel module and userspace driver are the same version ({kernel})")
+    return ok(f"kernel module and userspace driver are the same version ({kernel})")
 
 
 @check("driver.uvm", "driver", "/dev/nvidia-uvm exists (CUDA cannot start without it)", facts=("nvidia",))
@@ -246,10 +243,9 @@ def uvm_device(facts: Facts) -> Finding | None:
     if not data or not (nodes.get("/dev/nvidiactl") or data.get("proc_driver_present")):
         return None
     if nodes.get("/dev/nvidia-uvm"):
-        return Finding("", Status.OK, "/dev/nvidia-uvm is present")
-    return Finding(
-        "", Status.WARN,
-        "the NVIDIA driver is loaded but /dev/nvidia-uvm is missing: CUDA programs fail to initialise "
+        return ok("/dev/nvidia-uvm is present")
+    return warn(
+                "the NVIDIA driver is loaded but /dev/nvidia-uvm is missing: CUDA programs fail to initialise "
         "(\"CUDA unknown error\") unless it can be created",
         fix="sudo modprobe nvidia-uvm\nor: sudo nvidia-modprobe -u -c=0",
         details=["Common after suspend/resume; reloading nvidia_uvm fixes it "
@@ -288,14 +284,14 @@ def nvml_binding(facts: Facts) -> Finding | None:
         problems.append(f"the pynvml module envcheck imported ({binding['module_file']}) has no nvmlInitWithFlags, "
                         "so it is not NVIDIA's current binding")
     if problems:
-        return Finding("", Status.WARN, "a look-alike NVML binding may shadow nvidia-ml-py (gpustat, nvitop and "
+        return warn("a look-alike NVML binding may shadow nvidia-ml-py (gpustat, nvitop and "
                        "PyTorch's GPU memory tools can then fail)", fix=REINSTALL_BINDING, details=problems)
     if not binding.get("module_file") and not installed.get("nvidia-ml-py"):
         return None  # no binding anywhere: nothing can be shadowed
     if not has_nvidia_hardware_or_driver(data):
         return None  # envcheck's own dependency is not news on a machine without NVIDIA GPUs
     where = binding.get("version") or installed.get("nvidia-ml-py") or "unknown version"
-    return Finding("", Status.OK, f"NVML binding is NVIDIA's nvidia-ml-py ({where})")
+    return ok(f"NVML binding is NVIDIA's nvidia-ml-py ({where})")
 
 
 def _gib(mib: int | None) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from envcheck.checks import check
-from envcheck.model import Facts, Finding, Status
+from envcheck.checks import check, fail, ok, warn
+from envcheck.model import Facts, Finding
 
 FACTS = ("nvcc", "torch", "nvidia")
 
@@ -75,25 +75,23 @@ def nvcc_version(facts: Facts) -> Finding | None:
         summary = "no nvcc found: fine unless you build CUDA extensions (flash-attention, apex, custom ops)"
         if where:
             summary = f"no nvcc at {where}/bin/nvcc: fine unless you build CUDA extensions"
-        return Finding("", Status.OK, summary, details=details + [f"to get one: {_toolkit_hint(torch_cuda)}"])
+        return ok(summary, details=details + [f"to get one: {_toolkit_hint(torch_cuda)}"])
     if release is None:
         error = (nvcc.get("home_nvcc_version") or {}).get("error") or "unknown"
-        return Finding("", Status.WARN, f"cannot tell the version of {path}: {error}",
+        return warn(f"cannot tell the version of {path}: {error}",
                        fix=f"Run `{path} --version` to see what is wrong with it", details=details)
     if not torch_cuda:
-        return Finding("", Status.OK, f"nvcc {release} at {path} (torch's CUDA version unknown or a CPU build: nothing to compare)",
+        return ok(f"nvcc {release} at {path} (torch's CUDA version unknown or a CPU build: nothing to compare)",
                        details=details)
     have, want = release.split("."), str(torch_cuda).split(".")
     if have[0] != want[0]:
-        return Finding("", Status.FAIL,
-                       f"nvcc {release} and torch's CUDA {torch_cuda} differ in major version: CUDA extensions will not build",
+        return fail(f"nvcc {release} and torch's CUDA {torch_cuda} differ in major version: CUDA extensions will not build",
                        fix=_toolkit_hint(torch_cuda), details=details + [
                            "torch.utils.cpp_extension raises \"The detected CUDA version mismatches the version that was used to compile PyTorch\""])
     if have[:2] != want[:2]:
-        return Finding("", Status.WARN,
-                       f"nvcc {release} and torch's CUDA {torch_cuda} differ in minor version: extensions build, with a warning",
+        return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in minor version: extensions build, with a warning",
                        fix=_toolkit_hint(torch_cuda), details=details)
-    return Finding("", Status.OK, f"nvcc {release} matches torch's CUDA {torch_cuda}", details=details)
+    return ok(f"nvcc {release} matches torch's CUDA {torch_cuda}", details=details)
 
 
 @check("nvcc.cuda_home", "nvcc", "CUDA_HOME/CUDA_PATH point at a usable toolkit, the one nvcc on PATH belongs to", facts=FACTS)
@@ -117,24 +115,22 @@ def nvcc_cuda_home(facts: Facts) -> Finding | None:
     suggestions = nvcc.get("header_homes") or []
     suggestion = f"export CUDA_HOME={suggestions[0]}" if suggestions else "export CUDA_HOME=<your toolkit folder, e.g. /usr/local/cuda-12.8>"
     if nvcc.get("cuda_home_env") and nvcc.get("cuda_home_is_dir") is False:
-        return Finding("", Status.FAIL, f"CUDA_HOME={nvcc['cuda_home_env']} is not a directory: extension builds will fail",
+        return fail(f"CUDA_HOME={nvcc['cuda_home_env']} is not a directory: extension builds will fail",
                        fix=f"{suggestion}   (or: unset CUDA_HOME)")
     if not nvcc.get("home_nvcc_exists"):
-        return Finding("", Status.WARN, f"torch would build extensions with {home} (from {source}), which has no bin/nvcc",
+        return warn(f"torch would build extensions with {home} (from {source}), which has no bin/nvcc",
                        fix=suggestion if suggestions else _toolkit_hint(facts.data("torch").get("cuda")))
     path_release = _release(nvcc.get("path_nvcc_version"))
     home_release = _release(nvcc.get("home_nvcc_version"))
     if nvcc.get("path_nvcc") and path_release and home_release and path_release != home_release:
-        return Finding("", Status.WARN,
-                       f"{source} points at CUDA {home_release} ({home}) but nvcc on PATH is {path_release}: "
+        return warn(f"{source} points at CUDA {home_release} ({home}) but nvcc on PATH is {path_release}: "
                        "torch's extension builder uses CUDA_HOME first, so builds use the one you may not expect",
-                       fix=f"Make them agree: export CUDA_HOME=<toolkit of the nvcc you want>, export PATH=$CUDA_HOME/bin:$PATH",
+                       fix="Make them agree: export CUDA_HOME=<toolkit of the nvcc you want>, export PATH=$CUDA_HOME/bin:$PATH",
                        details=[f"nvcc on PATH: {nvcc['path_nvcc']}", f"nvcc in {home}: {nvcc.get('home_nvcc')}"])
     if nvcc.get("home_has_headers") is False:
-        return Finding("", Status.WARN,
-                       f"torch would use {home} as the CUDA toolkit (from {source}) but it has no include/cuda_runtime.h: "
+        return warn(f"torch would use {home} as the CUDA toolkit (from {source}) but it has no include/cuda_runtime.h: "
                        "extension builds will fail to find CUDA headers",
                        fix=suggestion,
                        details=["torch takes dirname(dirname(which nvcc)) without resolving links, so an nvcc wrapper "
                                 "or symlink in /usr/local/bin makes it pick /usr/local"])
-    return Finding("", Status.OK, f"torch would build extensions with the toolkit at {home} (from {source})")
+    return ok(f"torch would build extensions with the toolkit at {home} (from {source})")

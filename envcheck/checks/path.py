@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-from envcheck.checks import check
-from envcheck.model import Facts, Finding, Status
+from envcheck.checks import check, fail, ok, skip, warn
+from envcheck.model import Facts, Finding
 
 # Several copies of these are a problem in themselves: the first one decides which CUDA toolkit
 # builds extensions, or which environment a distributed run starts in.
@@ -26,15 +26,13 @@ def missing_dirs(facts: Facts) -> Finding | None:
     if entries is None:
         return None
     if not entries:
-        return Finding("", Status.FAIL, "PATH is empty: no command can be found",
+        return fail("PATH is empty: no command can be found",
                        fix='export PATH=/usr/local/bin:/usr/bin:/bin   (then fix the line in ~/.bashrc that cleared it)')
     missing = [e["dir"] or "(empty entry = current folder)" for e in entries if not e.get("is_dir") or not e["dir"]]
     if not missing:
-        return Finding("", Status.OK, f"all {len(entries)} PATH entries exist")
-    return Finding(
-        "",
-        Status.WARN,
-        f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist: {', '.join(missing)}",
+        return ok(f"all {len(entries)} PATH entries exist")
+    return warn(
+                f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist: {', '.join(missing)}",
         fix="Remove them from the `export PATH=...` lines in ~/.bashrc (see the shell area for the exact lines).",
         details=["A missing folder usually means an uninstalled toolkit or a typo; an empty entry makes the current folder searchable."],
     )
@@ -53,12 +51,10 @@ def duplicates(facts: Facts) -> Finding | None:
         return None
     repeated = sorted({e["dir"] for e in entries if e.get("duplicate_of") is not None})
     if not repeated:
-        return Finding("", Status.OK, "no duplicate PATH entries")
+        return ok("no duplicate PATH entries")
     # Harmless for lookup (the first copy wins either way), so not a warning.
-    return Finding(
-        "",
-        Status.OK,
-        f"PATH lists {len(repeated)} folder{'s' if len(repeated) != 1 else ''} more than once ({', '.join(repeated)}); "
+    return ok(
+                f"PATH lists {len(repeated)} folder{'s' if len(repeated) != 1 else ''} more than once ({', '.join(repeated)}); "
         "harmless, usually from sourcing ~/.bashrc twice",
     )
 
@@ -98,10 +94,8 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
         winner, hidden = distinct[0], distinct[1:]
         line = f"{name}: {winner['path']} wins over {', '.join(h['path'] for h in hidden)}"
         if name in _SHADOW_MATTERS:
-            findings.append(Finding(
-                "",
-                Status.WARN,
-                f"{len(distinct)} different `{name}` on PATH; {winner['path']} wins and hides "
+            findings.append(warn(
+                                f"{len(distinct)} different `{name}` on PATH; {winner['path']} wins and hides "
                 f"{', '.join(h['path'] for h in hidden)}",
                 fix=f"which -a {name}\nPut the one you want first in PATH in ~/.bashrc, or remove the others' folders from PATH.",
             ))
@@ -110,17 +104,15 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
     # torchrun from one environment starts workers with that environment's python.
     torchrun, python = found.get("torchrun"), found.get("python") or found.get("python3")
     if torchrun and python and os.path.normpath(torchrun[0]["dir"]) != os.path.normpath(python[0]["dir"]):
-        findings.append(Finding(
-            "",
-            Status.WARN,
-            f"`torchrun` ({torchrun[0]['path']}) is not from the same folder as `python` ({python[0]['path']}): "
+        findings.append(warn(
+                        f"`torchrun` ({torchrun[0]['path']}) is not from the same folder as `python` ({python[0]['path']}): "
             "it would start training with another environment's interpreter",
             fix="python -m torch.distributed.run ...   (same as torchrun, but with the python you chose)",
         ))
     if informational or not findings:
         summary = ("several copies on PATH (the first wins): " + "; ".join(informational)) if informational \
             else "no important executable is shadowed on PATH"
-        findings.append(Finding("", Status.OK, summary))
+        findings.append(ok(summary))
     return findings
 
 
@@ -149,10 +141,10 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
     if not data:
         return None
     if not data.get("ld_library_path_set"):
-        return Finding("", Status.OK, "LD_LIBRARY_PATH is not set (torch uses its own CUDA libraries)")
+        return ok("LD_LIBRARY_PATH is not set (torch uses its own CUDA libraries)")
     with_cuda = [e for e in data.get("ld_library_path") or [] if e.get("cuda_libraries") or e.get("cuda_version_source") == "path"]
     if not with_cuda:
-        return Finding("", Status.OK, "LD_LIBRARY_PATH is set but holds no CUDA, cuDNN or NCCL libraries")
+        return ok("LD_LIBRARY_PATH is set but holds no CUDA, cuDNN or NCCL libraries")
     torch_cuda = facts.data("torch").get("cuda")
     torch_version = _major_minor(torch_cuda)
     findings = []
@@ -163,25 +155,22 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
         if torch_version is None:
             reason = "torch's CUDA version is unknown" if "torch" in facts and facts.data("torch") \
                 else "torch's CUDA version was not collected"
-            findings.append(Finding("", Status.SKIP, f"LD_LIBRARY_PATH holds CUDA libraries in {where}; "
+            findings.append(skip(f"LD_LIBRARY_PATH holds CUDA libraries in {where}; "
                                     f"{reason}, so they could not be compared"))
             continue
         lib_version = _major_minor(guess)
         if lib_version is None:
-            findings.append(Finding("", Status.WARN,
-                                    f"LD_LIBRARY_PATH holds CUDA libraries of unknown version in {where}; they load "
+            findings.append(warn(f"LD_LIBRARY_PATH holds CUDA libraries of unknown version in {where}; they load "
                                     f"before torch's own CUDA {torch_cuda} libraries",
                                     fix=f"unset LD_LIBRARY_PATH   (or remove {entry['dir']} from it in ~/.bashrc)"))
             continue
         # A guess with only a major version ("12") is compared on the major alone.
         compared = torch_version[: len(lib_version)]
         if lib_version == compared:
-            findings.append(Finding("", Status.OK, f"CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {torch_cuda}: {where}"))
+            findings.append(ok(f"CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {torch_cuda}: {where}"))
             continue
-        findings.append(Finding(
-            "",
-            Status.WARN,
-            f"LD_LIBRARY_PATH puts CUDA {guess} libraries ({entry['dir']}) ahead of torch's CUDA {torch_cuda} ones: "
+        findings.append(warn(
+                        f"LD_LIBRARY_PATH puts CUDA {guess} libraries ({entry['dir']}) ahead of torch's CUDA {torch_cuda} ones: "
             "imports can fail with 'undefined symbol: __nvJitLinkAddData...' or cuDNN/cuBLAS errors",
             fix=f"unset LD_LIBRARY_PATH   (test in this shell)\nthen remove {entry['dir']} from the LD_LIBRARY_PATH line in ~/.bashrc",
             details=[f"libraries there: {libs}", "pytorch/pytorch#111469: a system toolkit on LD_LIBRARY_PATH shadows the pip nvidia-* libraries"],
@@ -202,10 +191,8 @@ def ld_preload(facts: Facts) -> Finding | None:
         return None
     value = data.get("ld_preload")
     if not value:
-        return Finding("", Status.OK, "LD_PRELOAD is not set")
-    return Finding(
-        "",
-        Status.WARN,
-        f"LD_PRELOAD={value} is set: these libraries load into every program, including python and torch",
+        return ok("LD_PRELOAD is not set")
+    return warn(
+                f"LD_PRELOAD={value} is set: these libraries load into every program, including python and torch",
         fix="unset LD_PRELOAD   (unless you set it on purpose, e.g. for tcmalloc/jemalloc)",
     )

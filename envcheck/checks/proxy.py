@@ -5,8 +5,8 @@ Every URL shown comes from the collector, which already replaced credentials wit
 
 from __future__ import annotations
 
-from envcheck.checks import check
-from envcheck.model import Facts, Finding, Status
+from envcheck.checks import check, fail, ok, skip, warn
+from envcheck.model import Facts, Finding
 
 LOCAL_NAMES = ("localhost", "127.0.0.1")
 
@@ -36,7 +36,7 @@ def summary(facts: Facts) -> Finding | None:
     """
     data = facts.data("proxy")
     if not data:
-        return Finding("", Status.SKIP, f"proxy settings could not be collected: {facts.error('proxy') or 'unknown'}")
+        return skip(f"proxy settings could not be collected: {facts.error('proxy') or 'unknown'}")
     variables = data.get("variables") or {}
     details = []
     pip_config = data.get("pip_config") or {}
@@ -52,12 +52,12 @@ def summary(facts: Facts) -> Finding | None:
     if (data.get("conda") or {}).get("error"):
         details.append(f"~/.condarc: {data['conda']['error']}")
     if not variables and not details:
-        return Finding("", Status.OK, "no proxy set (environment, pip config, ~/.condarc)")
+        return ok("no proxy set (environment, pip config, ~/.condarc)")
     shown = [f"{name}={_shown(info)}" for name, info in variables.items()]
     text = "proxies set: " + (", ".join(shown) if shown else "none in the environment")
     if details:
         text += "; plus pip/conda settings (see details)"
-    return Finding("", Status.OK, text, details=details)
+    return ok(text, details=details)
 
 
 @check("proxy.case_mismatch", "proxy", "http_proxy and HTTP_PROXY (and the other pairs) agree", facts=("proxy",))
@@ -86,10 +86,8 @@ def case_mismatch(facts: Facts) -> Finding | list[Finding] | None:
         if same:
             agreeing.append(f"{kind}_proxy/{kind.upper()}_PROXY")
             continue
-        findings.append(Finding(
-            "",
-            Status.FAIL,
-            f"{kind}_proxy={lower_value} but {kind.upper()}_PROXY={upper_value}: curl and wget read the lower-case "
+        findings.append(fail(
+                        f"{kind}_proxy={lower_value} but {kind.upper()}_PROXY={upper_value}: curl and wget read the lower-case "
             "one, some Python tools the upper-case one, so downloads behave differently per tool",
             fix=f"export {kind}_proxy=VALUE {kind.upper()}_PROXY=VALUE   (the same value in both)\n"
                 f"or remove one of them: unset {kind.upper()}_PROXY",
@@ -97,7 +95,7 @@ def case_mismatch(facts: Facts) -> Finding | list[Finding] | None:
     if not findings:
         text = ("lower- and upper-case proxy variables agree: " + ", ".join(agreeing)) if agreeing \
             else "each proxy variable is set in one letter case only (no conflicting pair)"
-        return Finding("", Status.OK, text)
+        return ok(text)
     return findings
 
 
@@ -115,21 +113,17 @@ def malformed(facts: Facts) -> Finding | list[Finding] | None:
     findings = []
     for name, info in variables.items():
         if info.get("error"):
-            findings.append(Finding(
-                "",
-                Status.FAIL,
-                f"{name}={_shown(info)} is not a usable proxy URL: {info['error']}",
+            findings.append(fail(
+                                f"{name}={_shown(info)} is not a usable proxy URL: {info['error']}",
                 fix=f"export {name}=http://HOST:PORT   (e.g. http://127.0.0.1:7890 for a local Clash)",
             ))
         elif info.get("missing_scheme"):
-            findings.append(Finding(
-                "",
-                Status.WARN,
-                f"{name}={_shown(info)} has no scheme: curl assumes http://, but some tools (conda, older pip) reject it",
+            findings.append(warn(
+                                f"{name}={_shown(info)} has no scheme: curl assumes http://, but some tools (conda, older pip) reject it",
                 fix=f"export {name}=http://{_shown(info)}",
             ))
     if not findings:
-        return Finding("", Status.OK, f"{len(variables)} proxy URL{'s' if len(variables) != 1 else ''} parse correctly")
+        return ok(f"{len(variables)} proxy URL{'s' if len(variables) != 1 else ''} parse correctly")
     return findings
 
 
@@ -148,13 +142,11 @@ def https_scheme(facts: Facts) -> Finding | None:
         return None
     bad = [name for name, info in variables.items() if info.get("scheme") == "https"]
     if not bad:
-        return Finding("", Status.OK, "no proxy URL uses the https:// scheme")
+        return ok("no proxy URL uses the https:// scheme")
     first = variables[bad[0]]
     host = f"{first.get('host')}:{first.get('port') or first.get('effective_port')}"
-    return Finding(
-        "",
-        Status.FAIL,
-        f"{', '.join(bad)} use{'s' if len(bad) == 1 else ''} an https:// proxy URL: local proxies (Clash, v2ray) speak plain "
+    return fail(
+                f"{', '.join(bad)} use{'s' if len(bad) == 1 else ''} an https:// proxy URL: local proxies (Clash, v2ray) speak plain "
         "HTTP, and pip fails with 'ValueError: check_hostname requires server_hostname'",
         fix="\n".join(f"export {name}=http://{host}" for name in bad),
         details=["pypa/pip#9972: the scheme is how the client talks to the proxy, not the site it fetches."],
@@ -179,16 +171,13 @@ def socks_support(facts: Facts) -> Finding | None:
     target = facts.data("python").get("target") or {}
     importable = target.get("socks_importable")
     if importable is None:
-        return Finding("", Status.WARN,
-                       f"{', '.join(socks)} use a SOCKS proxy; whether the target python can use it (PySocks) is unknown",
+        return warn(f"{', '.join(socks)} use a SOCKS proxy; whether the target python can use it (PySocks) is unknown",
                        fix="python -c 'import socks'   (if it fails: env -u all_proxy -u ALL_PROXY python -m pip install pysocks)")
     if importable:
-        return Finding("", Status.OK, f"{', '.join(socks)} use SOCKS and PySocks is installed in the target")
+        return ok(f"{', '.join(socks)} use SOCKS and PySocks is installed in the target")
     unset = " ".join(f"-u {name}" for name in socks)
-    return Finding(
-        "",
-        Status.FAIL,
-        f"{', '.join(socks)} point{'s' if len(socks) == 1 else ''} at a SOCKS proxy but the target python cannot import "
+    return fail(
+                f"{', '.join(socks)} point{'s' if len(socks) == 1 else ''} at a SOCKS proxy but the target python cannot import "
         "`socks`: pip and requests fail "
         "with 'Missing dependencies for SOCKS support'",
         fix=f"env {unset} python -m pip install pysocks\n(the proxy must be unset for this one command, or pip fails the same way)",
@@ -210,30 +199,28 @@ def reachable(facts: Facts) -> Finding | list[Finding] | None:
     if not probes:
         return None
     findings = []
-    ok = []
+    reachable = []
     skipped = []
     for probe in probes:
         address = f"{probe['host']}:{probe['port']}"
         if probe.get("status") == "reachable":
-            ok.append(address)
+            reachable.append(address)
         elif probe.get("status") == "unreachable":
             names = [n for n, info in _proxy_variables(facts).items()
                      if info.get("host") == probe["host"] and info.get("effective_port") == probe["port"]]
             unset = f"unset {' '.join(names)}" if names else "unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY"
-            findings.append(Finding(
-                "",
-                Status.FAIL,
-                f"the proxy {address} does not accept connections ({probe.get('error') or 'no reason given'}): "
+            findings.append(fail(
+                                f"the proxy {address} does not accept connections ({probe.get('error') or 'no reason given'}): "
                 "every download through it fails",
                 fix=f"Start the proxy client (Clash, v2ray, ...) or, if you do not need it:\n{unset}",
                 details=[f"used by: {', '.join(names)}"] if names else [],
             ))
         else:
             skipped.append(address)
-    if ok:
-        findings.append(Finding("", Status.OK, f"the proxy {', '.join(ok)} accepts connections"))
+    if reachable:
+        findings.append(ok(f"the proxy {', '.join(reachable)} accepts connections"))
     if skipped:
-        findings.append(Finding("", Status.SKIP, f"proxy reachability not tested for {', '.join(skipped)} (--offline)"))
+        findings.append(skip(f"proxy reachability not tested for {', '.join(skipped)} (--offline)"))
     return findings
 
 
@@ -253,11 +240,9 @@ def no_proxy_local(facts: Facts) -> Finding | None:
     entries = {e.lower() for info in _no_proxy_variables(facts).values() for e in info.get("entries") or []}
     missing = [name for name in LOCAL_NAMES if name not in entries]
     if not missing:
-        return Finding("", Status.OK, "no_proxy exempts localhost and 127.0.0.1")
-    return Finding(
-        "",
-        Status.WARN,
-        f"a proxy is set but no_proxy does not list {' and '.join(missing)}: local services (TensorBoard, Jupyter, "
+        return ok("no_proxy exempts localhost and 127.0.0.1")
+    return warn(
+                f"a proxy is set but no_proxy does not list {' and '.join(missing)}: local services (TensorBoard, Jupyter, "
         "torch.distributed with MASTER_ADDR=127.0.0.1) may be sent through the proxy",
         fix="export no_proxy=localhost,127.0.0.1,::1 NO_PROXY=localhost,127.0.0.1,::1",
     )

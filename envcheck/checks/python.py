@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from envcheck.checks import check
+from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.model import Facts, Finding, Status
 
 # Python versions the current torch releases (2.13, 2.14) ship wheels for. Sources (as in
@@ -36,24 +36,20 @@ def target_interpreter(facts: Facts) -> Finding:
     """
     data = facts.data("python")
     if not data:
-        return Finding("", Status.FAIL, f"the Python facts could not be collected: {facts.error('python') or 'unknown'}",
+        return fail(f"the Python facts could not be collected: {facts.error('python') or 'unknown'}",
                        fix="Run `envcheck doctor -v` to see why, and report it as an envcheck bug.")
     target = data.get("target") or {}
     if data.get("target_error"):
-        return Finding(
-            "",
-            Status.FAIL,
-            f"cannot inspect the target interpreter: {data['target_error']}",
+        return fail(
+                        f"cannot inspect the target interpreter: {data['target_error']}",
             fix="Point envcheck at a working interpreter: `envcheck doctor --python ~/miniconda3/envs/NAME/bin/python`.",
         )
     running = data.get("running") or {}
     details = [f"envcheck itself runs under {running.get('executable')} ({running.get('version')})"]
     if target.get("site_packages"):
         details.append("site-packages: " + ", ".join(target["site_packages"]))
-    return Finding(
-        "",
-        Status.OK,
-        f"diagnosing {target.get('executable')} (Python {target.get('version')}, "
+    return ok(
+                f"diagnosing {target.get('executable')} (Python {target.get('version')}, "
         f"{target.get('implementation')}) in the {_env_label(target, data.get('conda') or {})}",
         details=details,
     )
@@ -76,16 +72,14 @@ def conda_active_python(facts: Facts) -> Finding | None:
     env_name = (data.get("conda") or {}).get("default_env") or os.path.basename(conda_prefix)
     on_path = (data.get("on_path") or {}).get("python") or (data.get("on_path") or {}).get("python3")
     if on_path is None:
-        return Finding("", Status.FAIL, f"conda env {env_name!r} is active but no `python` is on PATH",
+        return fail(f"conda env {env_name!r} is active but no `python` is on PATH",
                        fix=f"conda activate {env_name}\nconda install -n {env_name} python")
     # Its own bin folder exactly: envs live under the base prefix, so "inside the prefix" would
     # wrongly accept envs/other/bin/python while base is active.
     if os.path.normpath(os.path.dirname(on_path["path"])) == os.path.normpath(os.path.join(conda_prefix, "bin")):
-        return Finding("", Status.OK, f"conda env {env_name!r} is active and `python` is its own ({on_path['path']})")
-    return Finding(
-        "",
-        Status.FAIL,
-        f"conda env {env_name!r} is active (CONDA_PREFIX={conda_prefix}) but `python` on PATH is "
+        return ok(f"conda env {env_name!r} is active and `python` is its own ({on_path['path']})")
+    return fail(
+                f"conda env {env_name!r} is active (CONDA_PREFIX={conda_prefix}) but `python` on PATH is "
         f"{on_path['path']}: scripts run outside the env and do not see its packages",
         fix=f"conda deactivate && conda activate {env_name}\nhash -r\nwhich python   # must print {conda_prefix}/bin/python",
         details=[
@@ -121,24 +115,21 @@ def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
             continue
         same = _same_environment(pip, python)
         if same is None:
-            findings.append(Finding(
-                "", Status.SKIP,
-                f"cannot tell which interpreter `{pip_name}` ({pip['path']}) runs (a shim or wrapper script)",
+            findings.append(skip(
+                                f"cannot tell which interpreter `{pip_name}` ({pip['path']}) runs (a shim or wrapper script)",
                 fix=f"{python_name} -m pip --version",
             ))
         elif same:
             checked.append(f"`{pip_name}` -> {pip['installs_into']}")
         else:
-            findings.append(Finding(
-                "",
-                Status.FAIL,
-                f"`{pip_name}` ({pip['path']}) installs into {pip['installs_into']}, but `{python_name}` is "
+            findings.append(fail(
+                                f"`{pip_name}` ({pip['path']}) installs into {pip['installs_into']}, but `{python_name}` is "
                 f"{python['path']}: packages you pip-install will not be importable",
                 fix=f"{python_name} -m pip install PACKAGE   (always, instead of a bare `{pip_name} install`)",
                 details=[f"{pip_name} runs {pip.get('interpreter')}", f"{python_name} belongs to {python.get('prefix')}"],
             ))
     if checked:
-        findings.append(Finding("", Status.OK, "pip on PATH matches python on PATH: " + ", ".join(checked)))
+        findings.append(ok("pip on PATH matches python on PATH: " + ", ".join(checked)))
     return findings or None
 
 
@@ -153,18 +144,16 @@ def python_vs_python3(facts: Facts) -> Finding | None:
     on_path = facts.data("python").get("on_path") or {}
     python, python3 = on_path.get("python"), on_path.get("python3")
     if python is None and python3 is None:
-        return Finding("", Status.WARN, "neither `python` nor `python3` is on PATH",
+        return warn("neither `python` nor `python3` is on PATH",
                        fix="Activate your environment (`conda activate NAME` or `source .venv/bin/activate`).")
     if python is None:
-        return Finding("", Status.OK, f"only `python3` is on PATH ({python3['path']}); type python3, not python")
+        return ok(f"only `python3` is on PATH ({python3['path']}); type python3, not python")
     if python3 is None:
-        return Finding("", Status.OK, f"`python` is on PATH ({python['path']}); there is no `python3`")
+        return ok(f"`python` is on PATH ({python['path']}); there is no `python3`")
     if python["prefix"] == python3["prefix"] or python["realpath"] == python3["realpath"]:
-        return Finding("", Status.OK, f"`python` and `python3` are the same environment ({python['prefix']})")
-    return Finding(
-        "",
-        Status.WARN,
-        f"`python` ({python['path']}) and `python3` ({python3['path']}) are different interpreters: "
+        return ok(f"`python` and `python3` are the same environment ({python['prefix']})")
+    return warn(
+                f"`python` ({python['path']}) and `python3` ({python3['path']}) are different interpreters: "
         "a script run with one does not see packages installed for the other",
         fix="Use one name consistently, and install with it: `python -m pip install ...`",
     )
@@ -198,15 +187,13 @@ def version_supported(facts: Facts) -> Finding | None:
             details=["Source: pytorch/pytorch RELEASE.md (https://github.com/pytorch/pytorch/blob/main/RELEASE.md), PyPI requires_python."],
         )
     if version > TORCH_MAX_VALIDATED_PYTHON:
-        return Finding(
-            "",
-            Status.WARN,
-            f"Python {shown} is newer than what {TORCH_RELEASES_CITED} validate (3.10-3.14); wheels may be missing "
+        return warn(
+                        f"Python {shown} is newer than what {TORCH_RELEASES_CITED} validate (3.10-3.14); wheels may be missing "
             "or experimental",
             fix="conda create -n torch python=3.12 && conda activate torch",
             details=["Source: pytorch/pytorch RELEASE.md (https://github.com/pytorch/pytorch/blob/main/RELEASE.md), pytorch/test-infra release matrix."],
         )
-    return Finding("", Status.OK, f"Python {shown} is supported by {TORCH_RELEASES_CITED} (3.10-3.14)")
+    return ok(f"Python {shown} is supported by {TORCH_RELEASES_CITED} (3.10-3.14)")
 
 
 @check("python.venv_in_conda", "python", "A virtualenv layered on a conda env (two package managers, one env)",
@@ -227,10 +214,8 @@ def venv_in_conda(facts: Facts) -> Finding | None:
     conda_prefix = (data.get("conda") or {}).get("prefix")
     if not (target.get("base_is_conda") or conda_prefix):
         return None
-    return Finding(
-        "",
-        Status.WARN,
-        f"the target is a virtualenv ({target.get('prefix')}) created from a conda python ({target.get('base_prefix')}): "
+    return warn(
+                f"the target is a virtualenv ({target.get('prefix')}) created from a conda python ({target.get('base_prefix')}): "
         "`pip install` goes into the venv, `conda install` into the conda env, and each misses the other's packages",
         fix="Use one: `conda deactivate` before `source .venv/bin/activate`, or drop the venv and work in the conda env.",
     )
@@ -253,23 +238,21 @@ def user_site(facts: Facts) -> Finding | None:
         return None
     user_packages = target.get("user_site_distributions") or {}
     if not target.get("user_site_enabled"):
-        return Finding("", Status.OK, "the user site (~/.local) is disabled for this interpreter")
+        return ok("the user site (~/.local) is disabled for this interpreter")
     if not user_packages:
-        return Finding("", Status.OK, f"no packages in the user site {target.get('user_site')}")
+        return ok(f"no packages in the user site {target.get('user_site')}")
     shadowed = target.get("shadowed_by_user_site") or []
     names = ", ".join(sorted(user_packages)[:12]) + (" ..." if len(user_packages) > 12 else "")
     in_env = target.get("is_conda") or target.get("is_venv")
     if not shadowed and not in_env:
-        return Finding("", Status.OK, f"{len(user_packages)} packages in the user site {target.get('user_site')}")
+        return ok(f"{len(user_packages)} packages in the user site {target.get('user_site')}")
     summary = (
         f"packages in {target.get('user_site')} shadow the environment's own copies: {', '.join(shadowed)}"
         if shadowed
         else f"{len(user_packages)} packages from {target.get('user_site')} are visible inside the environment"
     )
-    return Finding(
-        "",
-        Status.WARN,
-        summary,
+    return warn(
+                summary,
         fix=f"export PYTHONNOUSERSITE=1   (or move {target.get('user_site')} away)",
         details=[f"user-site packages: {names}", "User-site packages come before the environment on sys.path, for every env of that Python version."],
     )
@@ -293,11 +276,9 @@ def pythonpath(facts: Facts) -> Finding | None:
     if data.get("pythonhome"):
         findings_text.append(f"PYTHONHOME={data['pythonhome']}")
     if not findings_text:
-        return Finding("", Status.OK, "PYTHONPATH and PYTHONHOME are not set")
-    return Finding(
-        "",
-        Status.WARN,
-        f"{' and '.join(findings_text)} is set: folders there come before site-packages and can shadow installed packages",
+        return ok("PYTHONPATH and PYTHONHOME are not set")
+    return warn(
+                f"{' and '.join(findings_text)} is set: folders there come before site-packages and can shadow installed packages",
         fix="unset PYTHONPATH PYTHONHOME   (and remove the export from ~/.bashrc)",
     )
 
@@ -315,8 +296,8 @@ def pip_available(facts: Facts) -> Finding | None:
     if not pip:
         return None
     if pip.get("importable"):
-        return Finding("", Status.OK, f"pip {pip.get('version') or 'unknown'} is installed in the target")
-    return Finding("", Status.WARN, "the target interpreter has no pip: `python -m pip install` will fail",
+        return ok(f"pip {pip.get('version') or 'unknown'} is installed in the target")
+    return warn("the target interpreter has no pip: `python -m pip install` will fail",
                    fix=f"{target.get('executable')} -m ensurepip --upgrade")
 
 
@@ -334,5 +315,5 @@ def torch_installed(facts: Facts) -> Finding | None:
         return None
     version = target["distributions"].get("torch")
     if version:
-        return Finding("", Status.OK, f"torch {version} is installed in the target (the torch area checks it)")
-    return Finding("", Status.SKIP, "torch is not installed in the target interpreter; the torch area says how to install it")
+        return ok(f"torch {version} is installed in the target (the torch area checks it)")
+    return skip("torch is not installed in the target interpreter; the torch area says how to install it")

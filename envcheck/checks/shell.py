@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from envcheck.checks import check
+from envcheck.checks import check, ok, warn
 from envcheck.checks.cuda import select_gpus
-from envcheck.model import Facts, Finding, Status
+from envcheck.model import Facts, Finding
 
 _RC_FOR_SHELL = {"bash": ".bashrc", "zsh": ".zshrc"}
 
@@ -42,17 +42,15 @@ def cuda_visible_devices(facts: Facts) -> Finding | None:
         return None
     hits = [a for _, a in _assignments(facts) if a["name"] == "CUDA_VISIBLE_DEVICES"]
     if not hits:
-        return Finding("", Status.OK, "CUDA_VISIBLE_DEVICES is not set in any shell start-up file")
+        return ok("CUDA_VISIBLE_DEVICES is not set in any shell start-up file")
     # The per-command example must select the GPU it names: by index only where CUDA numbers GPUs
     # as nvidia-smi does (see select_gpus).
     nvidia = facts.data("nvidia")
     gpus = nvidia.get("gpus") or []
     first = next((g.get("index") for g in gpus if isinstance(g.get("index"), int)), 0)
     example = select_gpus([first], gpus, facts.data("env").get("vars") or {}, nvidia.get("gpu_errors"))
-    return Finding(
-        "",
-        Status.WARN,
-        f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
+    return warn(
+                f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
         "silently sees only those GPUs",
         fix=f"Delete that line, open a new shell, and choose GPUs per command instead:\n{example} python train.py",
         details=[f"{_where(a)}: {a['text']}" for a in hits],
@@ -71,11 +69,9 @@ def proxy_exports(facts: Facts) -> Finding | None:
         return None
     hits = [a for _, a in _assignments(facts) if a["name"].lower().endswith("_proxy")]
     if not hits:
-        return Finding("", Status.OK, "no proxy is set in shell start-up files")
-    return Finding(
-        "",
-        Status.OK,
-        f"proxy variables are set in {', '.join(_where(a) for a in hits)} (every new shell uses them; see the proxy area)",
+        return ok("no proxy is set in shell start-up files")
+    return ok(
+                f"proxy variables are set in {', '.join(_where(a) for a in hits)} (every new shell uses them; see the proxy area)",
         details=[f"{_where(a)}: {a['text']}" for a in hits],
     )
 
@@ -104,10 +100,8 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
         after_conda = conda_lines is not None and assignment["line"] > conda_lines[0]
         parts = assignment.get("parts") or []
         if assignment["name"] == "PATH" and parts and all(p.get("replaces_old_value") for p in parts):
-            findings.append(Finding(
-                "",
-                Status.WARN,
-                f"{_where(assignment)} replaces PATH instead of extending it: /usr/bin and conda's folders are lost "
+            findings.append(warn(
+                                f"{_where(assignment)} replaces PATH instead of extending it: /usr/bin and conda's folders are lost "
                 "for everything after that line",
                 fix=f"Keep the old value on line {assignment['line']} of {_short(assignment['file'])}: "
                     'export PATH="NEW_DIR:$PATH"',
@@ -115,25 +109,21 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
             ))
         for part in parts:
             if part.get("exists") is False:
-                findings.append(Finding(
-                    "",
-                    Status.WARN,
-                    f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
+                findings.append(warn(
+                                        f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
                     fix=f"Remove {part['dir']} from line {assignment['line']} of {_short(assignment['file'])}.",
                     details=[assignment["text"]],
                 ))
             if assignment["name"] == "PATH" and after_conda and part.get("prepended") and part.get("python_executables"):
-                findings.append(Finding(
-                    "",
-                    Status.WARN,
-                    f"{_where(assignment)} puts {part['dir']} (which has {', '.join(part['python_executables'])}) in front "
+                findings.append(warn(
+                                        f"{_where(assignment)} puts {part['dir']} (which has {', '.join(part['python_executables'])}) in front "
                     "of PATH after conda's init block: it hides the active conda env's python and pip",
                     fix=f"Move line {assignment['line']} of {_short(assignment['file'])} above the '>>> conda initialize >>>' "
                         "block, or append instead: export PATH=\"$PATH:DIR\"",
                     details=[assignment["text"]],
                 ))
     if not findings:
-        return Finding("", Status.OK, f"{checked} PATH/LD_LIBRARY_PATH line{'s' if checked != 1 else ''} in start-up files look fine")
+        return ok(f"{checked} PATH/LD_LIBRARY_PATH line{'s' if checked != 1 else ''} in start-up files look fine")
     return findings
 
 
@@ -159,24 +149,20 @@ def conda_init(facts: Facts) -> Finding | None:
     # The full path works even where conda itself is not on PATH yet (no init block).
     conda_exe = conda.get("exe") or "conda"
     if wanted and wanted in with_block:
-        return Finding("", Status.OK, f"conda's init block is in ~/{wanted}, which your shell ({shell_name}) reads")
+        return ok(f"conda's init block is in ~/{wanted}, which your shell ({shell_name}) reads")
     if wanted and with_block:
-        return Finding(
-            "",
-            Status.WARN,
-            f"conda's init block is in {', '.join('~/' + n for n in with_block)} but your shell is {shell_name}, "
+        return warn(
+                        f"conda's init block is in {', '.join('~/' + n for n in with_block)} but your shell is {shell_name}, "
             f"which reads ~/{wanted}: `conda activate` will not work in new shells",
             fix=f"{conda_exe} init {shell_name}",
         )
     if not with_block:
-        return Finding(
-            "",
-            Status.WARN,
-            f"conda is installed ({conda_exe}) but no start-up file has its init block: `conda activate` fails with "
+        return warn(
+                        f"conda is installed ({conda_exe}) but no start-up file has its init block: `conda activate` fails with "
             "'Run conda init before conda activate'",
             fix=f"{conda_exe} init {shell_name or 'bash'}\nthen open a new shell",
         )
-    return Finding("", Status.OK, f"conda's init block is in {', '.join('~/' + n for n in with_block)}")
+    return ok(f"conda's init block is in {', '.join('~/' + n for n in with_block)}")
 
 
 @check("shell.login_reads_bashrc", "shell", "Login shells (ssh) also read ~/.bashrc", facts=("shell",))
@@ -205,14 +191,11 @@ def login_reads_bashrc(facts: Facts) -> Finding | None:
         if not info.get("exists"):
             continue
         if info.get("sources_bashrc"):
-            return Finding("", Status.OK, f"login shells read ~/{name}, which sources ~/.bashrc")
-        return Finding(
-            "",
-            Status.WARN,
-            f"~/{name} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init "
+            return ok(f"login shells read ~/{name}, which sources ~/.bashrc")
+        return warn(
+                        f"~/{name} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init "
             "included, are skipped",
             fix=f"echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/{name}",
         )
-    return Finding("", Status.WARN,
-                   "there is no ~/.bash_profile or ~/.profile, so login shells (ssh) never read ~/.bashrc",
+    return warn("there is no ~/.bash_profile or ~/.profile, so login shells (ssh) never read ~/.bashrc",
                    fix="echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/.profile")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.checks import check
+from envcheck.checks import check, ok, skip, warn
 from envcheck.model import Facts, Finding, Status
 from envcheck.settings import value as setting
 
@@ -28,7 +28,7 @@ def host_summary(facts: Facts) -> Finding:
     """
     data = facts.data("system")
     if not data:
-        return Finding("", Status.SKIP, f"could not describe this machine: {facts.error('system') or 'unknown'}")
+        return skip(f"could not describe this machine: {facts.error('system') or 'unknown'}")
     cpus = data.get("cpu_count")
     usable = data.get("cpu_usable")
     cpu_text = f"{cpus if cpus is not None else 'unknown'} CPUs"
@@ -49,7 +49,7 @@ def host_summary(facts: Facts) -> Finding:
         if container.get("cgroup_hint"):
             how.append(f"cgroup mentions {container['cgroup_hint']}")
         details.append(f"running inside a container ({', '.join(how)})")
-    return Finding("", Status.OK, ", ".join(parts), details=details)
+    return ok(", ".join(parts), details=details)
 
 
 @check("system.cgroup_limits", "system", "A container/cgroup CPU quota or memory limit lower than what the host shows",
@@ -75,7 +75,7 @@ def cgroup_limits(facts: Facts) -> Finding | None:
     tight_cpu = quota is not None and host_cpus is not None and quota < host_cpus
     tight_memory = memory_limit is not None and host_memory is not None and memory_limit < host_memory
     if not tight_cpu and not tight_memory:
-        return Finding("", Status.OK, "no cgroup CPU quota or memory limit below what the machine shows")
+        return ok("no cgroup CPU quota or memory limit below what the machine shows")
     parts, fixes = [], []
     if tight_cpu:
         usable = max(1, int(quota))
@@ -86,8 +86,7 @@ def cgroup_limits(facts: Facts) -> Finding | None:
         parts.append(f"a memory limit of {gib(memory_limit)} while the machine shows {gib(host_memory)}")
         fixes.append("expect the OOM killer (exit 137) above that limit: fewer DataLoader workers, a smaller batch, "
                      "or ask for a larger limit (docker --memory, SLURM --mem)")
-    return Finding("", Status.WARN,
-                   f"this process runs under {' and '.join(parts)}: tools that size themselves from the host "
+    return warn(f"this process runs under {' and '.join(parts)}: tools that size themselves from the host "
                    "oversubscribe or get killed", fix="\n".join(fixes),
                    details=[f"cgroup v{limits['version']} limits from /sys/fs/cgroup"])
 
@@ -149,22 +148,19 @@ def shared_memory(facts: Facts) -> Finding | None:
         return None
     shm = data.get("shm")
     if shm is None:
-        return Finding("", Status.WARN,
-                       "/dev/shm is missing or unreadable; DataLoader workers (num_workers > 0) pass batches through it",
+        return warn("/dev/shm is missing or unreadable; DataLoader workers (num_workers > 0) pass batches through it",
                        fix="Run with num_workers=0, or start the container with `docker run --ipc=host ...`.")
     total = shm.get("total_bytes")
     if total is not None and total < setting(facts, "shm_warn_gib") * GIB:
         in_container = (data.get("container") or {}).get("in_container")
-        return Finding(
-            "",
-            Status.WARN,
-            f"/dev/shm is only {gib(total)}: DataLoader workers die with 'bus error' or "
+        return warn(
+                        f"/dev/shm is only {gib(total)}: DataLoader workers die with 'bus error' or "
             f"'unable to write to file </torch_...>' / 'shared memory' errors"
             + (" (Docker's default is 64 MiB)" if in_container else ""),
             fix="docker run --shm-size=8g ...   (or --ipc=host)\nor set num_workers=0 in the DataLoader",
             details=[f"/dev/shm: {gib(shm.get('free_bytes'))} free of {gib(total)}"],
         )
-    return Finding("", Status.OK, f"/dev/shm has {gib(total)} ({gib(shm.get('free_bytes'))} free)")
+    return ok(f"/dev/shm has {gib(total)} ({gib(shm.get('free_bytes'))} free)")
 
 
 @check("system.wsl", "system", "WSL2: the GPU is reached through /usr/lib/wsl/lib, not a Linux driver", facts=("system",))
@@ -185,12 +181,10 @@ def wsl(facts: Facts) -> Finding | None:
         "Do not symlink or copy libcuda.so by hand (microsoft/WSL#9092, #7056): it breaks when the Windows driver updates.",
     ]
     if info.get("libcuda_wsl"):
-        return Finding("", Status.OK, "WSL2 detected; the Windows driver's libcuda is present in /usr/lib/wsl/lib",
+        return ok("WSL2 detected; the Windows driver's libcuda is present in /usr/lib/wsl/lib",
                        details=details)
-    return Finding(
-        "",
-        Status.WARN,
-        "WSL2 detected but /usr/lib/wsl/lib/libcuda.so.1 is missing: CUDA cannot reach the GPU",
+    return warn(
+                "WSL2 detected but /usr/lib/wsl/lib/libcuda.so.1 is missing: CUDA cannot reach the GPU",
         fix="Install or update the NVIDIA driver in Windows (not in WSL), then run `wsl --shutdown` in PowerShell and reopen WSL.",
         details=details,
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from envcheck.checks import check
-from envcheck.model import Facts, Finding, Status
+from envcheck.checks import check, ok, warn
+from envcheck.model import Facts, Finding
 
 
 @check("terminal.session", "terminal", "Running inside tmux or screen (survives a dropped SSH connection)",
@@ -20,14 +20,12 @@ def session(facts: Facts) -> Finding | None:
         return None
     if data.get("in_tmux"):
         name = data.get("tmux_session")
-        return Finding("", Status.OK, "inside tmux" + (f" (session {name!r})" if name else ""))
+        return ok("inside tmux" + (f" (session {name!r})" if name else ""))
     if data.get("in_screen"):
-        return Finding("", Status.OK, f"inside screen (session {data.get('screen_session')})")
+        return ok(f"inside screen (session {data.get('screen_session')})")
     over_ssh = data.get("over_ssh")
-    return Finding(
-        "",
-        Status.WARN,
-        "not inside tmux or screen" + (" on an SSH connection" if over_ssh else "")
+    return warn(
+                "not inside tmux or screen" + (" on an SSH connection" if over_ssh else "")
         + ": a training run started here dies when the connection drops or the terminal closes",
         fix="tmux new -s train   (detach with Ctrl-b d, come back with: tmux attach -t train)",
     )
@@ -45,11 +43,9 @@ def tmux_installed(facts: Facts) -> Finding | None:
     if not data:
         return None
     if data.get("tmux_installed"):
-        return Finding("", Status.OK, "tmux is installed")
+        return ok("tmux is installed")
     also = " (screen is, and works too)" if data.get("screen_installed") else ""
-    return Finding(
-        "",
-        Status.WARN,
-        f"tmux is not installed{also}",
+    return warn(
+                f"tmux is not installed{also}",
         fix="sudo apt install tmux\nor, without root: conda install -c conda-forge tmux",
     )

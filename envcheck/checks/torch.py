@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from envcheck import knowledge
-from envcheck.checks import check
-from envcheck.model import Facts, Finding, Status
+from envcheck.checks import check, fail, ok, skip, warn
+from envcheck.model import Facts, Finding
 from envcheck.redact import redact_env_value
 from envcheck.visible_devices import parse_visible_devices
 
@@ -142,9 +142,9 @@ def torch_import(facts: Facts) -> Finding:
     """
     result = facts.get("torch")
     if result is None:
-        return Finding("", Status.SKIP, "the torch probe was not run (--no-torch-probe): torch checks skipped")
+        return skip("the torch probe was not run (--no-torch-probe): torch checks skipped")
     if not result.ok:
-        return Finding("", Status.FAIL, f"the torch probe did not run: {facts.error('torch')}",
+        return fail(f"the torch probe did not run: {facts.error('torch')}",
                        fix="Run `envcheck doctor -v --only torch` and report the collector error as an envcheck bug.")
     torch = result.data
     status = torch.get("status")
@@ -166,9 +166,9 @@ def torch_import(facts: Facts) -> Finding:
         if torch.get("nccl"):
             details.append(f"NCCL {torch['nccl']}")
         details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
-        return Finding("", Status.OK, f"torch {torch.get('version')} ({build}), {visible}", details=details)
+        return ok(f"torch {torch.get('version')} ({build}), {visible}", details=details)
     if status == "not_installed":
-        return Finding("", Status.WARN, f"torch is not installed in {python} (Python {python_version or 'unknown'})",
+        return warn(f"torch is not installed in {python} (Python {python_version or 'unknown'})",
                        fix=_install_for_machine(facts, python_version),
                        details=["The rest of the doctor still ran; the PyTorch checks need torch installed."])
     details = list(torch.get("import_traceback") or []) + [f"stderr: {line}" for line in (torch.get("stderr_tail") or [])[-5:]]
@@ -182,7 +182,7 @@ def torch_import(facts: Facts) -> Finding:
                    "then reinstall: pip install --force-reinstall torch torchvision")
         else:
             fix = f"Reinstall torch in this environment: {python} -m pip install --force-reinstall torch torchvision"
-        return Finding("", Status.FAIL, f"importing torch fails: {error}", fix=fix, details=details)
+        return fail(f"importing torch fails: {error}", fix=fix, details=details)
     if status == "timeout":
         summary = f"the torch probe stopped: {torch.get('error')}"
     elif status == "crashed":
@@ -193,7 +193,7 @@ def torch_import(facts: Facts) -> Finding:
     else:
         summary = f"the torch probe gave no usable answer: {torch.get('error')}"
         fix = fix or "Run the probe by hand to see its output: " + f"{python} -c 'import torch; print(torch.__version__)'"
-    return Finding("", Status.FAIL, summary, fix=fix, details=details)
+    return fail(summary, fix=fix, details=details)
 
 
 @check("torch.python_version", "torch", "the target Python is one torch publishes wheels for (when torch is missing)", facts=FACTS)
@@ -214,15 +214,14 @@ def torch_python_version(facts: Facts) -> Finding | None:
     latest = knowledge.known_torch_releases()[-1]
     bounds = knowledge.python_range(latest)
     if not python_version or not bounds:
-        return Finding("", Status.SKIP, "whether torch supports this Python is unknown (Python version not reported)")
+        return skip("whether torch supports this Python is unknown (Python version not reported)")
     supported = knowledge.python_supported(latest, python_version)
     if supported:
-        return Finding("", Status.OK, f"Python {python_version} is supported by torch {latest} ({bounds[0]}-{bounds[1]})")
+        return ok(f"Python {python_version} is supported by torch {latest} ({bounds[0]}-{bounds[1]})")
     older = knowledge.newest_torch_for_python(python_version)
     minor = knowledge.minor_of(python_version)
     if older:
-        return Finding("", Status.WARN,
-                       f"Python {minor} is outside torch {latest}'s range ({bounds[0]}-{bounds[1]}): pip would install torch {older} at best",
+        return warn(f"Python {minor} is outside torch {latest}'s range ({bounds[0]}-{bounds[1]}): pip would install torch {older} at best",
                        fix=f"Use Python {bounds[1]} for the newest torch, e.g. conda create -n torch python={bounds[1]}",
                        details=[f"newest torch with wheels for Python {minor}: {older} (from the python_support data)"])
     fix = f"Create an environment with a supported Python, e.g. conda create -n torch python={bounds[1]}"
@@ -231,11 +230,9 @@ def torch_python_version(facts: Facts) -> Finding | None:
     oldest_range = knowledge.python_range(oldest)
     if oldest_range and knowledge.version_tuple(python_version)[:2] < knowledge.version_tuple(oldest_range[0])[:2]:
         # Releases before the data's first one may still have wheels for it: do not claim pip fails.
-        return Finding("", Status.WARN,
-                       f"Python {minor} is older than any torch release from {oldest} on supports: pip would find an old torch at best",
+        return warn(f"Python {minor} is older than any torch release from {oldest} on supports: pip would find an old torch at best",
                        fix=fix, details=details)
-    return Finding("", Status.FAIL,
-                   f"no torch release in envcheck's data has validated wheels for Python {minor}: `pip install torch` will likely fail",
+    return fail(f"no torch release in envcheck's data has validated wheels for Python {minor}: `pip install torch` will likely fail",
                    fix=fix, details=details)
 
 
@@ -257,17 +254,17 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
         return None
     nvidia_result = facts.get("nvidia")
     if nvidia_result is None or not nvidia_result.ok:
-        return Finding("", Status.SKIP, "whether this torch build fits the machine is unknown: the NVIDIA facts were not collected")
+        return skip("whether this torch build fits the machine is unknown: the NVIDIA facts were not collected")
     gpus = _gpus(facts)
     version = torch.get("version")
     if torch.get("hip"):
         return None
     if not _is_cpu_build(torch):
         if gpus:
-            return Finding("", Status.OK, f"torch {version} is a CUDA {torch.get('cuda')} build; the machine has {_plural(len(gpus), 'NVIDIA GPU')}")
-        return Finding("", Status.OK, f"torch {version} is a CUDA {torch.get('cuda')} build (no NVIDIA GPU found, so it will run on the CPU)")
+            return ok(f"torch {version} is a CUDA {torch.get('cuda')} build; the machine has {_plural(len(gpus), 'NVIDIA GPU')}")
+        return ok(f"torch {version} is a CUDA {torch.get('cuda')} build (no NVIDIA GPU found, so it will run on the CPU)")
     if not gpus:
-        return Finding("", Status.OK, f"torch {version} is a CPU-only build, and no NVIDIA GPU was found")
+        return ok(f"torch {version} is a CPU-only build, and no NVIDIA GPU was found")
     driver_version, driver_cuda = _driver(facts)
     choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
     if choice:
@@ -276,8 +273,7 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
         fix = _install_for_machine(facts, (torch.get("python") or {}).get("version"))
     else:
         fix = f"Upgrade the NVIDIA driver: no CUDA variant of torch {knowledge.minor_of(version)} runs on {_driver_text(driver_version, driver_cuda)}"
-    return Finding("", Status.FAIL,
-                   f"torch {version} is a CPU-only build, but this machine has {_plural(len(gpus), 'NVIDIA GPU')}: training will run on the CPU",
+    return fail(f"torch {version} is a CPU-only build, but this machine has {_plural(len(gpus), 'NVIDIA GPU')}: training will run on the CPU",
                    fix=fix,
                    details=[f"torch.version.cuda = {torch.get('cuda')}",
                             "A plain `pip install torch` from some mirrors, or on Windows/macOS, gives the CPU build."])
@@ -307,9 +303,9 @@ def torch_driver(facts: Facts) -> Finding | None:
     details = [f"rule: the driver's highest CUDA must be >= the wheel's CUDA, or the same major via minor-version "
                f"compatibility (driver >= {verdict.minor_compat_min or 'unknown'})"]
     if verdict.verdict == "ok":
-        return Finding("", Status.OK, f"{have} runs torch's CUDA {wheel_cuda}", details=details)
+        return ok(f"{have} runs torch's CUDA {wheel_cuda}", details=details)
     if verdict.verdict == "unknown":
-        return Finding("", Status.SKIP, f"whether {have} runs torch's CUDA {wheel_cuda} is unknown", details=details)
+        return skip(f"whether {have} runs torch's CUDA {wheel_cuda} is unknown", details=details)
     needed = f">= {verdict.needed_driver}" if verdict.needed_driver else f"a release that supports CUDA {wheel_cuda}"
     choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
     if verdict.verdict == "minor_compat":
@@ -317,15 +313,13 @@ def torch_driver(facts: Facts) -> Finding | None:
         fix = f"Upgrade the NVIDIA driver to {needed} for full support"
         if full:
             fix += f", or use the variant this driver fully supports: {reinstall_command(version, full.variant)}"
-        return Finding("", Status.WARN,
-                       f"{have} runs torch's CUDA {wheel_cuda} only through minor-version compatibility (limited features, e.g. PTX JIT may fail)",
+        return warn(f"{have} runs torch's CUDA {wheel_cuda} only through minor-version compatibility (limited features, e.g. PTX JIT may fail)",
                        fix=fix, details=details)
     fixes = []
     if choice:
         fixes.append(reinstall_command(version, choice.variant))
     fixes.append(f"or upgrade the NVIDIA driver to {needed}" if choice else f"Upgrade the NVIDIA driver to {needed}")
-    return Finding("", Status.FAIL,
-                   f"{have} is too old for torch {version} (CUDA {wheel_cuda}): expect "
+    return fail(f"{have} is too old for torch {version} (CUDA {wheel_cuda}): expect "
                    "\"CUDA driver version is insufficient for CUDA runtime version\"",
                    fix="\n".join(fixes), details=details)
 
@@ -359,7 +353,7 @@ def torch_cuda_available(facts: Facts) -> Finding | None:
     count = torch.get("device_count") or 0
     if torch.get("is_available"):
         summary = f"torch sees {_plural(int(count), 'GPU')} (NVML sees {len(gpus)})"
-        return Finding("", Status.OK, summary)
+        return ok(summary)
     causes: list[tuple[str, str]] = []
     driver_version, driver_cuda = _driver(facts)
     verdict = knowledge.driver_supports(str(torch.get("cuda")), driver_cuda, driver_version)
@@ -382,12 +376,10 @@ def torch_cuda_available(facts: Facts) -> Finding | None:
     details = [f"cause {i}: {text}" for i, (text, _) in enumerate(causes, 1)]
     details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
     if not causes:
-        return Finding("", Status.FAIL,
-                       f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}; the cause is unknown",
+        return fail(f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}; the cause is unknown",
                        fix="See the error: python -c 'import torch; torch.cuda.init()'; a reboot fixes a CUDA stack left broken by suspend or a driver update",
                        details=details)
-    return Finding("", Status.FAIL,
-                   f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}: {causes[0][0]}",
+    return fail(f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}: {causes[0][0]}",
                    fix="\n".join(dict.fromkeys(fix for _, fix in causes)), details=details)
 
 
@@ -458,7 +450,7 @@ def torch_arch(facts: Facts) -> Finding | None:
     if _is_cpu_build(torch):
         return None  # torch.cuda_build reports the CPU build
     if not arches:
-        return Finding("", Status.SKIP, f"which GPUs torch {version} has kernels for is unknown (no arch list reported or known)")
+        return skip(f"which GPUs torch {version} has kernels for is unknown (no arch list reported or known)")
     details = [f"arch list ({origin}): {' '.join(arches)}"]
     missing, jit = [], []
     for device in devices:
@@ -473,7 +465,7 @@ def torch_arch(facts: Facts) -> Finding | None:
     details += [f"{d}: compiled from PTX at first use (slow first start)" for d in jit]
     details += [f"warning from torch: {w}" for w in torch.get("warnings") or [] if "capability" in w or "sm_" in w]
     if not missing:
-        return Finding("", Status.OK, f"torch {version} has kernels for all {_plural(len(devices), 'GPU')} (CC {', '.join(sorted({d['capability'] for d in devices}))})",
+        return ok(f"torch {version} has kernels for all {_plural(len(devices), 'GPU')} (CC {', '.join(sorted({d['capability'] for d in devices}))})",
                        details=details)
     ccs = sorted({cc for _, cc in missing}, key=knowledge.version_tuple)
     target = _variant_for_capabilities(facts, version, ccs)
@@ -484,8 +476,7 @@ def torch_arch(facts: Facts) -> Finding | None:
               knowledge.install_command(target[1], f"{target[0]}.*")
     else:
         fix = f"No torch wheel in envcheck's data ships code for CC {', '.join(ccs)}; build torch from source with TORCH_CUDA_ARCH_LIST={';'.join(ccs)}"
-    return Finding("", Status.FAIL,
-                   f"torch {version} has no kernels for {', '.join(d for d, _ in missing)}: expect "
+    return fail(f"torch {version} has no kernels for {', '.join(d for d, _ in missing)}: expect "
                    "\"no kernel image is available for execution on the device\"",
                    fix=fix, details=details)
 
@@ -507,7 +498,7 @@ def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
         return None
     failed = [d for d in devices if not d.get("op_ok")]
     if not failed:
-        return Finding("", Status.OK, f"a matrix multiply on {'each of the ' + str(len(devices)) + ' GPUs' if len(devices) > 1 else 'cuda:0'} matched the CPU result")
+        return ok(f"a matrix multiply on {'each of the ' + str(len(devices)) + ' GPUs' if len(devices) > 1 else 'cuda:0'} matched the CPU result")
     findings = []
     for d in failed:
         error = d.get("op_error") or d.get("error") or "unknown error"
@@ -516,7 +507,7 @@ def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
         else:
             fix = (f"Check the GPU: nvidia-smi -q -i {d.get('pci_bus_id') or d['index']} (ECC errors, Xid in `sudo dmesg | grep -i xid`); "
                    "reset it or reboot if it is in a bad state")
-        findings.append(Finding("", Status.FAIL, f"a tensor op on cuda:{d['index']} ({d.get('name') or 'unknown model'}) failed: {error}", fix=fix))
+        findings.append(fail(f"a tensor op on cuda:{d['index']} ({d.get('name') or 'unknown model'}) failed: {error}", fix=fix))
     return findings
 
 
@@ -557,32 +548,30 @@ def torch_torchvision(facts: Facts) -> Finding | None:
         f"the torchvision paired with torch {knowledge.minor_of(version)} is unknown (no source lists it)"
     error = vision.get("error")
     if error == "not installed":
-        return Finding("", Status.WARN, "torchvision is not installed", fix=install, details=[pairing_text])
+        return warn("torchvision is not installed", fix=install, details=[pairing_text])
     if error:
         if "does not exist" in error and "torchvision::" in error:
             summary = f"torchvision is not built for torch {version}: {error}"
         else:
             summary = f"torchvision cannot be inspected: {error}"
-        return Finding("", Status.FAIL, summary, fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
+        return fail(summary, fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
                        details=[pairing_text])
     have = vision.get("version") or "unknown"
     if vision.get("ops_ok") is False:
-        return Finding("", Status.FAIL,
-                       f"torchvision {have} has no compiled ops for torch {version} (\"operator torchvision::nms does not exist\")",
+        return fail(f"torchvision {have} has no compiled ops for torch {version} (\"operator torchvision::nms does not exist\")",
                        fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
                        details=[pairing_text] + ([vision["ops_error"]] if vision.get("ops_error") else []))
     if paired and knowledge.minor_of(have) != paired:
-        return Finding("", Status.FAIL,
-                       f"torchvision {have} is not the release paired with torch {version} (needs {paired}.x)",
+        return fail(f"torchvision {have} is not the release paired with torch {version} (needs {paired}.x)",
                        fix=f"pip install torchvision=={pin}{index_part}", details=[pairing_text])
     torch_variant, vision_variant = knowledge.variant_of(version), knowledge.variant_of(have)
     if torch_variant and vision_variant and torch_variant != vision_variant:
-        return Finding("", Status.WARN, f"torchvision {have} comes from the {vision_variant} index but torch {version} from {torch_variant}",
+        return warn(f"torchvision {have} comes from the {vision_variant} index but torch {version} from {torch_variant}",
                        fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}", details=[pairing_text])
     if not paired:
-        return Finding("", Status.OK, f"torchvision {have} is installed and its compiled ops load into this torch; whether it is the release paired with torch {version} is unknown",
+        return ok(f"torchvision {have} is installed and its compiled ops load into this torch; whether it is the release paired with torch {version} is unknown",
                        details=[pairing_text])
-    return Finding("", Status.OK, f"torchvision {have} is paired with torch {version} and its ops load", details=[pairing_text])
+    return ok(f"torchvision {have} is paired with torch {version} and its ops load", details=[pairing_text])
 
 
 @check("torch.cudnn", "torch", "cuDNN loads in a CUDA build of torch", facts=FACTS)
@@ -609,8 +598,8 @@ def torch_cudnn(facts: Facts) -> Finding | None:
         fix = (f"Reinstall torch so its cuDNN comes with it: pip install --force-reinstall torch=={_public_version(version)}"
                + (f" --index-url {index}" if index else "")
                + "\nand make sure LD_LIBRARY_PATH does not point at another cuDNN")
-        return Finding("", Status.FAIL, f"cuDNN cannot be loaded by torch {version} (torch.backends.cudnn.version() is None): "
+        return fail(f"cuDNN cannot be loaded by torch {version} (torch.backends.cudnn.version() is None): "
                        "convolutions will fail", fix=fix, details=details)
     if expected and knowledge.version_tuple(expected)[:2] != knowledge.version_tuple(have)[:2]:
         details.append("the loaded cuDNN differs from the one this wheel ships: another cuDNN may be shadowing it")
-    return Finding("", Status.OK, f"cuDNN {have} loads", details=details)
+    return ok(f"cuDNN {have} loads", details=details)
