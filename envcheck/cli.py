@@ -39,6 +39,35 @@ def _root(
     pass
 
 
+def with_common_options(fn):
+    """The command `fn` with -q/--quiet and --version added, so every command has them.
+
+    typer builds options from the function's signature, so the wrapper's signature is fn's plus
+    two keyword-only options, which the wrapper takes off before calling fn.
+    """
+    import functools
+    import inspect
+
+    from envcheck import progress
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs.pop("_quiet", False):
+            progress.set_quiet(True)
+        kwargs.pop("_version", None)
+        return fn(*args, **kwargs)
+
+    signature = inspect.signature(fn)
+    extra = [
+        inspect.Parameter("_quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
+            False, "-q", "--quiet", help="No progress lines or spinner on stderr; errors and results only.")),
+        inspect.Parameter("_version", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit.")),
+    ]
+    wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])
+    return wrapper
+
+
 def _register() -> None:
     # Imported here, not at the top, so each command module stays independent of the others.
     from envcheck.commands import check_data, diff, doctor, explain, export, scaffold, smoke_train
@@ -46,7 +75,7 @@ def _register() -> None:
     # In the order users meet them.
     for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("export", export), ("diff", diff),
                          ("scaffold", scaffold), ("check-data", check_data), ("explain", explain)):
-        app.command(name)(module.command)
+        app.command(name)(with_common_options(module.command))
 
 
 _register()

@@ -11,6 +11,22 @@ import sys
 from typing import Iterator
 
 
+# Set by -q/--quiet (any command): no spinner and no progress or note lines on stderr. Errors and
+# each command's result are still printed.
+QUIET = False
+
+
+def set_quiet(value: bool = True) -> None:
+    global QUIET
+    QUIET = bool(value)
+
+
+def note(text: str) -> None:
+    """One line of progress or advice on stderr, unless --quiet."""
+    if not QUIET:
+        print(text, file=sys.stderr, flush=True)
+
+
 class Status:
     def __init__(self, console_status) -> None:
         self._status = console_status
@@ -23,7 +39,7 @@ class Status:
 @contextlib.contextmanager
 def status(text: str, enabled: bool = True) -> Iterator[Status]:
     """`with status("Listing packages...") as s: ...; s.update("Collecting facts...")`."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or QUIET or not sys.stderr.isatty():
         yield Status(None)
         return
     from rich.console import Console

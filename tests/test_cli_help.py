@@ -32,3 +32,31 @@ def test_the_help_option_itself_has_no_placeholder(args, capsys, monkeypatch):
     help_lines = [line for line in out.splitlines() if "--help" in line and "-h" in line]
     assert help_lines, out
     assert all("<bool>" not in line for line in help_lines), help_lines
+
+
+COMMANDS = ["doctor", "smoke-train", "export", "diff", "scaffold", "check-data", "explain"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_version_and_quiet(command, capsys, monkeypatch):
+    from envcheck import __version__, progress
+
+    monkeypatch.setenv("COLUMNS", "160")
+    code, out, _ = run_cli([command, "--help"], capsys)
+    assert code == 0 and "--quiet" in out and "--version" in out
+    code, out, _ = run_cli([command, "--version"], capsys)
+    assert (code, out.strip()) == (0, f"envcheck {__version__}")
+    monkeypatch.setattr(progress, "QUIET", False)
+    run_cli(["explain", "-q", "nvcc"], capsys)
+    assert progress.QUIET is True
+
+
+def test_quiet_silences_notes_but_not_results(capsys, monkeypatch):
+    from envcheck import progress
+
+    monkeypatch.setattr(progress, "QUIET", False)
+    progress.note("collecting packages...")
+    assert capsys.readouterr().err == "collecting packages...\n"
+    progress.set_quiet(True)
+    progress.note("collecting packages...")
+    assert capsys.readouterr().err == ""

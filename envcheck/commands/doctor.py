@@ -15,7 +15,7 @@ from envcheck.checks import AREAS, run_checks, select
 from envcheck.context import Context
 from envcheck.errors import UserError
 from envcheck.facts import all_collectors
-from envcheck import settings
+from envcheck import progress, settings
 from envcheck.model import FactResult, Facts, Status
 from envcheck.render import render_json, render_markdown, render_terminal
 from envcheck.runner import collect
@@ -121,7 +121,7 @@ def command(
 
     on_done = None
     status = None
-    if not json_out and not markdown and sys.stderr.isatty():
+    if not json_out and not markdown and not progress.QUIET and sys.stderr.isatty():
         err = Console(stderr=True)
         status = err.status("Collecting facts...")
         status.start()
