@@ -10,6 +10,7 @@ Standard library + Pillow only: this module must import without torch.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,10 +29,36 @@ class DataReport:
     problems: list[str] = field(default_factory=list)  # each one sentence with the fix; any problem -> ok False
     bad_files: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     warnings: list[str] = field(default_factory=list)
+    # (split, class, path) of every image file found, in ImageFolder's order: what _verify_images opens.
+    images: list[tuple[str, str, Path]] = field(default_factory=list, repr=False)
 
     def problem(self, sentence: str) -> None:
         self.problems.append(sentence)
         self.ok = False
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    reason = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+    return (f"{path} cannot be read ({reason}), so ImageFolder would fail on it; fix its permissions "
+            f"(chmod -R a+rX '{path}') or move it out of the data set.")
+
+
+def _entries(folder: Path) -> list[os.DirEntry]:
+    """The folder's entries sorted by name; OSError (e.g. PermissionError) when it cannot be listed."""
+    with os.scandir(folder) as it:
+        return sorted(it, key=lambda e: e.name)
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    """Whether ImageFolder sees a folder here: links are followed, broken ones and loops are not folders."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _contains(outer: str, inner: str) -> bool:
+    return inner == outer or inner.startswith(outer.rstrip(os.sep) + os.sep)
 
 
 def check_imagefolder(
@@ -52,8 +79,15 @@ def check_imagefolder(
 
     for split in splits:
         split_dir = root / split
+        if split_dir.exists() and not split_dir.is_dir():
+            report.problem(f"{split_dir} is a file, not a folder; replace it with a {split}/ folder holding one "
+                           f"sub-folder per class (e.g. {split}/cat/, {split}/dog/).")
+            continue
         if not split_dir.is_dir():
-            present = sorted(p.name for p in root.iterdir() if p.is_dir())
+            try:
+                present = [e.name for e in _entries(root) if _is_dir(e)]
+            except OSError:
+                present = []  # an unlistable root: no hint, the missing split is the news
             hint = f" (found: {', '.join(present)})" if present else ""
             report.problem(
                 f"{split_dir} is missing{hint}; create {split}/ with one sub-folder per class "
@@ -70,46 +104,106 @@ def check_imagefolder(
 
 
 def _check_split(report: DataReport, split: str, split_dir: Path) -> None:
-    class_dirs = sorted(p for p in split_dir.iterdir() if p.is_dir())
-    for hidden in (p for p in class_dirs if p.name.startswith(".")):
+    try:
+        entries = _entries(split_dir)
+    except OSError as exc:
+        report.problem(_unreadable(split_dir, exc))
+        return
+    class_entries = [e for e in entries if _is_dir(e)]
+    for hidden in (split_dir / e.name for e in class_entries if e.name.startswith(".")):
         # ImageFolder turns every sub-folder into a class, hidden ones included (.ipynb_checkpoints!).
         report.problem(
             f"{hidden} is a hidden folder that ImageFolder would treat as an extra class; delete it "
             f"(rm -r '{hidden}')."
         )
-    stray = [p for p in split_dir.iterdir() if p.is_file() and p.name not in IGNORED_FILES]
+    stray = [e for e in entries if not _is_dir(e) and e.name not in IGNORED_FILES]
     if stray:
         report.warnings.append(
             f"{split_dir} has {len(stray)} file(s) outside any class folder (e.g. {stray[0].name}); "
             "ImageFolder ignores them: move them into a class folder if they are training data."
         )
-    class_names = [p.name for p in class_dirs]
+    class_names = [e.name for e in class_entries]
     report.classes[split] = class_names
     report.counts[split] = {}
     if not class_names:
         report.problem(f"{split_dir} has no class folders; put the images in one sub-folder per class, e.g. {split_dir}/cat/.")
         return
-    for class_dir in class_dirs:
-        images = 0
-        for path in sorted(class_dir.rglob("*")):
-            if not path.is_file() or path.name in IGNORED_FILES:
-                continue
-            if path.suffix.lower() in IMAGE_EXTENSIONS:
-                images += 1
-            else:
-                report.bad_files.append((str(path), f"not an image file type ({path.suffix or 'no extension'}); ImageFolder skips it"))
-        report.counts[split][class_dir.name] = images
-        if images == 0:
+    bad_before = len(report.bad_files)
+    broken_links: list[Path] = []
+    split_real = os.path.realpath(split_dir)
+    for name in class_names:
+        class_dir = split_dir / name
+        class_real = os.path.realpath(class_dir)
+        if _contains(class_real, split_real):
+            report.problem(_loop(class_dir, class_real))
+            report.counts[split][name] = 0
+            continue
+        images, readable = _walk_class(report, split, name, class_dir, broken_links)
+        report.counts[split][name] = images
+        if images == 0 and readable:
             report.problem(
                 f"{class_dir} has no images ({'/'.join(IMAGE_EXTENSIONS)}); add images to it or delete the folder "
                 "in every split."
             )
-    skipped = [path for path, reason in report.bad_files if Path(path).is_relative_to(split_dir)]
+    if broken_links:
+        target = os.readlink(broken_links[0])
+        report.problem(
+            f"{split_dir} has {len(broken_links)} image(s) that are broken symbolic links (e.g. {broken_links[0]} -> "
+            f"{target}); ImageFolder lists them and the DataLoader would crash on them: remove them or restore their targets."
+        )
+    skipped = [path for path, reason in report.bad_files[bad_before:] if reason.startswith("not an image file type")]
     if skipped:
         report.warnings.append(
             f"{split_dir} has {len(skipped)} file(s) that are not images (e.g. {Path(skipped[0]).name}); "
             "ImageFolder skips them: convert them to JPEG/PNG or remove them."
         )
+
+
+def _loop(link: Path, real: str) -> str:
+    return (f"{link} is a symbolic link loop (it points to {real}, which contains it): ImageFolder follows links and "
+            f"would read the same images again and again; remove the link (rm '{link}').")
+
+
+def _walk_class(report: DataReport, split: str, class_name: str, class_dir: Path,
+                broken_links: list[Path]) -> tuple[int, bool]:
+    """Count the images below class_dir the way ImageFolder finds them (os.walk with followlinks=True);
+    record unreadable folders, link loops, broken links and non-image files. Returns (images, readable)."""
+    images = 0
+    readable = True
+    pending = [(class_dir, (os.path.realpath(class_dir),))]
+    while pending:
+        folder, ancestors = pending.pop(0)
+        try:
+            entries = _entries(folder)
+        except OSError as exc:
+            report.problem(_unreadable(folder, exc))
+            readable = False
+            continue
+        subfolders = []
+        for entry in entries:
+            path = folder / entry.name
+            if entry.name in IGNORED_FILES:
+                continue
+            if _is_dir(entry):
+                real = os.path.realpath(path)
+                if any(_contains(real, above) for above in ancestors):
+                    report.problem(_loop(path, real))
+                    continue
+                subfolders.append((path, ancestors + (real,)))
+                continue
+            suffix = Path(entry.name).suffix.lower()
+            if entry.is_symlink() and not os.path.exists(path):
+                if suffix in IMAGE_EXTENSIONS:
+                    broken_links.append(path)
+                    report.bad_files.append((str(path), "a broken symbolic link (its target does not exist)"))
+                continue
+            if suffix in IMAGE_EXTENSIONS:
+                images += 1
+                report.images.append((split, class_name, path))
+            else:
+                report.bad_files.append((str(path), f"not an image file type ({Path(entry.name).suffix or 'no extension'}); ImageFolder skips it"))
+        pending[:0] = subfolders
+    return images, readable
 
 
 def _check_class_count(report: DataReport, splits) -> None:
@@ -152,24 +246,21 @@ def _verify_images(report: DataReport, splits, max_verify: int | None) -> None:
     except ImportError:
         report.warnings.append("Pillow is not installed, so images were not opened; install it with `pip install pillow`.")
         return
-    candidates = []
-    for split in splits:
-        for class_name in report.classes.get(split, []):
-            if class_name.startswith("."):
-                continue
-            class_dir = report.root / split / class_name
-            candidates.extend(
-                p for p in sorted(class_dir.rglob("*")) if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
+    candidates = [path for split, class_name, path in report.images if split in splits and not class_name.startswith(".")]
     if max_verify is not None and len(candidates) > max_verify:
         report.warnings.append(f"only the first {max_verify} of {len(candidates)} images were opened to check them.")
         candidates = candidates[:max_verify]
-    broken = []
+    broken, unreadable = [], []
     for path in candidates:
         reason = _image_problem(Image, path)
         if reason:
-            broken.append(path)
+            (unreadable if reason.startswith("cannot be read") else broken).append(path)
             report.bad_files.append((str(path), reason))
+    if unreadable:
+        report.problem(
+            f"{len(unreadable)} image(s) cannot be read (e.g. {unreadable[0]}: {_reason_for(report, unreadable[0])}); "
+            "fix their permissions (chmod a+r) or remove them, they would crash the DataLoader mid-epoch."
+        )
     if broken:
         report.problem(
             f"{len(broken)} image(s) cannot be decoded (e.g. {broken[0]}: {_reason_for(report, broken[0])}); "
@@ -184,6 +275,8 @@ def _image_problem(Image, path: Path) -> str | None:
             image.verify()
         with Image.open(path) as image:
             image.load()
+    except PermissionError:
+        return "cannot be read (permission denied)"
     except Exception as exc:  # Pillow raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
         return f"cannot decode: {exc}".strip()
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -77,10 +78,16 @@ def command(
 
     Exit status: 0 when usable, 1 when there are problems, 2 for bad usage.
     """
-    if not directory.exists():
-        raise UserError(f"{directory}: no such folder; pass the folder that contains train/ and val/.")
-    if not directory.is_dir():
-        raise UserError(f"{directory} is a file; pass the folder that contains train/ and val/.")
+    try:
+        if directory.is_symlink() and not directory.exists():
+            raise UserError(f"{directory} is a broken symbolic link (to {os.readlink(directory)}, which does not exist "
+                            "or loops); pass the folder that contains train/ and val/.")
+        if not directory.exists():
+            raise UserError(f"{directory}: no such folder; pass the folder that contains train/ and val/.")
+        if not directory.is_dir():
+            raise UserError(f"{directory} is a file; pass the folder that contains train/ and val/.")
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise UserError(f"{directory} cannot be used ({exc.strerror}); pass the folder that contains train/ and val/.") from None
     splits = tuple(s.strip() for s in splits_text.split(",") if s.strip())
     if not splits:
         raise UserError("--splits is empty; e.g. --splits train,val.")
