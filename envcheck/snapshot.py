@@ -106,40 +106,88 @@ def dump_snapshot(document: Mapping[str, Any], fmt: str) -> str:
 
 def load_snapshot(path: Path) -> dict[str, Any]:
     """Read a snapshot file; any problem is a UserError (exit 2) with one clear sentence."""
+    redo = "re-create it with `envcheck export --format snapshot`"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise UserError(f"{path}: no such snapshot file; create one with `envcheck export --format snapshot -o {path}`.") from None
     except IsADirectoryError:
         raise UserError(f"{path} is a folder; give a snapshot file written by `envcheck export --format snapshot`.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read it ({exc}).") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc}); check the path and its permissions.") from None
+    try:
+        text = raw.decode("utf-8-sig")  # an editor on Windows may have added a byte order mark
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not a text file (it holds binary data); give a snapshot file written by "
+                        "`envcheck export --format snapshot` (YAML or JSON).") from None
+    if not text.strip():
+        raise UserError(f"{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.")
     try:
         document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+    except RecursionError:
+        raise UserError(f"{path} is not valid YAML or JSON (nested too deeply); {redo}.") from None
     except (ValueError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path} is not valid YAML or JSON ({first}); re-create it with `envcheck export --format snapshot`.") from None
+        raise UserError(f"{path} is not valid YAML or JSON ({first}); {redo}.") from None
+    if document is None:
+        raise UserError(f"{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.")
     if not isinstance(document, dict) or document.get("kind") != KIND:
-        raise UserError(f"{path} is not an envcheck snapshot; create one with `envcheck export --format snapshot -o FILE`.")
+        what = " (it holds plain text, e.g. a requirements file)" if isinstance(document, str) else ""
+        raise UserError(f"{path} is not an envcheck snapshot{what}; create one with `envcheck export --format snapshot -o FILE`.")
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise UserError(
-            f"{path}: schema_version is {version!r}, but envcheck writes a whole number there; the file was edited "
-            "or not written by envcheck: re-create it with `envcheck export --format snapshot`."
+            f"{path}: schema_version is {version!r}, but envcheck writes a whole number from 1 up there (no quotes); "
+            f"the file was edited or not written by envcheck: {redo}."
         )
-    # Parts that must be mappings: a string or list there means a hand-edited or foreign file.
-    for key in ("facts", "packages", "python"):
-        value = document.get(key)
-        if value is not None and not isinstance(value, Mapping):
-            raise UserError(
-                f"{path}: {key!r} is a {type(value).__name__}, not a mapping; the file was edited or not written by "
-                "envcheck: re-create it with `envcheck export --format snapshot`."
-            )
     if version > SCHEMA_VERSION:
         raise UserError(
             f"{path} has snapshot schema version {version!r}, which this envcheck ({__version__}) does not understand; upgrade envcheck."
         )
+    problem = _shape_problem(document)
+    if problem:
+        raise UserError(f"{path}: {problem}; the file was edited or not written by envcheck: {redo}.")
     return document
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _shape_problem(document: Mapping[str, Any]) -> str | None:
+    """The first part of a snapshot whose type is not what envcheck writes (and diff reads), or None.
+
+    A string or list where a mapping belongs means a hand-edited or foreign file: comparing it
+    would either crash or report nonsense, so it is refused, naming the part.
+    """
+    for key in ("facts", "packages", "python"):
+        value = document.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            return f"{key!r} is a {_type_name(value)}, not a mapping"
+    for name, info in (document.get("packages") or {}).items():
+        if not (info is None or isinstance(info, (Mapping, str, int, float))):
+            return f"'packages.{name}' is a {_type_name(info)}, not a mapping or a version"
+    for name, result in (document.get("facts") or {}).items():
+        where = f"facts.{name}"
+        if not isinstance(result, Mapping):
+            return f"{where!r} is a {_type_name(result)}, not a mapping"
+        data = result.get("data")
+        if data is not None and not isinstance(data, Mapping):
+            return f"'{where}.data' is a {_type_name(data)}, not a mapping"
+    nested = (("nvidia", "gpus", list), ("env", "vars", Mapping), ("python", "target", Mapping))
+    for fact, key, kind in nested:
+        value = (((document.get("facts") or {}).get(fact) or {}).get("data") or {}).get(key)
+        if value is not None and not isinstance(value, kind):
+            return f"'facts.{fact}.data.{key}' is a {_type_name(value)}, not a {'list' if kind is list else 'mapping'}"
+    gpus = (((document.get("facts") or {}).get("nvidia") or {}).get("data") or {}).get("gpus") or []
+    for index, gpu in enumerate(gpus):
+        where = f"facts.nvidia.data.gpus[{index}]"
+        if not isinstance(gpu, Mapping):
+            return f"{where!r} is a {_type_name(gpu)}, not a mapping"
+        for key in ("name", "index", "uuid"):
+            if isinstance(gpu.get(key), (list, dict)):
+                return f"'{where}.{key}' is a {_type_name(gpu[key])}, not a single value"
+    return None
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -192,7 +240,7 @@ def _packages(document: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
     result = {}
     for name, info in (document.get("packages") or {}).items():
         version = info.get("version") if isinstance(info, Mapping) else info
-        result[canonical_name(str(name))] = (str(name), str(version))
+        result[canonical_name(str(name))] = (str(name), UNKNOWN if version is None else str(version))
     return result
 
 
@@ -216,7 +264,10 @@ def runtime_view(document: Mapping[str, Any]) -> dict[str, str]:
     if torch and torch.get("cudnn"):
         from envcheck.checks.torch import decode_cudnn
 
-        view["cuDNN"] = decode_cudnn(torch["cudnn"]) or str(torch["cudnn"])
+        cudnn = torch["cudnn"]
+        # The doctor shows 92400 as 9.24.0; a hand-edited file may hold the number as text.
+        number = int(cudnn) if isinstance(cudnn, str) and cudnn.strip().isdigit() else cudnn
+        view["cuDNN"] = decode_cudnn(number) or str(cudnn)
     if nvidia is None:
         view.update({"NVIDIA driver": UNKNOWN, "driver CUDA (newest supported)": UNKNOWN, "GPU count": UNKNOWN, "GPU models": UNKNOWN})
     else:

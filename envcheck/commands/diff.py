@@ -10,6 +10,7 @@ from typing import Optional
 import typer
 
 from envcheck.context import Context
+from envcheck.errors import UserError
 from envcheck.redact import redact_text
 
 # The facts a comparison reads; the others (proxy reachability, shell files...) would only slow
@@ -19,16 +20,15 @@ DIFF_FACTS = ["torch", "nvidia", "env", "python"]
 
 def current_snapshot(python: str | None, offline: bool = True) -> dict:
     from envcheck.commands.doctor import resolve_python
-    from envcheck.commands.export import read_packages
+    from envcheck.commands.export import collecting, read_packages
     from envcheck.runner import collect
     from envcheck.snapshot import build_snapshot
 
-    from envcheck.progress import status
-
     ctx = Context(python=resolve_python(python), offline=offline)
-    with status(f"Listing the packages of {ctx.python}...") as progress:
+    with collecting("diff") as step:
+        step(f"listing the installed packages of {ctx.python}...")
         report = read_packages(ctx)
-        progress.update(f"Collecting {', '.join(DIFF_FACTS)} facts (the torch probe takes a few seconds)...")
+        step(f"collecting the {', '.join(DIFF_FACTS)} facts (the torch probe takes a few seconds)...")
         facts = collect(ctx, DIFF_FACTS)
     return build_snapshot(report, facts.to_dict(), [], ctx.python)
 
@@ -78,6 +78,9 @@ def command(
     """
     from envcheck.snapshot import diff_snapshots, load_snapshot
 
+    if python is not None and b is not None:
+        raise UserError("--python applies only when comparing A with an interpreter's environment; drop --python, "
+                        "or drop B to compare A with that interpreter.")
     doc_a = load_snapshot(a)
     if b is not None:
         doc_b, label_b = load_snapshot(b), str(b)
