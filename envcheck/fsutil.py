@@ -8,6 +8,9 @@ from pathlib import Path
 
 from envcheck.errors import UserError
 
+# Longest output file name: 255 bytes (NAME_MAX) less what the temporary file's name adds.
+MAX_NAME = 240
+
 
 def umask_mode(base: int) -> int:
     """`base` (0o666 for files, 0o777 for folders) less the process's umask: the mode open() and
@@ -18,13 +21,27 @@ def umask_mode(base: int) -> int:
 
 
 def folder_problem(folder: Path, prefix: str) -> str | None:
-    """Why files cannot be created in `folder`, as one sentence starting with `prefix`; None when they can."""
-    if folder.exists() and not folder.is_dir():
-        return f"{prefix}: {folder} is a file, not a folder; choose a folder."
-    if not folder.is_dir():
-        return f"{prefix}: the folder {folder} does not exist; create it first or choose another one."
+    """Why files cannot be created in `folder`, as one sentence starting with `prefix`; None when they can.
+
+    Asked before any slow work, so the answer must be the one the write would get: after the
+    permission bits, a temporary file is created and removed, which also catches folders no one
+    can write to whatever the bits say (/proc, a read-only mount) and paths the OS refuses.
+    """
+    try:
+        if folder.exists() and not folder.is_dir():
+            return f"{prefix}: {folder} is a file, not a folder; choose a folder."
+        if not folder.is_dir():
+            return f"{prefix}: the folder {folder} does not exist; create it first or choose another one."
+    except OSError as exc:  # a name too long, a component that is a file...
+        return f"{prefix}: {folder} cannot be used ({exc.strerror}); choose another folder."
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"{prefix}: you cannot create files in {folder} (permission denied); choose a folder you can write to."
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".envcheck-write-test-", dir=folder)
+    except OSError as exc:
+        return f"{prefix}: cannot create files in {folder} ({exc.strerror}); choose a folder you can write to."
+    os.close(fd)
+    _unlink_quietly(probe)
     return None
 
 
@@ -34,10 +51,17 @@ def check_output_file(path: str | os.PathLike, force: bool, flag: str = "-o") ->
     if not text.strip():
         raise UserError(f"{flag} is empty; give a file name, e.g. {flag} requirements.txt.")
     target = Path(text).expanduser()
-    if target.is_dir():
-        raise UserError(f"{flag} {target} is a folder; give a file name, e.g. {flag} {target / 'requirements.txt'}.")
-    if (target.exists() or target.is_symlink()) and not force:
-        raise UserError(f"{target} already exists; pass --force to replace it, or choose another file with {flag}.")
+    try:
+        if target.is_dir():
+            raise UserError(f"{flag} {target} is a folder; give a file name, e.g. {flag} {target / 'requirements.txt'}.")
+        if (target.exists() or target.is_symlink()) and not force:
+            raise UserError(f"{target} already exists; pass --force to replace it, or choose another file with {flag}.")
+    except OSError as exc:  # ENAMETOOLONG and friends: os.stat refuses the path itself
+        raise UserError(f"{flag} {target}: this path cannot be used ({exc.strerror}); choose another file name.") from None
+    if len(os.fsencode(target.name)) > MAX_NAME:
+        # The temporary file written first is named .NAME.XXXXXXXX.tmp: NAME must leave room for that.
+        raise UserError(f"{flag} {target}: the file name is {len(os.fsencode(target.name))} bytes long; "
+                        f"use at most {MAX_NAME}.")
     problem = folder_problem(target.parent if str(target.parent) else Path("."), f"{flag} {target}")
     if problem:
         raise UserError(problem)

@@ -3,10 +3,11 @@ environment.yml) or compared later (a snapshot for `envcheck diff`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import typer
 
@@ -16,6 +17,29 @@ from envcheck.errors import UserError
 
 FORMATS = ("requirements", "conda", "snapshot")
 PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
+
+
+@contextlib.contextmanager
+def collecting(command: str) -> Iterator[Callable[[str], None]]:
+    """`with collecting("export") as step: step("listing ...")`: say on stderr what is being
+    collected while the user waits. On a terminal a spinner shows the current step; otherwise
+    (a pipe, a log, CI) each step is one line, so the seconds are accounted for. stdout, the
+    command's product, gets nothing."""
+    from envcheck.progress import status
+
+    terminal = sys.stderr.isatty()
+    with status("Collecting...", enabled=terminal) as spinner:
+        def step(text: str) -> None:
+            if terminal:
+                spinner.update(text[:1].upper() + text[1:])
+            else:
+                print(f"envcheck {command}: {text}", file=sys.stderr, flush=True)
+
+        yield step
+
+
+def _no_step(text: str) -> None:
+    pass
 
 
 def read_packages(ctx: Context) -> dict[str, Any]:
@@ -63,18 +87,29 @@ def render_export(
     include_bootstrap: bool = False,
     env_name: str | None = None,
     snapshot_format: str = "yaml",
+    step: Callable[[str], None] = _no_step,
 ) -> str:
     from envcheck import envfiles
 
+    step(f"listing the installed packages of {ctx.python}...")
     report = read_packages(ctx)
     if fmt == "snapshot":
         from envcheck.commands.doctor import gather
         from envcheck.snapshot import build_snapshot, dump_snapshot
 
+        step("collecting the doctor's facts about this machine (the torch probe takes a few seconds)...")
         facts, findings = gather(ctx)
         document = build_snapshot(report, facts.to_dict(), [f.to_dict() for f in findings], ctx.python)
         return dump_snapshot(document, snapshot_format)
 
+    chosen = envfiles.select_distributions(report.get("distributions") or [], only_requested, include_bootstrap)
+    if fmt == "requirements" and only_requested and not chosen:  # said before the torch probe, not after
+        installers = sorted({str(d.get("installer")) for d in report.get("distributions") or []})
+        raise UserError(
+            "--only-requested: no installed package records that it was asked for (pip's REQUESTED marker; "
+            f"installers here: {', '.join(installers) or 'none'}); export without --only-requested."
+        )
+    step("collecting the torch and NVIDIA facts for the header (the torch probe takes a few seconds)...")
     runtime = runtime_facts(ctx)
     header = envfiles.header_lines(report.get("python"), runtime["torch"], runtime["nvidia"], __version__, _torch_version(report))
     if fmt == "conda":
@@ -88,13 +123,6 @@ def render_export(
         header += ["Recreate with: conda env create -f environment.yml"] + notes
         return envfiles.render_conda(document, header)
 
-    chosen = envfiles.select_distributions(report.get("distributions") or [], only_requested, include_bootstrap)
-    if only_requested and not chosen:
-        installers = sorted({str(d.get("installer")) for d in report.get("distributions") or []})
-        raise UserError(
-            "--only-requested: no installed package records that it was asked for (pip's REQUESTED marker; "
-            f"installers here: {', '.join(installers) or 'none'}); export without --only-requested."
-        )
     header.append("Recreate with: python -m venv .venv && .venv/bin/pip install -r requirements.txt")
     return envfiles.render_requirements(chosen, header)
 
@@ -138,11 +166,9 @@ def command(
 
         # Checked before the slow part so the user does not wait to be told.
         output = check_output_file(output, force)
-    from envcheck.progress import status
-
     ctx = Context(python=resolve_python(python), offline=offline)
-    with status(f"Listing the packages of {ctx.python} and collecting the facts for the header..."):
-        text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format)
+    with collecting("export") as step:
+        text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format, step)
     if output is None:
         sys.stdout.write(text)
         return
