@@ -26,6 +26,9 @@ from envcheck.errors import UserError
 TEMPLATE_PACKAGE = "envcheck.templates"
 DEFAULT_TEMPLATE = "default"
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Folder names longer than this are refused: the staging folder beside the project adds to the
+# name, and a file system allows 255 bytes in all.
+MAX_NAME = 100
 
 DATA_DIR, MODEL_DIR, OUTPUTS_DIR = "dataset", "model", "outputs"
 # Sample data: enough images per class for train.py to learn something visible in seconds on a
@@ -54,6 +57,8 @@ def validate_name(name: str, what: str = "project name") -> str:
         raise UserError(
             f"the {what} {name!r} is not a plain folder name; use letters, digits, '.', '_' and '-', starting with a letter or digit."
         )
+    if len(name) > MAX_NAME:
+        raise UserError(f"the {what} {name[:20]}... is {len(name)} characters long; use at most {MAX_NAME}.")
     return name
 
 
@@ -227,6 +232,35 @@ def _is_empty_dir(path: Path) -> bool:
     return path.is_dir() and not any(path.iterdir())
 
 
+def _needed_folders(relatives, classes: list[str], sample_data: bool) -> list[str]:
+    """Every folder (relative, '/'-separated) the project's files go into, parents first."""
+    folders = set()
+    paths = list(relatives)
+    if sample_data:
+        paths += [f"{DATA_DIR}/{split}/{c}/x" for split in ("train", "val") for c in classes]
+    for relative in paths:
+        parts = relative.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folders.add("/".join(parts[:depth]))
+    return sorted(folders, key=lambda f: (f.count("/"), f))
+
+
+def folder_in_the_way(target: Path, relatives, classes: list[str], sample_data: bool) -> str | None:
+    """In an existing project folder: a file (or a broken link) where the template puts a folder,
+    as one sentence; None when every folder can be used or created. Checked before anything is
+    written, so the project is never left half-updated."""
+    for relative in _needed_folders(relatives, classes, sample_data):
+        path = target / relative
+        try:
+            if path.is_symlink() and not path.exists():
+                return f"{path} is a broken symbolic link where the project needs a folder; remove it, then run scaffold again."
+            if path.exists() and not path.is_dir():
+                return f"{path} is a file where the project needs a folder; move it away, then run scaffold again."
+        except OSError as exc:
+            return f"{path} cannot be used ({exc.strerror}); move it away, then run scaffold again."
+    return None
+
+
 def _mode_for(relative: str) -> int:
     return 0o755 if relative.endswith(".sh") else 0o644
 
@@ -341,7 +375,7 @@ def _print_report(outcomes: list[Outcome], dry_run: bool) -> None:
 
 def command(
     name: str = typer.Argument(..., help="Folder name of the new project (created in the current folder, or in --dir)."),
-    directory: Optional[Path] = typer.Option(None, "--dir", help="Create the project inside this folder instead of the current one."),
+    directory_text: Optional[str] = typer.Option(None, "--dir", help="Create the project inside this folder instead of the current one."),
     classes_text: str = typer.Option("cat,dog", "--classes", help="Comma-separated class names: one dataset folder each."),
     template: str = typer.Option(DEFAULT_TEMPLATE, "--template", help="Which project template to use."),
     sample_data: bool = typer.Option(False, "--sample-data", help="Fill dataset/ with small synthetic images so `python train.py` runs at once."),
@@ -361,6 +395,10 @@ def command(
         raise UserError("choose one of --force and --skip-existing.")
     validate_name(name)
     classes = parse_classes(classes_text)
+    if directory_text is not None and not directory_text.strip():
+        # `--dir "$UNSET"` would otherwise mean the current folder without the user knowing.
+        raise UserError("--dir is empty; give the folder to create the project in, or leave --dir out for the current folder.")
+    directory = Path(directory_text) if directory_text is not None else None
     parent = (directory if directory is not None else Path.cwd()).expanduser()
     from envcheck.fsutil import folder_problem
 
@@ -368,6 +406,8 @@ def command(
     if problem:
         raise UserError(problem)
     target = parent.resolve() / name
+    if target.is_symlink() and not target.exists():
+        raise UserError(f"{target} is a broken symbolic link (to {os.readlink(target)}); remove it or choose another name.")
     if target.exists() and not target.is_dir():
         raise UserError(f"{target} exists and is a file; choose another name.")
     if target.is_dir() and not _is_empty_dir(target):
@@ -381,6 +421,13 @@ def command(
         existing = "new"
     if template not in available_templates():
         raise UserError(f"--template {template}: no such template; available: {', '.join(available_templates())}.")
+    if existing != "new":
+        # The template's layout does not depend on the requirements: plan it once now, before the
+        # slow package listing, to find a file sitting where a folder must go.
+        layout = plan_files(name, classes, template, "", sample_data)
+        problem = folder_in_the_way(target, layout, classes, sample_data)
+        if problem:
+            raise UserError(problem)
 
     ctx = Context(python=resolve_python(python))
     report = read_packages(ctx)
