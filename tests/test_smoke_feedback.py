@@ -27,10 +27,19 @@ def test_without_a_terminal_each_phase_prints_a_line_and_json_names_no_deleted_f
         [sys.executable, "-m", "envcheck", "smoke-train", "--cpu", "--json", "--phase", "device", "--phase", "learning",
          "--learn-per-class", "16", "--epochs", "1", "--image-size", "32", "--batch-size", "8"],
         capture_output=True, text=True, timeout=600, env=env, cwd=REPO)
-    lines = [line for line in result.stderr.splitlines() if line.startswith("smoke-train:")]
+    # (A busy shared machine adds a "smoke-train: note:" line first; the phase lines are what is tested here.)
+    lines = [line for line in result.stderr.splitlines()
+             if line.startswith("smoke-train:") and not line.startswith("smoke-train: note:")]
     assert "smoke-train: device phase started" in lines[0]
     assert any(line.startswith("smoke-train: device phase: pass in") for line in lines)
     assert any(line.startswith("smoke-train: learning phase: ") for line in lines)
+    # Inside the learning phase: one line per evaluation (32 images of batch 8: 4 steps, evaluated
+    # after each) and per epoch, never one per step.
+    learning = [line for line in lines if line.startswith("smoke-train: learning: ")]
+    assert [line.split(" val acc ")[0] for line in learning if " val acc " in line and "done" not in line] == [
+        f"smoke-train: learning: epoch 1/1 step {step}/4" for step in (1, 2, 3, 4)]
+    assert any(line.startswith("smoke-train: learning: epoch 1/1 done, train loss ") for line in learning)
+    assert not any("img/s, ETA" in line for line in lines)
     document = json.loads(result.stdout)
     learning = next(c for c in document["checks"] if c["name"] == "learning")
     # A temporary run folder is gone when the command ends: no path into it may be reported.

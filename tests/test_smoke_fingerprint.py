@@ -109,7 +109,7 @@ def test_fingerprint_runs_after_the_phases_not_beside_them(monkeypatch, capsys, 
 
     order = []
 
-    def fake_phases(config, names, timeouts, env, work_dir, on_start=None, on_result=None, worker_argv=None):
+    def fake_phases(config, names, timeouts, env, work_dir, on_start=None, on_result=None, worker_argv=None, **kwargs):
         order.append("phases start")
         results = [CheckResult(name, True, summary="ok") for name in names]
         order.append("phases end")

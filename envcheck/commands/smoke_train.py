@@ -51,6 +51,24 @@ SHORT_STEPS = 8  # determinism: crosses an epoch boundary (reshuffle) at step 6
 RESUME_EPOCHS = 2  # checkpoint: 12 steps uninterrupted ...
 RESUME_STOP_STEP = 9  # ... or stopped mid-epoch 2 and resumed
 THROUGHPUT_STEPS = 20  # when the learning run's rate is not available: 3 warm-up + 17 timed steps
+# reference_train.train.WARMUP_STEPS, the untimed first steps of a run (not imported: that module
+# imports torch, which this process never loads; a test keeps the two equal).
+TRAIN_WARMUP_STEPS = 3
+# A --data set too small for the learning and throughput verdicts to mean anything: those two
+# checks are then not judged (reported as skipped, not failed), and the other checks decide.
+# Both need every epoch to hold at least MIN_STEPS_PER_EPOCH optimizer steps of --batch-size images:
+#   - learning evaluates EVALUATIONS_PER_EPOCH (6) times an epoch, every steps_per_epoch // 6 steps,
+#     and stops at the first evaluation that meets its bar: an epoch needs at least 6 steps to hold
+#     its evaluations, and --epochs 3 of 1-2 steps are a handful of updates from random weights,
+#     which judges the step count, not the stack;
+#   - throughput times the steps after the TRAIN_WARMUP_STEPS (3) warm-up steps, each epoch's data
+#     loader start included: an epoch needs at least as many timed steps as warm-up ones (2 * 3),
+#     or the rate is mostly warm-up and loader restarts.
+#   MIN_STEPS_PER_EPOCH = max(EVALUATIONS_PER_EPOCH, 2 * TRAIN_WARMUP_STEPS) = 6
+# The loader drops the last partial batch, so steps per epoch = floor(train images / batch size), and
+#   min_train_images = MIN_STEPS_PER_EPOCH * batch_size      (192 at the default --batch-size 32).
+MIN_STEPS_PER_EPOCH = max(EVALUATIONS_PER_EPOCH, 2 * TRAIN_WARMUP_STEPS)
+SIZE_JUDGED_PHASES = ("learning", "throughput")
 DDP_SIZE_MB = {"cuda": 64.0, "cpu": 8.0}
 
 TORCH_INSTALL_HINT = (
@@ -149,6 +167,12 @@ def parse_phases(items: list[str]) -> list[str] | None:
 
 def check_data_dir(data: Path) -> float:
     """Refuse a data folder ImageFolder would choke on; return the learning threshold for it."""
+    return inspect_data_dir(data)[0]
+
+
+def inspect_data_dir(data: Path) -> tuple[float, int]:
+    """check_data_dir's refusals, in one pass over the folder; returns the learning threshold and
+    the number of training images."""
     from reference_train.datacheck import check_imagefolder
 
     report = check_imagefolder(data)
@@ -168,7 +192,25 @@ def check_data_dir(data: Path) -> float:
     val_counts = report.counts.get("val") or {}
     total = sum(val_counts.values())
     majority = max(val_counts.values()) / total if total else 1.0 / len(classes)
-    return min(0.99, round(majority + MARGIN_OVER_MAJORITY, 4))
+    train_images = sum((report.counts.get("train") or {}).values())
+    return min(0.99, round(majority + MARGIN_OVER_MAJORITY, 4)), train_images
+
+
+def too_small_to_judge(train_images: int, batch_size: int) -> tuple[str, dict[str, Any]] | None:
+    """Why a --data set is too small for the learning and throughput verdicts (see
+    MIN_STEPS_PER_EPOCH), with the figures; None when it is large enough."""
+    need = MIN_STEPS_PER_EPOCH * batch_size
+    if train_images >= need:
+        return None
+    steps = train_images // batch_size if train_images >= batch_size else (1 if train_images else 0)
+    numbers = {"train_images": train_images, "batch_size": batch_size, "steps_per_epoch": steps,
+               "min_steps_per_epoch": MIN_STEPS_PER_EPOCH, "min_train_images": need}
+    reason = (
+        f"the data set is too small to judge: {train_images} training images make {steps} step{'s' if steps != 1 else ''} "
+        f"of batch {batch_size} an epoch; the learning and throughput checks need at least {MIN_STEPS_PER_EPOCH} steps an epoch, "
+        f"i.e. {need} training images ({MIN_STEPS_PER_EPOCH} x --batch-size {batch_size})"
+    )
+    return reason, numbers
 
 
 def _train_images(data: Path) -> int:
@@ -392,8 +434,9 @@ def command(
     raise typer.Exit(code)
 
 
-def load_note(load: float | None = None, cpus: int | None = None) -> str | None:
-    """A note when other work kept the CPUs busy: speed figures and phase times are then low."""
+def load_note(load: float | None = None, cpus: int | None = None, starting: bool = False) -> str | None:
+    """A note when the 1-minute load average exceeds the usable CPUs: speed figures and phase
+    times are then low. starting: said before the run, when all of that load is other work."""
     try:
         load = os.getloadavg()[0] if load is None else load
     except OSError:
@@ -405,13 +448,27 @@ def load_note(load: float | None = None, cpus: int | None = None) -> str | None:
             cpus = os.cpu_count() or 1
     if load <= cpus:
         return None
+    if starting:
+        return (f"The machine is busy before the run starts (load average {load:.1f} over the last minute on {cpus} "
+                f"CPU{'s' if cpus != 1 else ''}): other work competes for the CPUs, so timings will be slow "
+                "(lower throughput, longer phases).")
     return (f"The machine was busy (load average {load:.1f} on {cpus} CPU{'s' if cpus != 1 else ''}), partly from this run: "
             "throughput and phase times are lower than on an idle machine.")
 
 
 def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_size, batch_size, amp, deterministic, out,
                json_out, nproc, timeouts, selected, learn_per_class, note) -> int:
-    threshold = check_data_dir(data) if data is not None else SYNTHETIC_ACCURACY
+    threshold, train_images = inspect_data_dir(data) if data is not None else (SYNTHETIC_ACCURACY, 2 * learn_per_class)
+    # Decided here, before any slow work: a --data set too small for the learning and throughput
+    # verdicts skips those two phases (not judged), and the other checks decide.
+    skip: dict = {}
+    small = too_small_to_judge(train_images, batch_size) if data is not None else None
+    if small is not None:
+        from envcheck.smoke.phases import not_judged
+
+        reason, figures = small
+        skip = {name: not_judged(name, reason, figures) for name in SIZE_JUDGED_PHASES
+                if selected is None or name in selected}
 
     from envcheck.smoke.selection import plan_devices
 
@@ -430,6 +487,12 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
         plan.child_env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
 
     out_dir, temporary = _prepare_out_dir(out, guard)
+    # Said at once (stderr, so --json stays clean), before minutes of slow phases: the load is
+    # other work's, and the times this run measures will show it.
+    busy_at_start = load_note(starting=True)
+    if busy_at_start:
+        print(f"smoke-train: note: {busy_at_start}", file=sys.stderr, flush=True)
+        plan.notes.append(busy_at_start)
     console = Console(highlight=False)
     status = Console(stderr=True).status("Preparing data...") if sys.stderr.isatty() and not json_out else None
     if status is not None:
@@ -437,7 +500,7 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
     try:
         checks = _run_phases(plan, out_dir, data, threshold, epochs, seed, image_size, batch_size, amp,
                              deterministic, timeouts, status, selected, learn_per_class, log_kept=not temporary,
-                             env=guard.child_env(plan.child_env))
+                             env=guard.child_env(plan.child_env), train_images=train_images, skip=skip)
     finally:
         if status is not None:
             status.stop()
@@ -445,7 +508,7 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
     where = plan.describe()
     notes = list(plan.notes)
     notes += [str(c.numbers["memory_note"]) for c in checks if c.numbers.get("memory_note")]
-    busy = load_note()
+    busy = None if busy_at_start else load_note()  # one load note is enough
     if busy:
         notes.append(busy)
     if temporary:
@@ -474,13 +537,80 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
     return 0 if report.verdict(checks) == "PASS" else 1
 
 
+class PhaseFeedback:
+    """What a person sees on stderr while the phases run.
+
+    On a terminal (`status`, a rich spinner): the running phase and, inside a training phase, its
+    last progress ("smoke-train: learning phase: epoch 1/3, step 40/125, 310 img/s, val acc 0.71,
+    ETA 0:45 (limit 900 s)"). Without one (`lines`: CI, `> log`): one line per phase start and
+    result, and one per evaluation or epoch end inside a phase, never one per step
+    ("smoke-train: learning: epoch 1/3 step 62/125 val acc 0.742"), so a log shows where the time
+    went. With neither (--json on a terminal), nothing.
+    """
+
+    def __init__(self, timeouts: dict[str, float], status=None, lines: bool = False, stream=None):
+        self.timeouts = timeouts
+        self.status = status
+        self.lines = lines
+        self._stream = stream
+
+    def _print(self, text: str) -> None:
+        print(text, file=self._stream or sys.stderr, flush=True)
+
+    @staticmethod
+    def _label(name: str) -> str:
+        from envcheck.smoke import phases
+
+        return phases.title(name).lower()
+
+    def start(self, name: str) -> None:
+        limit = f"limit {self.timeouts[name]:g} s" if name in self.timeouts else "no limit"
+        if self.status is not None:
+            self.status.update(f"smoke-train: {self._label(name)} phase running ({limit})...")
+        elif self.lines:
+            self._print(f"smoke-train: {self._label(name)} phase started ({limit})")
+
+    def progress(self, name: str, event: dict, state) -> None:
+        from envcheck.smoke.progress import progress_line
+
+        if self.status is not None:
+            text = state.status_text()
+            if text:
+                limit = f" (limit {self.timeouts[name]:g} s)" if name in self.timeouts else ""
+                self.status.update(f"smoke-train: {self._label(name)} phase: {text}{limit}")
+        elif self.lines:
+            line = progress_line(self._label(name), event, state)
+            if line is not None:
+                self._print(f"smoke-train: {line}")
+
+    def result(self, check) -> None:
+        if self.lines:
+            outcome = "pass" if check.passed else "FAIL"
+            self._print(f"smoke-train: {check.title.lower()} phase: {outcome} in {check.seconds:.1f} s")
+
+    def skipped(self, checks: list) -> None:
+        """Phases decided before the run not to be judged: one line per reason, at the start."""
+        if not self.lines:
+            return
+        reasons: dict[str, list[str]] = {}
+        for check in checks:
+            reasons.setdefault(check.summary, []).append(check.title.lower())
+        for summary, names in reasons.items():
+            self._print(f"smoke-train: {' and '.join(names)} phase{'s' if len(names) > 1 else ''} skipped, {summary}")
+
+
 def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs: int, seed: int, image_size: int,
                 batch_size: int, amp: bool | None, deterministic: bool, timeouts: dict[str, float], status,
                 selected: list[str] | None = None, learn_per_class: int = LEARN_TRAIN_PER_CLASS,
-                log_kept: bool = True, env: dict[str, str] | None = None) -> list:
+                log_kept: bool = True, env: dict[str, str] | None = None, train_images: int | None = None,
+                skip: dict | None = None) -> list:
+    """Run the selected phases; `skip` holds the CheckResults of phases not run (not judged), which
+    take their place in the usual order."""
     from envcheck.smoke import phases
 
-    singles = [name for name in phases.single_device_phases() if selected is None or name in selected]
+    skip = dict(skip or {})
+    wanted = [name for name in phases.single_device_phases() if selected is None or name in selected]
+    singles = [name for name in wanted if name not in skip]
     run_ddp = plan.nproc > 1 and (selected is None or phases.DDP_PHASE in selected)
     config = {
         "device": plan.device,
@@ -509,31 +639,25 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         )
         small_dir = cached_dataset(seed=seed, image_size=SMALL_IMAGE_SIZE, train_per_class=SMALL_TRAIN_PER_CLASS,
                                    val_per_class=SMALL_VAL_PER_CLASS)
-        config.update(data_dir=str(Path(data_dir).resolve()), small_data_dir=str(small_dir),
-                      train_images=_train_images(data) if data is not None else 2 * learn_per_class)
+        if train_images is None:
+            train_images = _train_images(data) if data is not None else 2 * learn_per_class
+        config.update(data_dir=str(Path(data_dir).resolve()), small_data_dir=str(small_dir), train_images=train_images)
     logs = out_dir / "logs"
     logs.mkdir(exist_ok=True)
     env = env if env is not None else _child_env(plan.child_env)
 
-    # On a terminal a spinner names the running phase; without one (CI, `> log`) one line per phase
-    # start and result goes to stderr, so a log shows where the time went.
-    lines = status is None and not sys.stderr.isatty()
+    # On a terminal a spinner names the running phase and its progress; without one (CI, `> log`)
+    # lines go to stderr (PhaseFeedback), so a log shows where the time went.
+    feedback = PhaseFeedback(timeouts, status, lines=status is None and not sys.stderr.isatty())
+    feedback.skipped([skip[name] for name in wanted if name in skip])
 
-    def on_start(name: str) -> None:
-        if status is not None:
-            status.update(f"smoke-train: {phases.title(name).lower()} phase running (limit {timeouts[name]:g} s)...")
-        elif lines:
-            print(f"smoke-train: {phases.title(name).lower()} phase started (limit {timeouts[name]:g} s)", file=sys.stderr, flush=True)
-
-    def on_result(check) -> None:
-        if lines:
-            outcome = "pass" if check.passed else "FAIL"
-            print(f"smoke-train: {check.title.lower()} phase: {outcome} in {check.seconds:.1f} s", file=sys.stderr, flush=True)
-
-    checks = phases.run_worker_phases(config, singles, timeouts, env, logs, on_start=on_start,
-                                      on_result=on_result) if singles else []
+    ran = phases.run_worker_phases(config, singles, timeouts, env, logs, on_start=feedback.start,
+                                   on_result=feedback.result, on_progress=feedback.progress,
+                                   log_kept=log_kept) if singles else []
+    by_name = {check.name: check for check in ran}
+    checks = [skip[name] if name in skip else by_name[name] for name in wanted]
     if run_ddp:
-        on_start(phases.DDP_PHASE)
+        feedback.start(phases.DDP_PHASE)
         kind = plan.kind
         result_path = out_dir / "ddp" / "result.json"
         result_path.parent.mkdir(exist_ok=True)
@@ -541,7 +665,7 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
         argv = phases.ddp_command(plan.nproc, result_path, DDP_SIZE_MB[kind], seed)
         checks.append(phases.run_ddp_phase(argv, plan.nproc, result_path, timeouts["ddp"], ddp_env, logs / "ddp.log",
                                            kind=kind, log_kept=log_kept))
-        on_result(checks[-1])
+        feedback.result(checks[-1])
     return checks
 
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from envcheck.smoke.progress import WORKER_LOG_PREFIX, PhaseProgress
+
 DDP_PHASE = "ddp"
 
 
@@ -96,22 +98,40 @@ phase(DDP_PHASE, "DDP", 300, single_device=False)(None)
 
 @dataclass
 class CheckResult:
+    """One check's outcome. skipped: the check was not judged (its phase did not run because its
+    verdict could not mean anything, e.g. a data set too small to learn from or to time); it is
+    neither passed nor failed, and does not count against the verdict."""
+
     name: str
     passed: bool
     numbers: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     error: str | None = None
     seconds: float = 0.0
+    skipped: bool = False
 
     @property
     def title(self) -> str:
         return title(self.name)
 
+    @property
+    def status(self) -> str:
+        """"pass", "fail" or "skipped" (not judged)."""
+        if self.skipped:
+            return "skipped"
+        return "pass" if self.passed else "fail"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "title": self.title,
-            "passed": self.passed,
+            "status": self.status,
+            # null for a check that was not judged: it neither passed nor failed.
+            "passed": None if self.skipped else self.passed,
             "summary": self.summary,
             "numbers": dict(self.numbers),
             "error": self.error,
@@ -119,10 +139,42 @@ class CheckResult:
         }
 
 
-def timed_out(name: str, limit: float) -> CheckResult:
+def not_judged(name: str, reason: str, numbers: dict[str, Any] | None = None) -> CheckResult:
+    """A check whose phase was not run because its verdict would mean nothing; `reason` says why."""
+    return CheckResult(name, False, dict(numbers or {}), summary=f"not judged: {reason}", skipped=True)
+
+
+def _where_to_read(log_path: Path | None, log_kept: bool) -> str:
+    if log_path is None:
+        return "look at the log for where it stopped"
+    if log_kept:
+        return f"read {log_path} for where it stopped"
+    return f"rerun with --out DIR to keep the worker's log (DIR/logs/{log_path.name}) and read it for where it stopped"
+
+
+def timed_out(name: str, limit: float, progress: PhaseProgress | None = None, log_path: Path | None = None,
+              log_kept: bool = True) -> CheckResult:
+    """A phase that overran its limit, with the figures its last progress events gave (epoch and
+    step reached, last images/s, last and best validation accuracy) and the log to read."""
+    numbers: dict[str, Any] = {"timeout_s": limit}
+    reached = ""
+    if progress is not None:
+        numbers.update(progress.numbers())
+        reached = progress.reached()
+    if log_path is not None and log_kept:
+        numbers["log"] = str(log_path)
+    if reached:
+        quiet = numbers.get("seconds_since_progress")
+        how = (f"; it reached {reached}, last progress {quiet:g} s before the limit" if quiet is not None
+               else f"; it reached {reached}")
+    elif progress is not None and progress.events:
+        how = "; it had started training"
+    else:
+        how = " and reported no progress"
     return CheckResult(
-        name, False, {"timeout_s": limit},
-        error=f"{name} phase did not finish within {limit:g} s (raise it with --timeout, or look at the log for where it hung)",
+        name, False, numbers,
+        error=f"{name} phase did not finish within {limit:g} s{how}; {_where_to_read(log_path, log_kept)}, "
+              "or raise the limit with --timeout",
         seconds=float(limit),
     )
 
@@ -273,7 +325,8 @@ def _log_tail(log_path: Path, lines: int = 1) -> str:
         text = log_path.read_text(errors="replace").strip().splitlines()
     except OSError:
         return ""
-    meaningful = [line.strip() for line in text if line.strip()]
+    # The worker's own progress lines say where it was, not what went wrong.
+    meaningful = [line.strip() for line in text if line.strip() and not line.startswith(WORKER_LOG_PREFIX)]
     return " | ".join(meaningful[-lines:])
 
 
@@ -292,10 +345,16 @@ def run_worker_phases(
     on_start: Callable[[str], None] | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
     worker_argv: list[str] | None = None,
+    on_progress: Callable[[str, dict[str, Any], PhaseProgress], None] | None = None,
+    log_kept: bool = True,
 ) -> list[CheckResult]:
     """Run `phases` in worker children; always returns one CheckResult per phase, in order.
 
     worker_argv: the command before the config path (tests pass a stand-in worker).
+    on_progress(phase, event, state): each {"event": "progress"} record of the running phase, with
+    the PhaseProgress that has folded in every event of it so far.
+    log_kept: whether work_dir outlives the run (a timed-out phase's error names its log if so,
+    and otherwise says how to keep it).
     """
     worker_argv = worker_argv or [sys.executable, "-m", "envcheck.smoke.worker"]
     results: dict[str, CheckResult] = {}
@@ -323,6 +382,7 @@ def run_worker_phases(
         threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
 
         current = remaining[0]
+        progress = PhaseProgress(current)
         deadline = time.monotonic() + timeouts[current]
         if on_start:
             on_start(current)
@@ -331,7 +391,7 @@ def run_worker_phases(
                 line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 CHILDREN.stop(proc)
-                results[current] = timed_out(current, timeouts[current])
+                results[current] = timed_out(current, timeouts[current], progress, log_path, log_kept)
                 if on_result:
                     on_result(results[current])
                 remaining.remove(current)
@@ -343,9 +403,11 @@ def run_worker_phases(
                     CHILDREN.stop(proc)
                     code = None
                 tail = _log_tail(log_path)
+                reached = progress.reached()
                 results[current] = CheckResult(
-                    current, False,
-                    error=f"{current} phase crashed (worker exit code {code}){': ' + tail if tail else ''}",
+                    current, False, numbers=progress.numbers(),
+                    error=f"{current} phase crashed (worker exit code {code}){': ' + tail if tail else ''}"
+                          f"{'; it had reached ' + reached if reached else ''}",
                 )
                 if on_result:
                     on_result(results[current])
@@ -355,7 +417,15 @@ def run_worker_phases(
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if record.get("event") != "result" or record.get("phase") != current:
+            if not isinstance(record, dict) or record.get("phase") != current:
+                continue
+            if record.get("event") == "progress":
+                event = {k: v for k, v in record.items() if k not in ("event", "phase")}
+                progress.update(event)
+                if on_progress:
+                    on_progress(current, event, progress)
+                continue
+            if record.get("event") != "result":
                 continue
             results[current] = CheckResult(
                 current,
@@ -375,6 +445,7 @@ def run_worker_phases(
                     pass
                 break
             current = remaining[0]
+            progress = PhaseProgress(current)
             deadline = time.monotonic() + timeouts[current]
             if on_start:
                 on_start(current)

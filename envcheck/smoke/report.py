@@ -18,20 +18,28 @@ from envcheck import __version__
 from envcheck.redact import redact_data, redact_text
 from envcheck.smoke.phases import CheckResult
 
-SCHEMA_VERSION = 1
+# 2: checks[].status ("pass", "fail" or "skipped"); checks[].passed is null for a check that was
+# not judged (e.g. learning and throughput on a data set too small to judge them).
+SCHEMA_VERSION = 2
 
 
 def verdict(checks: list[CheckResult]) -> str:
-    """PASS only when there is at least one check and every check passed."""
-    return "PASS" if checks and all(c.passed for c in checks) else "FAIL"
+    """PASS only when at least one check was judged and every judged check passed; a check that
+    was not judged (skipped) counts neither way."""
+    judged = [c for c in checks if not c.skipped]
+    return "PASS" if judged and all(c.passed for c in judged) else "FAIL"
 
 
 def verdict_line(checks: list[CheckResult], where: str) -> str:
-    failed = [c for c in checks if not c.passed]
-    if not failed and checks:
-        return f"PASS: all {len(checks)} checks passed on {where}."
+    judged = [c for c in checks if not c.skipped]
+    skipped = [c for c in checks if c.skipped]
+    failed = [c for c in judged if not c.passed]
+    noun = "judged checks" if skipped else "checks"
+    extra = f"; {len(skipped)} not judged ({', '.join(c.name for c in skipped)})" if skipped else ""
+    if not failed and judged:
+        return f"PASS: all {len(judged)} {noun} passed on {where}{extra}."
     names = ", ".join(c.name for c in failed) or "none ran"
-    return f"FAIL: {len(failed)} of {len(checks)} checks failed on {where} ({names})."
+    return f"FAIL: {len(failed)} of {len(judged)} {noun} failed on {where} ({names}){extra}."
 
 
 def figures(checks: list[CheckResult]) -> dict[str, Any]:
@@ -107,9 +115,12 @@ def render_terminal(console: Console, checks: list[CheckResult], where: str, not
     table.add_column("Numbers", overflow="fold")
     table.add_column("Time", justify="right", no_wrap=True)
     for check in checks:
-        mark = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
-        text = check.summary if check.passed else (check.error or "failed")
-        table.add_row(check.title, mark, escape(redact_text(text)), f"{check.seconds:.1f}s")
+        if check.skipped:
+            mark, text = "[yellow]skipped[/yellow]", check.summary or "not judged"
+        else:
+            mark = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
+            text = check.summary if check.passed else (check.error or "failed")
+        table.add_row(check.title, mark, escape(redact_text(text)), "-" if check.skipped else f"{check.seconds:.1f}s")
     console.print(table)
     if out_dir:
         console.print(f"Run files (metrics.jsonl, curves, checkpoints, logs) are kept in {escape(out_dir)}")

@@ -1,9 +1,13 @@
 """The child process that imports torch and runs smoke-train's single-device phases.
 
 Run as `python -m envcheck.smoke.worker CONFIG.json`. It writes one JSON object per line on its
-original stdout: {"event": "start", "phase": ...} when a phase begins and {"event": "result", ...}
-when it ends. Everything else anything prints (torch warnings, a library writing to fd 1) is sent
-to stderr, which the parent keeps in a log, so the protocol stream stays parseable.
+original stdout: {"event": "start", "phase": ...} when a phase begins, {"event": "progress",
+"phase": ..., "kind": "step" | "eval" | "epoch", ...} while the learning and throughput runs train
+(reference_train's TrainConfig.on_progress, see envcheck.smoke.progress), and {"event": "result",
+...} when it ends. Everything else anything prints (torch warnings, a library writing to fd 1) is
+sent to stderr, which the parent keeps in a log, so the protocol stream stays parseable. The worker
+writes its own lines there too (each starting "smoke-worker:"): a phase's start and end, and one
+per progress event, so the log shows where a slow or hung phase was.
 
 The parent owns the timeouts: if a phase hangs it kills this process's group and starts a fresh
 worker for the phases left. A CUDA error that poisons the context (illegal address, device-side
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from envcheck.smoke.phases import get_phase, phase
+from envcheck.smoke.progress import WORKER_LOG_PREFIX, log_line, step_in_epoch
 
 # Tolerance of the numerics check, as max|device - float64 reference| / max|reference|. FP32 with
 # K-term sums keeps that near sqrt(K) * 2^-24 (about 1e-6 for K=512); TF32 (10-bit mantissa) gives
@@ -134,6 +139,36 @@ class Worker:
         steps_per_epoch = max(1, math.ceil(images / self.config["batch_size"])) if images else 1
         per_epoch = int(self.config.get("evaluations_per_epoch") or 3)
         return {"target_accuracy": threshold, "eval_every_steps": max(1, steps_per_epoch // per_epoch)}
+
+    def progress_listener(self, phase_name: str) -> Callable[[dict[str, Any]], None]:
+        """TrainConfig.on_progress for a run of `phase_name`: each event goes to the parent on the
+        protocol stream and as a short line to stderr (the worker's log).
+
+        Evaluation events get the epoch count, steps per epoch and step within the epoch from the
+        run's step events, so a line can say "epoch 1/3 step 62/125". A failure in here never
+        fails the run it reports on."""
+        shape: dict[str, Any] = {}
+
+        def listen(event: dict[str, Any]) -> None:
+            try:
+                event = dict(event)
+                kind = event.get("kind")
+                if kind in ("step", "epoch"):
+                    shape.update({k: event[k] for k in ("epochs", "steps_per_epoch") if k in event})
+                elif kind == "eval":
+                    for key in ("epochs", "steps_per_epoch"):
+                        if key in shape:
+                            event.setdefault(key, shape[key])
+                    within = step_in_epoch(event, shape.get("steps_per_epoch"))
+                    if within is not None:
+                        event.setdefault("step_in_epoch", within)
+                self.emit({"event": "progress", "phase": phase_name, **event})
+                print(log_line(phase_name, event), file=sys.stderr, flush=True)
+            except Exception as exc:  # noqa: BLE001 - progress is a courtesy, the run is the check
+                print(f"{WORKER_LOG_PREFIX} progress report failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            _test_hook_hang(phase_name, event)
+
+        return listen
 
     def synchronize(self) -> None:
         import torch
@@ -274,7 +309,8 @@ class Worker:
 
         threshold = self.config["accuracy_threshold"]
         early = self.early_stop_fields(threshold)
-        cfg = self.train_config("learning", small=False, plot=True, save_checkpoints=True, **early)
+        cfg = self.train_config("learning", small=False, plot=True, save_checkpoints=True,
+                                on_progress=self.progress_listener("learning"), **early)
         result = train(cfg)
         self.learning_result = result
         numbers = {
@@ -403,7 +439,8 @@ class Worker:
             per_epoch = max(1, math.ceil(images / self.config["batch_size"])) if images else steps
             # As many epochs as a small data set needs to reach the steps (the timer runs across epochs).
             result = train(self.train_config("throughput", small=False, epochs=max(1, math.ceil(steps / per_epoch)),
-                                             max_steps=steps, eval_every_epoch=False))
+                                             max_steps=steps, eval_every_epoch=False,
+                                             on_progress=self.progress_listener("throughput")))
         numbers: dict[str, Any] = {
             "images_per_sec": round(result.images_per_sec, 1),
             "batch_size": self.config["batch_size"],
@@ -441,6 +478,7 @@ class Worker:
     def run_phase(self, name: str) -> bool:
         """Run one phase and emit its result; returns False when this process must not go on."""
         self.emit({"event": "start", "phase": name})
+        print(f"{WORKER_LOG_PREFIX} {name} phase started", file=sys.stderr, flush=True)
         start = time.monotonic()
         record: dict[str, Any] = {"event": "result", "phase": name, "passed": False, "numbers": {}, "summary": "", "error": None}
         fatal = False
@@ -461,6 +499,8 @@ class Worker:
                 record["error"] = f"{type(exc).__name__}: {message[:400]}"
                 fatal = bool(_FATAL_CUDA.search(f"{type(exc).__name__} {exc}"))
         record["seconds"] = round(time.monotonic() - start, 2)
+        outcome = "pass" if record["passed"] else f"FAIL: {record['error']}"
+        print(f"{WORKER_LOG_PREFIX} {name} phase: {outcome} ({record['seconds']:.1f} s)", file=sys.stderr, flush=True)
         self.emit(record)
         return not fatal
 
@@ -537,6 +577,19 @@ def _test_hook_sleep(phase: str) -> None:
         name, _, seconds = item.partition("=")
         if name.strip() == phase and seconds:
             print(f"test hook: {phase} phase sleeps {seconds} s", file=sys.stderr, flush=True)
+            time.sleep(float(seconds))
+
+
+def _test_hook_hang(phase: str, event: dict[str, Any]) -> None:
+    """ENVCHECK_SMOKE_TEST_HANG="learning@eval=60": sleep in the phase's progress listener at its
+    first event of that kind (after training started), so tests can prove that a phase timing out
+    mid-run reports the figures it had reached."""
+    spec = os.environ.get("ENVCHECK_SMOKE_TEST_HANG", "")
+    for item in spec.split(","):
+        where, _, seconds = item.partition("=")
+        name, _, kind = where.partition("@")
+        if name.strip() == phase and kind.strip() == event.get("kind") and seconds:
+            print(f"test hook: {phase} phase hangs {seconds} s at its first {kind} event", file=sys.stderr, flush=True)
             time.sleep(float(seconds))
 
 
