@@ -36,9 +36,9 @@ def test_without_a_terminal_each_phase_prints_a_line_and_json_names_no_deleted_f
     # Inside the learning phase: one line per evaluation (32 images of batch 8: 4 steps, evaluated
     # after each) and per epoch, never one per step.
     learning = [line for line in lines if line.startswith("smoke-train: learning: ")]
-    assert [line.split(" val acc ")[0] for line in learning if " val acc " in line and "done" not in line] == [
+    assert [line.split(" val acc ")[0] for line in learning if " val acc " in line and "ended" not in line] == [
         f"smoke-train: learning: epoch 1/1 step {step}/4" for step in (1, 2, 3, 4)]
-    assert any(line.startswith("smoke-train: learning: epoch 1/1 done, train loss ") for line in learning)
+    assert any(line.startswith("smoke-train: learning: epoch 1/1 ended, train loss ") for line in learning)
     assert not any("img/s, ETA" in line for line in lines)
     document = json.loads(result.stdout)
     learning = next(c for c in document["checks"] if c["name"] == "learning")

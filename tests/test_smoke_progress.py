@@ -105,13 +105,23 @@ def test_progress_state_folds_in_steps_evaluations_and_epochs():
     }
 
 
+def test_an_epoch_that_ends_early_keeps_the_step_it_reached():
+    # The learning run stops at its bar mid-epoch: its epoch event must not claim the whole epoch.
+    state = PhaseProgress("learning")
+    state.update({**STEP, "epoch": 2, "step_in_epoch": 17, "steps_per_epoch": 62})
+    state.update({"kind": "eval", "epoch": 2, "step": 80, "val_acc": 0.83})
+    state.update({**EPOCH, "epoch": 2, "val_acc": 0.83})
+    assert state.status_text().startswith("epoch 2/3, step 18/62, ")
+    assert state.numbers()["reached_step_in_epoch"] == 18 and state.numbers()["reached_step"] == 80
+
+
 def test_a_line_per_evaluation_and_epoch_never_per_step():
     assert progress_line("learning", STEP) is None
     state = PhaseProgress("learning")
     state.update(STEP)
     assert progress_line("learning", EVAL_2, state) == "learning: epoch 1/3 step 62/125 val acc 0.742"
     assert progress_line("learning", EPOCH, state) == (
-        "learning: epoch 1/3 done, train loss 0.661, val acc 0.742, 305 img/s, 40.1 s")
+        "learning: epoch 1/3 ended, train loss 0.661, val acc 0.742, 305 img/s, 40.1 s")
     # The worker's log gets every event, steps too, each marked as the worker's own line.
     assert log_line("learning", STEP) == "smoke-worker: learning: epoch 1/3, step 40/125, 310 img/s, ETA 0:45"
     assert log_line("learning", {**EVAL_2, "epochs": 3, "steps_per_epoch": 125}) == (
@@ -145,7 +155,7 @@ def test_worker_forwards_training_progress_and_logs_a_line_for_each(tmp_path, ca
     assert log == [
         "smoke-worker: learning: epoch 1/3, step 40/125, 310 img/s, ETA 0:45",
         "smoke-worker: learning: epoch 1/3 step 62/125 val acc 0.742",
-        "smoke-worker: learning: epoch 1/3 done, train loss 0.661, val acc 0.742, 305 img/s, 40.1 s",
+        "smoke-worker: learning: epoch 1/3 ended, train loss 0.661, val acc 0.742, 305 img/s, 40.1 s",
     ]
 
 
@@ -222,7 +232,7 @@ def test_without_a_terminal_one_line_per_evaluation_and_epoch(tmp_path):
     assert stream.getvalue().splitlines() == [
         "smoke-train: learning phase started (limit 900 s)",
         "smoke-train: learning: epoch 1/3 step 62/125 val acc 0.742",
-        "smoke-train: learning: epoch 1/3 done, train loss 0.661, val acc 0.742, 305 img/s, 40.1 s",
+        "smoke-train: learning: epoch 1/3 ended, train loss 0.661, val acc 0.742, 305 img/s, 40.1 s",
         "smoke-train: learning phase: pass in 1.5 s",
     ]
 

@@ -113,8 +113,8 @@ class PhaseProgress:
                 self.last_val_acc = acc
                 self.best_val_acc = acc if self.best_val_acc is None else max(self.best_val_acc, acc)
         elif kind == "epoch":
-            if self.steps_per_epoch is not None and self.epoch is not None:
-                self.step_in_epoch = self.steps_per_epoch  # the epoch is done
+            # No step count here: an epoch also ends early (the bar met mid-epoch, max_steps), so
+            # the step reached stays what the step and evaluation events said.
             acc = _number(event.get("val_acc"))
             if acc is not None:
                 self.last_val_acc = acc
@@ -214,7 +214,7 @@ def progress_line(label: str, event: dict[str, Any], state: PhaseProgress | None
         seconds = _number(event.get("seconds"))
         if seconds is not None:
             figures.append(f"{seconds:.1f} s")
-        head = f"{label}: epoch {_of(epoch, epochs)} done" if epoch is not None else f"{label}: epoch done"
+        head = f"{label}: epoch {_of(epoch, epochs)} ended" if epoch is not None else f"{label}: epoch ended"
         return head + (f", {', '.join(figures)}" if figures else "")
     return None
 
