@@ -131,6 +131,10 @@ def load_snapshot(path: Path) -> dict[str, Any]:
         raise UserError(f"{path} is not valid YAML or JSON ({first}); {redo}.") from None
     if document is None:
         raise UserError(f"{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.")
+    if _more_values_than(document, MAX_VALUES):
+        # YAML aliases can make a small file expand into billions of values ("billion laughs").
+        raise UserError(f"{path} holds more than {MAX_VALUES:,} values once its YAML aliases are expanded; "
+                        f"that is not a snapshot envcheck wrote: {redo}.")
     if not isinstance(document, dict) or document.get("kind") != KIND:
         what = " (it holds plain text, e.g. a requirements file)" if isinstance(document, str) else ""
         raise UserError(f"{path} is not an envcheck snapshot{what}; create one with `envcheck export --format snapshot -o FILE`.")
@@ -148,6 +152,26 @@ def load_snapshot(path: Path) -> dict[str, Any]:
     if problem:
         raise UserError(f"{path}: {problem}; the file was edited or not written by envcheck: {redo}.")
     return document
+
+
+# A snapshot of a large environment holds tens of thousands of values; far more means a crafted file.
+MAX_VALUES = 1_000_000
+
+
+def _more_values_than(document: Any, limit: int) -> bool:
+    """Whether the document, with shared (aliased) parts counted each time they occur, has more
+    than `limit` values. Stops counting at the limit, so a "billion laughs" file costs no time."""
+    count, stack = 0, [document]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(node, Mapping):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _type_name(value: Any) -> str:

@@ -1,6 +1,6 @@
-"""Hostile-input campaign for the envcheck commands (issue #8): 292 cases, one named test each.
+"""Hostile-input campaign for the envcheck commands (issue #8): 293 cases, one named test each.
 
-Per command: doctor 25, export 42, diff 72, scaffold 53, check-data 50, smoke-train 50 (COUNTS;
+Per command: doctor 25, export 42, diff 73, scaffold 53, check-data 50, smoke-train 50 (COUNTS;
 test_case_counts_match_the_docstring keeps these numbers true). 41 of them are unusual but valid
 inputs (paths with spaces or unicode, a byte order mark, symlinks, --force over a link...) that must
 succeed. 7 are strict xfails for code other people own (smoke_train.py, cli.py): each says why. The campaign for `python -m reference_train` and the generated project's train.py is in
@@ -410,6 +410,10 @@ case("diff", "a-json-nested-too-deeply", ["{t}/deep.json", GOOD], "nested too de
      setup=(SNAP(), W("deep.json", '{"kind": ' + "[" * 100000 + "]" * 100000 + "}")))
 case("diff", "a-yaml-nested-too-deeply", ["{t}/deep.yaml", GOOD], "nested too deeply",
      setup=(SNAP(), W("deep.yaml", "kind: " + "[" * 100000 + "]" * 100000 + "\n")))
+case("diff", "a-yaml-alias-bomb", ["{t}/bomb.yaml", GOOD], "more than 1,000,000 values once its YAML aliases are expanded",
+     setup=(SNAP(), lambda lab: lab.write("bomb.yaml", "".join(
+         [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}" if i else "x"] * 9) + "]\n" for i in range(10)])
+         + dump_snapshot(snapshot_document(), "yaml").replace("      vars:\n", "      vars:\n        LD_PRELOAD: *l9\n", 1))))
 case("diff", "schema-version-as-a-string", ["{t}/v.yaml", GOOD], "schema_version is '1'", absent="upgrade envcheck",
      setup=(SNAP(), SNAP("v.yaml", schema_version="1")))
 case("diff", "schema-version-999-as-a-string", ["{t}/v.yaml", GOOD], "schema_version is '999'", absent="upgrade envcheck",
