@@ -1,7 +1,7 @@
-"""Hostile-input campaign for the trainers (issue #8): 105 cases, one named test each.
+"""Hostile-input campaign for the trainers (issue #8): 106 cases, one named test each.
 
 `python -m reference_train` 53 (REFERENCE_CASES, run in-process through
-reference_train.__main__.main(argv)) and the generated project's train.py 52 (SCRIPT_CASES, run as
+reference_train.__main__.main(argv)) and the generated project's train.py 53 (SCRIPT_CASES, run as
 `python train.py ...` in a copy of a project made by `envcheck scaffold --sample-data`).
 test_campaign_envcheck.py holds the envcheck commands; test_campaign_total counts both tables.
 
@@ -251,6 +251,17 @@ script("config-empty", [], "must hold 'name: value' settings", setup=W("config.y
 script("config-invalid-yaml", [], "config.yaml is not valid YAML at line", setup=W("config.yaml", "seed: 0\nepochs: [1, 2\n"))
 script("config-a-list", [], "must hold 'name: value' settings", setup=W("config.yaml", "- seed\n- epochs\n"))
 script("config-binary", [], "config.yaml is not a text file", setup=W("config.yaml", bytes(range(128, 256))))
+BOMB = "[" + ", ".join(f"&l{i} [" + ",".join([f"*l{i - 1}" if i else "x"] * 9) + "]" for i in range(10)) + "]"
+
+
+def BOMB_EPOCHS(lab):
+    """config.yaml whose epochs is a YAML alias chain that expands to billions of items."""
+    path = lab.path("config.yaml")
+    path.write_text("\n".join(f"epochs: {BOMB}" if line.startswith("epochs:") else line
+                              for line in path.read_text().splitlines()) + "\n")
+
+
+script("config-yaml-alias-bomb", [], "epochs is a list, but it must be a int", setup=BOMB_EPOCHS)
 script("config-missing-a-setting", [], "has no 'data_dir' setting", setup=CFG(data_dir=None))
 script("config-misspelt-setting", [], "unknown setting 'epoch'", setup=CFG(epoch=5))
 script("config-epochs-zero", [], "epochs is 0; it must be between 1 and 100000", setup=CFG(epochs=0))
