@@ -103,16 +103,36 @@ def _hide_flag_placeholders(command) -> None:
         _hide_flag_placeholders(sub)
 
 
+def _usage_error_line(exc: Exception) -> str:
+    """click's usage error as one line, naming the command's --help (instead of typer's framed box)."""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path} --help" if ctx is not None else "envcheck --help"
+    return f"envcheck: error: {message.strip().rstrip('.')}; see `{where}`."
+
+
 def main() -> None:
-    # Standalone mode: click itself turns usage errors into one message and exit code 2, and
-    # typer.Exit into its exit code. Errors the user can fix arrive as UserError.
+    # Not standalone: click's errors come back here to be printed as one line. typer.Exit comes back
+    # as its exit code, and errors the user can fix arrive as UserError.
+    command = typer.main.get_command(app)
+    _hide_flag_placeholders(command)
     try:
-        command = typer.main.get_command(app)
-        _hide_flag_placeholders(command)
-        command(prog_name="envcheck")
+        result = command.main(prog_name="envcheck", standalone_mode=False)
     except UserError as exc:
         print(f"envcheck: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("envcheck: interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:
+        # click's exceptions (vendored inside newer typer, so matched by shape): usage errors,
+        # bad parameter values, missing arguments (exit 2); Abort is Ctrl-C at a prompt.
+        if type(exc).__name__ == "Abort":
+            print("envcheck: interrupted", file=sys.stderr)
+            sys.exit(130)
+        if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
+            if exc.format_message().strip():  # empty for `envcheck` alone, which has printed its help
+                print(_usage_error_line(exc), file=sys.stderr)
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(result if isinstance(result, int) else 0)

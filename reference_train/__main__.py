@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path, dest="data_dir", metavar="DIR",
+    source.add_argument("--data", type=str, dest="data_dir", metavar="DIR",
                         help="folder with train/ and val/, one subfolder of images per class")
     source.add_argument("--synthetic", action="store_true",
                         help="use the built-in synthetic cat/dog set (drawn once, then cached)")
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="synthetic training images per class (default: 1000)")
     parser.add_argument("--synthetic-val-per-class", type=int, default=100, metavar="N",
                         help="synthetic validation images per class (default: 100)")
-    parser.add_argument("--out-dir", type=Path, default=Path("runs/reference_train"), metavar="DIR",
+    parser.add_argument("--out-dir", type=str, default="runs/reference_train", metavar="DIR",
                         help="where checkpoints, metrics and curves go; created if missing (default: runs/reference_train)")
     parser.add_argument("--epochs", type=int, default=10, metavar="N", help="passes over the training set (default: 10)")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per optimizer step (default: 32)")
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto, a GPU when there is one)")
     parser.add_argument("--weights", choices=("imagenet",), default=None,
                         help="start from ImageNet weights (downloaded once) instead of random ones")
-    parser.add_argument("--resume", type=Path, default=None, metavar="FILE",
+    parser.add_argument("--resume", type=str, default=None, metavar="FILE",
                         help="continue from a checkpoint.pth that an earlier run wrote into its --out-dir")
     parser.add_argument("--max-steps", type=int, default=None, metavar="N",
                         help="stop after this many optimizer steps in all, also across --resume (default: no limit)")
@@ -96,6 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from reference_train.config import TrainConfig, validate_config
     from reference_train.errors import TrainError
+
+    # Paths arrive as text: an empty one would become Path("."), the current folder, silently.
+    for flag, name, what in (("--data", "data_dir", "the folder that holds train/ and val/"),
+                             ("--out-dir", "out_dir", "a folder for this run's results"),
+                             ("--resume", "resume", "the checkpoint.pth to continue from")):
+        text = getattr(args, name)
+        if text is not None and not text.strip():
+            print(f"reference_train: error: {flag} is empty; give {what}.", file=sys.stderr)
+            return 2
+        setattr(args, name, Path(text).expanduser() if text is not None else None)
 
     # `is None`, not `or`: --image-size 0 is refused below rather than silently becoming the default.
     image_size = args.image_size if args.image_size is not None else (64 if args.synthetic else 224)
