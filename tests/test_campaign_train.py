@@ -148,8 +148,7 @@ ref("lr-text", [*SYN, "--lr", "fast"], "argument --lr: invalid float value: 'fas
 ref("out-dir-is-a-file", ["--synthetic", "--out-dir", "{t}/notes.txt"], "is a file; pass a folder", setup=W("notes.txt"))
 ref("out-dir-holds-an-earlier-run", SYN, "already holds an earlier run (checkpoint.pth, metrics.jsonl)",
     setup=(W("out/checkpoint.pth", b"PK\x03\x04earlier"), W("out/metrics.jsonl", "{}\n")))
-ref("out-dir-empty", ["--synthetic", "--out-dir", ""], "--out-dir is empty",
-    xfail="reference_train/__main__.py: --out-dir '' becomes Path('.') and a run writes into the current folder")
+ref("out-dir-empty", ["--synthetic", "--out-dir", ""], "--out-dir is empty")
 ref("image-size-8", [*SYN, "--image-size", "8"], "image size 8 is out of range for ResNet18; use 32 to 1024")
 ref("image-size-0", [*SYN, "--image-size", "0"], "image size 0 is out of range")
 ref("image-size-negative", [*SYN, "--image-size", "-1"], "image size -1 is out of range")
@@ -175,13 +174,12 @@ ref("data-and-synthetic", ["--synthetic", "--data", "{t}/data", "--out-dir", "{t
 ref("unknown-option", [*SYN, "--bogus"], "unrecognized arguments: --bogus", kind="usage")
 ref("data-missing", ["--data", "{t}/nope", "--out-dir", "{t}/out"], "/nope does not exist; pass the folder that holds train/ and val/")
 ref("data-a-file", ["--data", "{t}/notes.txt", "--out-dir", "{t}/out"], "/notes.txt is a file; pass the folder", setup=W("notes.txt"))
-ref("data-empty", ["--data", "", "--out-dir", "{t}/out"], "--data is empty",
-    xfail="reference_train/__main__.py: --data '' becomes Path('.'), the current folder, instead of a refusal")
+ref("data-empty", ["--data", "", "--out-dir", "{t}/out"], "--data is empty")
 ref("resume-a-folder", [*SYN, "--resume", "{t}/run"], "is a folder, not a file; pass the checkpoint.pth file", setup=D("run"))
 ref("resume-a-folder-holding-the-checkpoint", [*SYN, "--resume", "{t}/run"], "/run/checkpoint.pth.",
     setup=W("run/checkpoint.pth", b"PK\x03\x04"))
 ref("resume-missing", [*SYN, "--resume", "{t}/nope.pth"], "does not exist; check the --resume path")
-ref("resume-empty-string", [*SYN, "--resume", ""], "is a folder, not a file")
+ref("resume-empty-string", [*SYN, "--resume", ""], "--resume is empty; give the checkpoint.pth")
 ref("synthetic-train-per-class-0", [*SYN, "--synthetic-train-per-class", "0"], "must be 1 to 100000")
 ref("synthetic-val-per-class-huge", [*SYN, "--synthetic-val-per-class", "1000000"], "must be 1 to 100000")
 # These need torch: the checkpoint's contents, the device and the images are judged by train().
