@@ -204,7 +204,8 @@ ref("data-one-class", RUN, "has only one class folder", torch=True,
 ref("data-unreadable-class-folder", RUN, "data/train/dog cannot be read (permission denied)", absent="no images", torch=True,
     setup=(TREE("data", TINY), DENY("data/train/dog")))
 ref("data-corrupt-image", RUN, "cannot be decoded", torch=True, setup=(TREE("data", TINY), W("data/val/dog/bad.png", b"junk")))
-ref("paths-with-spaces-and-unicode", ["--data", "{t}/my data ü", "--out-dir", "{t}/my runs ü/1", *RUN[4:], "--epochs", "1"],
+ref("paths-with-spaces-and-unicode", ["--data", "{t}/my data ü", "--out-dir", "{t}/my runs ü/1", *RUN[4:], "--epochs", "1",
+                                     "--no-checkpoints"],
     "done: ", code=0, kind="ok", torch=True, setup=TREE("my data ü", TINY))
 
 
@@ -369,10 +370,19 @@ def test_reference_train(c: Case, tmp_path, no_slow_start, capsys):
         # `from reference_train.train import train` (which imports torch) now fails, and says so.
         monkeypatch.setitem(sys.modules, "reference_train.train", None)
     before = _tree(root)
+    threads = None
+    if c.kind == "ok":
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # see test_generated_train_py: much faster on a small shared machine
     try:
         code = main([a.replace("{t}", str(root)) for a in c.args])
     except SystemExit as exc:  # argparse
         code = exc.code
+    finally:
+        if threads is not None:
+            torch.set_num_threads(threads)
     captured = capsys.readouterr()
     after = _tree(root)
     if c.kind == "error":
@@ -422,8 +432,18 @@ def torch_blocker(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def no_matplotlib(tmp_path_factory) -> Path:
+    """A `matplotlib` that cannot be imported: the valid run then skips curves.png (as train.py allows),
+    which saves seconds; tests/test_scaffold.py trains with matplotlib."""
+    folder = tmp_path_factory.mktemp("no-matplotlib")
+    (folder / "matplotlib").mkdir()
+    (folder / "matplotlib" / "__init__.py").write_text("raise ImportError('matplotlib left out by the campaign')\n")
+    return folder
+
+
 @pytest.mark.parametrize("c", list(_params(SCRIPT_CASES)))
-def test_generated_train_py(c: Case, project, torch_blocker, tmp_path, monkeypatch):
+def test_generated_train_py(c: Case, project, torch_blocker, no_matplotlib, tmp_path, monkeypatch):
     folder = tmp_path / ("my projects ü" if c.kind == "ok" else "case")
     root = folder / "demo"
     shutil.copytree(project, root, symlinks=True)
@@ -431,7 +451,10 @@ def test_generated_train_py(c: Case, project, torch_blocker, tmp_path, monkeypat
     for step in c.setup:
         step(lab)
     monkeypatch.undo()  # the setup's patches are for this process; the script runs in its own
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "PYTHONPATH": "" if c.torch else str(torch_blocker)}
+    # One CPU thread: on a small shared machine, torch's thread pool fighting other work made a
+    # 3-step epoch take 15 s instead of 0.5 s.
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(no_matplotlib if c.torch else torch_blocker)}
     before = _tree(folder)
     started = time.monotonic()
     result = subprocess.run([sys.executable, "train.py", *[a.replace("{t}", str(root)) for a in c.args]], cwd=root,
