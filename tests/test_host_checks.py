@@ -243,10 +243,17 @@ def test_python_and_python3_differ():
     assert only(run(Facts.of(python=python_facts()), "python.python_vs_python3")).status is Status.OK
 
 
-def test_python_version_support_cites_compat_table():
+def test_python_version_support_follows_the_data(monkeypatch):
     old = only(run(Facts.of(python=python_facts(version="3.8.18", version_info=[3, 8, 18], distributions={})),
                    "python.version_supported"))
-    assert old.status is Status.FAIL and ">= 3.10" in old.summary and any("RELEASE.md" in d for d in old.details)
+    assert old.status is Status.FAIL and "Python 3.10-3.14" in old.summary and any("RELEASE.md" in d for d in old.details)
+    # The range is read from the data, not written in the check: a newer row moves it.
+    from envcheck import knowledge
+
+    monkeypatch.setattr(knowledge, "newest_release_range", lambda: ("9.0", "3.12", "3.16"))
+    moved = only(run(Facts.of(python=python_facts(version_info=[3, 11, 0], distributions={})), "python.version_supported"))
+    assert moved.status is Status.FAIL and "torch 9.0 (Python 3.12-3.16)" in moved.summary
+    monkeypatch.undo()
     old_with_torch = only(run(Facts.of(python=python_facts(version_info=[3, 9, 1])), "python.version_supported"))
     assert old_with_torch.status is Status.WARN
     new = only(run(Facts.of(python=python_facts(version_info=[3, 15, 0])), "python.version_supported"))

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import os
 
+from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.model import Facts, Finding, Status
 
-# Python versions the current torch releases (2.13, 2.14) ship wheels for. Sources (as in
-# envcheck/knowledge/python_support.yaml): pytorch/pytorch RELEASE.md, pytorch/test-infra's release
-# matrix and the PyPI requires_python metadata: ">=3.10"; 3.10-3.14 are validated, 3.15 only experimental.
-TORCH_MIN_PYTHON = (3, 10)
-TORCH_MAX_VALIDATED_PYTHON = (3, 14)
-TORCH_RELEASES_CITED = "torch 2.13/2.14"
 
 
 def _env_label(target: dict, conda: dict) -> str:
@@ -162,7 +157,9 @@ def python_vs_python3(facts: Facts) -> Finding | None:
 @check("python.version_supported", "python", "The target Python version has current PyTorch wheels",
        facts=("python",))
 def version_supported(facts: Facts) -> Finding | None:
-    """Target Python below 3.10 (fail without torch, warn with torch) or above 3.14 (warn).
+    """Target Python below the newest torch release's range (fail without torch, warn with torch) or
+    above it (warn). The range comes from `envcheck/knowledge/python_support.yaml` (3.10-3.14 for
+    torch 2.14).
 
     Why: Torch 2.13/2.14 publish wheels for Python ≥ 3.10 and validate 3.10–3.14 (: pytorch
     RELEASE.md, test-infra release matrix, PyPI `requires_python`).
@@ -176,24 +173,25 @@ def version_supported(facts: Facts) -> Finding | None:
     version = tuple(info[:2])
     shown = ".".join(str(p) for p in info)
     has_torch = "torch" in (target.get("distributions") or {})
-    if version < TORCH_MIN_PYTHON:
-        need = ".".join(map(str, TORCH_MIN_PYTHON))
+    # The range of the newest torch release in knowledge/python_support.yaml (one place for it).
+    torch, low, high = knowledge.newest_release_range()
+    low_t, high_t = knowledge.major_minor(low), knowledge.major_minor(high)
+    supported = f"torch {torch} (Python {low}-{high})"
+    sources = ["Source: envcheck/knowledge/python_support.yaml: pytorch/pytorch RELEASE.md "
+               "(https://github.com/pytorch/pytorch/blob/main/RELEASE.md), pytorch/test-infra release matrix."]
+    fix = f"conda create -n torch python={high} && conda activate torch"
+    if version < low_t:
         return Finding(
             "",
             Status.WARN if has_torch else Status.FAIL,
-            f"Python {shown} is too old for current PyTorch ({TORCH_RELEASES_CITED} need Python >= {need})"
+            f"Python {shown} is too old for current PyTorch ({supported})"
             + ("; the installed torch works but cannot be upgraded" if has_torch else ""),
-            fix="conda create -n torch python=3.12 && conda activate torch",
-            details=["Source: pytorch/pytorch RELEASE.md (https://github.com/pytorch/pytorch/blob/main/RELEASE.md), PyPI requires_python."],
+            fix=fix, details=sources,
         )
-    if version > TORCH_MAX_VALIDATED_PYTHON:
-        return warn(
-                        f"Python {shown} is newer than what {TORCH_RELEASES_CITED} validate (3.10-3.14); wheels may be missing "
-            "or experimental",
-            fix="conda create -n torch python=3.12 && conda activate torch",
-            details=["Source: pytorch/pytorch RELEASE.md (https://github.com/pytorch/pytorch/blob/main/RELEASE.md), pytorch/test-infra release matrix."],
-        )
-    return ok(f"Python {shown} is supported by {TORCH_RELEASES_CITED} (3.10-3.14)")
+    if version > high_t:
+        return warn(f"Python {shown} is newer than what {supported} validates; wheels may be missing or experimental",
+                    fix=fix, details=sources)
+    return ok(f"Python {shown} is supported by {supported}")
 
 
 @check("python.venv_in_conda", "python", "A virtualenv layered on a conda env (two package managers, one env)",

@@ -14,7 +14,8 @@ Where things are (every public name is re-exported here: `knowledge.min_driver_f
 - wheels.py    torch_wheels.yaml and torch_torchvision.yaml: variants, index URLs, cuDNN,
                best_variant_for_driver, torchvision_for_torch.
 - arch.py      arch_lists.yaml and compute_capability.yaml: arch_list, covers, architecture_of.
-- python.py    python_support.yaml: python_range, python_supported, newest_torch_for_python.
+- python.py    python_support.yaml: python_range, python_supported, newest_torch_for_python,
+               newest_release_range.
 
 Every helper returns None for "unknown" (a null cell in the data, i.e. no source confirmed it, or
 a release the data does not cover). Callers must say "unknown" then, never fill the gap.
@@ -31,7 +32,7 @@ from envcheck.knowledge.driver import (
     minor_compat_min_for_major,
 )
 from envcheck.knowledge.loading import FILES, HERE, SCHEMAS, KnowledgeError, load, load_all, sources, validate
-from envcheck.knowledge.python import newest_torch_for_python, python_range, python_supported
+from envcheck.knowledge.python import newest_release_range, newest_torch_for_python, python_range, python_supported
 from envcheck.knowledge.versions import canonical_name, major_minor, minor_of, variant_cuda, variant_of, version_tuple
 from envcheck.knowledge.wheels import (
     VariantChoice,
@@ -59,7 +60,7 @@ __all__ = [
     # arch
     "arch_list", "architecture_of", "covers", "variants_covering",
     # python
-    "newest_torch_for_python", "python_range", "python_supported",
+    "newest_release_range", "newest_torch_for_python", "python_range", "python_supported",
 ]
 
 load_all()

@@ -34,3 +34,10 @@ def newest_torch_for_python(python: str) -> str | None:
         if python_supported(torch, python):
             return torch
     return None
+
+
+def newest_release_range() -> tuple[str, str, str]:
+    """(torch minor, lowest, highest Python) of the newest torch release in the data [TI]."""
+    torch = max(load("python_support")["releases"], key=version_tuple)
+    low, high = python_range(torch)
+    return torch, low, high
