@@ -3,7 +3,7 @@
 Per command: doctor 25, export 42, diff 73, scaffold 53, check-data 50, smoke-train 50 (COUNTS;
 test_case_counts_match_the_docstring keeps these numbers true). 41 of them are unusual but valid
 inputs (paths with spaces or unicode, a byte order mark, symlinks, --force over a link...) that must
-succeed. 6 are strict xfails for code other people own (smoke_train.py): each says why. The campaign for `python -m reference_train` and the generated project's train.py is in
+succeed. 0 are strict xfails (each would say why). The campaign for `python -m reference_train` and the generated project's train.py is in
 test_campaign_train.py.
 
 Every case runs `envcheck ARGS` in-process (tests/_cli.py) in a fresh temporary folder and asserts:
@@ -34,7 +34,7 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -696,7 +696,7 @@ case("smoke-train", "data-unreadable-class-folder", ["--cpu", "--data", DATA], "
 case("smoke-train", "out-is-a-file", ["--cpu", "--out", "{t}/afile"], "--out", setup=W("afile"))
 case("smoke-train", "out-not-empty", ["--cpu", "--out", "{t}/run"], "is not empty", setup=W("run/old.json", "{}\n"))
 case("smoke-train", "unknown-option", ["--bogus"], "No such option: --bogus", kind="usage")
-# Owned by envcheck/commands/smoke_train.py and envcheck/cli.py: strict xfails until they are fixed there.
+# Cases that once were strict xfails for smoke_train.py and cli.py, fixed there.
 def NO_DATA_CHECK(lab):
     """smoke-train's check of --data opens every image: the stand-in fails the case if it starts."""
     names = [n for n in ("inspect_data_dir", "check_data_dir") if hasattr(smoke_train, n)]
@@ -705,20 +705,13 @@ def NO_DATA_CHECK(lab):
         lab.monkeypatch.setattr(smoke_train, name, lambda *a, **k: _forbidden("checking every image of --data")())
 
 case("smoke-train", "gpu-negative-with-data", ["--gpu", "-1", "--data", DATA], "GPU numbers start at 0",
-     setup=(TREE(), NO_DATA_CHECK),
-     xfail="smoke_train.py: --gpu -1 is refused only after --data was checked image by image (minutes on a big set)")
+     setup=(TREE(), NO_DATA_CHECK))
 case("smoke-train", "out-a-file-with-data", ["--cpu", "--out", "{t}/afile", "--data", DATA], "--out",
-     setup=(TREE(), W("afile"), NO_DATA_CHECK),
-     xfail="smoke_train.py: --out FILE is refused only after --data was checked image by image")
-case("smoke-train", "timeout-beyond-what-python-can-wait", ["--cpu", "--timeout", "1e308"], "--timeout 1e+308",
-     xfail="smoke_train.py: --timeout above threading.TIMEOUT_MAX passes the check, then queue.get(timeout=...) "
-           "raises OverflowError mid-run")
-case("smoke-train", "phase-timeout-beyond-what-python-can-wait", ["--cpu", "--phase-timeout", "learning=1e308"], "--phase-timeout",
-     xfail="smoke_train.py: --phase-timeout above threading.TIMEOUT_MAX is accepted and overflows mid-run")
-case("smoke-train", "out-empty", ["--cpu", "--out", ""], "--out is empty",
-     xfail="smoke_train.py: --out '' becomes Path('.'): an empty current folder becomes the run folder")
-case("smoke-train", "data-empty", ["--cpu", "--data", ""], "--data is empty",
-     xfail="smoke_train.py: --data '' becomes Path('.') and the message is about ./train, not the empty option")
+     setup=(TREE(), W("afile"), NO_DATA_CHECK))
+case("smoke-train", "timeout-beyond-what-python-can-wait", ["--cpu", "--timeout", "1e308"], "--timeout 1e+308")
+case("smoke-train", "phase-timeout-beyond-what-python-can-wait", ["--cpu", "--phase-timeout", "learning=1e308"], "--phase-timeout")
+case("smoke-train", "out-empty", ["--cpu", "--out", ""], "--out is empty")
+case("smoke-train", "data-empty", ["--cpu", "--data", ""], "--data is empty")
 case("doctor", "usage-error-in-one-line", ["--bogus"], "No such option: --bogus")
 
 

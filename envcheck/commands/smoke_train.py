@@ -110,6 +110,8 @@ MAX_IMAGE_SIZE = 1024
 MAX_BATCH_SIZE = 4096
 MAX_EPOCHS = 1000
 MAX_LEARN_PER_CLASS = 100_000
+# A phase limit beyond this is a typo (and past threading.TIMEOUT_MAX a wait cannot even be set up).
+MAX_TIMEOUT_S = 7 * 24 * 3600
 
 
 def _validate_numbers(epochs: int, image_size: int, batch_size: int, timeout: float | None, seed: int = 0,
@@ -128,8 +130,9 @@ def _validate_numbers(epochs: int, image_size: int, batch_size: int, timeout: fl
         raise UserError(f"--batch-size {batch_size} is too large; use at most {MAX_BATCH_SIZE}.")
     if not 0 <= seed <= MAX_SEED:
         raise UserError(f"--seed {seed} is out of range; give a whole number from 0 to 2**63-1 ({MAX_SEED}).")
-    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
-        raise UserError(f"--timeout {timeout:g}: give the seconds each phase may take as a positive number, e.g. --timeout 600.")
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
+        raise UserError(f"--timeout {timeout:g}: give the seconds each phase may take, from 1e-3 to {MAX_TIMEOUT_S} "
+                        "(a week), e.g. --timeout 600.")
     if not 1 <= learn_per_class <= MAX_LEARN_PER_CLASS:
         raise UserError(f"--learn-per-class {learn_per_class}: use 1 to {MAX_LEARN_PER_CLASS} images per class.")
 
@@ -145,8 +148,9 @@ def parse_phase_timeouts(items: list[str], default: float | None) -> dict[str, f
             seconds = float(value)
         except ValueError:
             seconds = -1.0
-        if not sep or name not in timeouts or not (math.isfinite(seconds) and seconds > 0):
-            raise UserError(f"--phase-timeout {item!r}: write PHASE=SECONDS with PHASE one of {', '.join(timeouts)}.")
+        if not sep or name not in timeouts or not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT_S):
+            raise UserError(f"--phase-timeout {item!r}: write PHASE=SECONDS (SECONDS up to {MAX_TIMEOUT_S}) with PHASE one of "
+                            f"{', '.join(timeouts)}.")
         timeouts[name] = seconds
     return timeouts
 
@@ -365,15 +369,27 @@ def threading_is_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
-    """The run folder and whether it is ours to delete at the end."""
-    if out is None:
-        return guard.temp_dir(), True
-    out = out.expanduser()
+def _path_option(flag: str, text: str | None, what: str) -> Path | None:
+    """A path option as given; an empty one is refused (Path("") would mean the current folder)."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise UserError(f"{flag} is empty; give {what}.")
+    return Path(text).expanduser()
+
+
+def _out_dir_problem(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder (it is created if missing).")
     if out.is_dir() and any(out.iterdir()):
         raise UserError(f"--out {out} is not empty; choose a new folder so no earlier run's files are overwritten.")
+
+
+def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
+    """The run folder and whether it is ours to delete at the end."""
+    if out is None:
+        return guard.temp_dir(), True
+    _out_dir_problem(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -392,14 +408,14 @@ def command(
     gpu: Optional[int] = typer.Option(None, "--gpu", help="Test this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Test several GPUs (nvidia-smi numbers, e.g. 0,1): adds the NCCL all_reduce and DDP check."),
     cpu: bool = typer.Option(False, "--cpu", help="Test the CPU stack (no GPU needed)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
+    data_text: Optional[str] = typer.Option(None, "--data", metavar="DIR", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
     epochs: int = typer.Option(3, "--epochs", help=f"Most epochs of the learning run (1-{MAX_EPOCHS}); it stops as soon as it meets its bar."),
     seed: int = typer.Option(0, "--seed", help="Seed for data, weights and shuffling (0 to 2**63-1)."),
     image_size: int = typer.Option(DEFAULT_IMAGE_SIZE, "--image-size", help=f"Image side in pixels (32-{MAX_IMAGE_SIZE}; 224 is the ImageNet standard)."),
     batch_size: int = typer.Option(32, "--batch-size", help=f"Batch size of the learning and throughput runs (1-{MAX_BATCH_SIZE})."),
     amp: Optional[bool] = typer.Option(None, "--amp/--no-amp", help="Mixed precision in the learning run (default: on for GPUs; on the CPU only with native bfloat16)."),
     deterministic: bool = typer.Option(False, "--deterministic", help="Deterministic algorithms in the learning run too (the determinism and checkpoint checks always use them)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Keep the run's files (metrics.jsonl, curves.png, checkpoints, logs, report.json) in this new folder."),
+    out_text: Optional[str] = typer.Option(None, "--out", metavar="DIR", help="Keep the run's files (metrics.jsonl, curves.png, checkpoints, logs, report.json) in this new folder."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     nproc: Optional[int] = typer.Option(None, "--nproc", help="Processes for the DDP check: with --cpu, N gloo processes; with --gpus, must match the GPU count."),
     timeout: Optional[float] = typer.Option(None, "--timeout", help="Seconds each phase may take before it counts as hung (default: per phase, 120-900)."),
@@ -414,6 +430,10 @@ def command(
     Exit status: 0 PASS, 1 FAIL, 2 bad input, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
     """
     _validate_numbers(epochs, image_size, batch_size, timeout, seed, learn_per_class)
+    data = _path_option("--data", data_text, "the folder that holds train/ and val/")
+    out = _path_option("--out", out_text, "a new folder for this run's files")
+    if out is not None:
+        _out_dir_problem(out)  # before the data set is read image by image
     if gpus is not None and not gpus.strip():
         raise UserError("--gpus is empty; give nvidia-smi GPU numbers separated by commas (e.g. --gpus 0,1), or --cpu for the CPU.")
     timeouts = parse_phase_timeouts(phase_timeout or [], timeout)
@@ -458,6 +478,18 @@ def load_note(load: float | None = None, cpus: int | None = None, starting: bool
 
 def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_size, batch_size, amp, deterministic, out,
                json_out, nproc, timeouts, selected, learn_per_class, note) -> int:
+    from envcheck.smoke.selection import plan_devices
+
+    if cpu:
+        nvidia, nvidia_error = [], None
+    else:
+        nvidia, nvidia_error = _nvidia_gpus()
+    plan = plan_devices(
+        gpu=gpu, gpus=gpus, cpu=cpu, nproc=nproc, nvidia_gpus=nvidia, nvidia_error=nvidia_error,
+        visible_raw=os.environ.get("CUDA_VISIBLE_DEVICES"),
+    )
+    # The device choice is checked before the data set, which is read image by image (minutes on a
+    # big one).
     threshold, train_images = inspect_data_dir(data) if data is not None else (SYNTHETIC_ACCURACY, 2 * learn_per_class)
     # Decided here, before any slow work: a --data set too small for the learning and throughput
     # verdicts skips those two phases (not judged), and the other checks decide.
@@ -470,16 +502,6 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
         skip = {name: not_judged(name, reason, figures) for name in SIZE_JUDGED_PHASES
                 if selected is None or name in selected}
 
-    from envcheck.smoke.selection import plan_devices
-
-    if cpu:
-        nvidia, nvidia_error = [], None
-    else:
-        nvidia, nvidia_error = _nvidia_gpus()
-    plan = plan_devices(
-        gpu=gpu, gpus=gpus, cpu=cpu, nproc=nproc, nvidia_gpus=nvidia, nvidia_error=nvidia_error,
-        visible_raw=os.environ.get("CUDA_VISIBLE_DEVICES"),
-    )
     if note:
         plan.notes.append(note)
     if plan.kind == "cuda" and not os.environ.get("CUBLAS_WORKSPACE_CONFIG"):
