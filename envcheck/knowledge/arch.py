@@ -26,11 +26,12 @@ def arch_list(torch: str, variant: str) -> list[str] | None:
     return entries
 
 
-def _entry_cc(entry: str) -> tuple[str, tuple[int, int]] | None:
-    match = re.match(r"^(sm|compute)_(\d+)(\d)[a-z]?$", entry.strip())
+def _entry_cc(entry: str) -> tuple[str, tuple[int, int], str] | None:
+    """("sm" or "compute", (major, minor), suffix) of an arch-list entry: "sm_90a" -> ("sm", (9, 0), "a")."""
+    match = re.match(r"^(sm|compute)_(\d+)(\d)([a-z]?)$", entry.strip())
     if not match:
         return None
-    return match.group(1), (int(match.group(2)), int(match.group(3)))
+    return match.group(1), (int(match.group(2)), int(match.group(3))), match.group(4)
 
 
 def covers(arches: list[str], capability: str) -> str | None:
@@ -50,7 +51,12 @@ def covers(arches: list[str], capability: str) -> str | None:
         parsed = _entry_cc(entry)
         if parsed is None:
             continue
-        kind, code = parsed
+        kind, code, suffix = parsed
+        if suffix == "a" and code != device:
+            # Architecture-specific code (sm_90a) runs only on exactly that capability (CUDA C
+            # Programming Guide, "Feature Availability"); family code (sm_100f) follows the
+            # same-major rule below.
+            continue
         code_text = f"{code[0]}.{code[1]}"
         rule = exceptions.get(code_text, {})
         if kind == "sm":

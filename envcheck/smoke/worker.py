@@ -48,36 +48,22 @@ class PhaseFailed(Exception):
 
 
 def kernels_for(capability: tuple[int, int], arch_list: list[str]) -> tuple[bool, str]:
-    """Whether a torch build compiled for `arch_list` has code that runs on a GPU of `capability`.
-
-    SASS built for sm_XY runs on the same major with minor >= Y; PTX (compute_XY) is JIT-compiled
-    for any newer GPU; "a" variants (sm_90a) run only on exactly that capability (NVIDIA CUDA
-    compatibility guide; torch/cuda/__init__.py's _check_cubins compares majors the same way).
+    """Whether a torch build compiled for `arch_list` has code that runs on a GPU of `capability`,
+    and why, in words. The rule is the doctor's (knowledge.covers, the torch.arch check): SASS for
+    sm_XY runs on the same major with minor >= Y (torch's own _check_cubins compares majors the same
+    way), PTX compute_XY is JIT-compiled for any newer GPU, sm_90a-style code only on its capability.
     """
+    from envcheck.knowledge import covers
+
     major, minor = capability
-    device_code = major * 10 + minor
-    sass_same_major = []
-    ptx = []
-    for arch in arch_list:
-        match = re.fullmatch(r"(sm|compute)_(\d+)([a-z]?)", arch.strip())
-        if not match:
-            continue
-        kind, code, suffix = match.group(1), int(match.group(2)), match.group(3)
-        arch_major, arch_minor = divmod(code, 10)
-        if kind == "sm":
-            if suffix and code != device_code:
-                continue
-            if arch_major == major and arch_minor <= minor:
-                sass_same_major.append(arch)
-        elif code <= device_code and not suffix:
-            ptx.append(arch)
-    name = f"sm_{device_code}"
-    if f"sm_{device_code}" in arch_list:
-        return True, f"the build has {name} kernels"
-    if sass_same_major:
-        return True, f"{name} runs the build's {sass_same_major[-1]} kernels (same major version)"
-    if ptx:
-        return True, f"{name} has no compiled kernels; PTX {ptx[-1]} is JIT-compiled (slow first start)"
+    name = f"sm_{major * 10 + minor}"
+    how = covers(arch_list, f"{major}.{minor}")
+    if how == "cubin":
+        if name in arch_list or f"{name}a" in arch_list:
+            return True, f"the build has {name} kernels"
+        return True, f"{name} runs the build's kernels of the same major version"
+    if how == "ptx":
+        return True, f"{name} has no compiled kernels; the build's PTX is JIT-compiled (slow first start)"
     built = " ".join(arch_list) or "no CUDA architectures"
     return False, (
         f"this torch build has no kernels for {name} (it was built for: {built}); install a torch build "
