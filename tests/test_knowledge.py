@@ -257,7 +257,7 @@ def test_the_project_points_at_no_file_outside_it():
 
 
 def test_architecture_specific_code_runs_only_on_its_own_capability():
-    assert knowledge.covers(["sm_90a"], "9.0") == "cubin"
-    assert knowledge.covers(["sm_90a"], "9.1") is None  # sm_90 would run there; sm_90a does not
-    assert knowledge.covers(["sm_90"], "9.1") == "cubin"
-    assert knowledge.covers(["sm_80", "compute_90a"], "10.0") is None
+    assert k.covers(["sm_90a"], "9.0") == "cubin"
+    assert k.covers(["sm_90a"], "9.1") is None  # sm_90 would run there; sm_90a does not
+    assert k.covers(["sm_90"], "9.1") == "cubin"
+    assert k.covers(["sm_80", "compute_90a"], "10.0") is None
