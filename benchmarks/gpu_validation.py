@@ -36,7 +36,7 @@ from typing import Any, Callable
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from envcheck import nvsmi  # noqa: E402 - pure standard library, safe without envcheck's dependencies
+from envcheck.facts import nvsmi  # noqa: E402 - pure standard library, safe without envcheck's dependencies
 
 DEFAULT_BUDGET = 450.0  # seconds for all steps together; the limit the issue sets is 8 minutes
 MARGIN = 5.0  # seconds kept back from the budget for killing a step and writing the summary
@@ -410,7 +410,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"# GPU validation: {summary['machine_slug']}",
         "",
         f"- date (UTC): {summary['date']}",
-        f"- GPUs: " + (", ".join(f"GPU {g['index']}: {g['name']}" for g in m["gpus"]) or "none"),
+        "- GPUs: " + (", ".join(f"GPU {g['index']}: {g['name']}" for g in m["gpus"]) or "none"),
         f"- driver: {m.get('driver') or 'unknown'}; newest CUDA the driver supports: {m.get('cuda_driver_version') or 'unknown'}",
         f"- torch: {torch_info.get('version') or 'not recorded (see the torch step)'} (CUDA {torch_info.get('cuda') or '-'}, "
         f"cuDNN {torch_info.get('cudnn') or '-'}, NCCL {torch_info.get('nccl') or '-'})",

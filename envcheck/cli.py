@@ -11,7 +11,7 @@ import sys
 import typer
 
 from envcheck import __version__
-from envcheck.errors import UserError
+from envcheck.core.errors import UserError
 
 app = typer.Typer(
     name="envcheck",
@@ -48,7 +48,7 @@ def with_common_options(fn):
     import functools
     import inspect
 
-    from envcheck import progress
+    from envcheck.util import progress
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -41,10 +41,10 @@ from typing import Callable
 import pytest
 import yaml
 
-from envcheck import runner
+from envcheck.core import runner
 from envcheck.commands import doctor, export, smoke_train
-from envcheck.model import Facts
-from envcheck.snapshot import build_snapshot, dump_snapshot
+from envcheck.core.model import Facts
+from envcheck.export.snapshot import build_snapshot, dump_snapshot
 from _cli import run_cli
 
 # Cases per command; the docstring above and test_case_counts_match_the_docstring keep them honest.

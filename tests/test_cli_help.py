@@ -39,7 +39,8 @@ COMMANDS = ["doctor", "smoke-train", "export", "diff", "scaffold", "check-data",
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_version_and_quiet(command, capsys, monkeypatch):
-    from envcheck import __version__, progress
+    from envcheck import __version__
+    from envcheck.util import progress
 
     monkeypatch.setenv("COLUMNS", "160")
     code, out, _ = run_cli([command, "--help"], capsys)
@@ -52,7 +53,7 @@ def test_every_command_has_version_and_quiet(command, capsys, monkeypatch):
 
 
 def test_quiet_silences_notes_but_not_results(capsys, monkeypatch):
-    from envcheck import progress
+    from envcheck.util import progress
 
     monkeypatch.setattr(progress, "QUIET", False)
     progress.note("collecting packages...")

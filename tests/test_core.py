@@ -8,12 +8,12 @@ import time
 from rich.console import Console
 
 from envcheck import facts as facts_mod
-from envcheck import runner
+from envcheck.core import runner
 from envcheck.checks import run_checks, Check
-from envcheck.context import Context
-from envcheck.model import Facts, Finding, Status
-from envcheck.redact import is_secret_name, redact_data, redact_text
-from envcheck.render import render_json, render_markdown, render_terminal
+from envcheck.core.context import Context
+from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.redact import is_secret_name, redact_data, redact_text
+from envcheck.core.render import render_json, render_markdown, render_terminal
 
 
 def test_runner_turns_exceptions_and_timeouts_into_facts(monkeypatch):
@@ -108,7 +108,7 @@ def test_no_format_leaks_a_password():
 
 
 def test_hide_credentials_survives_a_malformed_port():
-    from envcheck.redact import hide_credentials_in_url
+    from envcheck.core.redact import hide_credentials_in_url
 
     assert hide_credentials_in_url("http://u:p@host:78x0") == "http://***@host:78x0"
     assert hide_credentials_in_url("http://u:p@host:7890/") == "http://***@host:7890/"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from envcheck.model import Facts
-from envcheck.snapshot import build_snapshot, diff_snapshots, dump_snapshot
+from envcheck.core.model import Facts
+from envcheck.export.snapshot import build_snapshot, diff_snapshots, dump_snapshot
 from _cli import run_cli
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from envcheck import envfiles, pkginfo
+from envcheck.export import envfiles
+
+from envcheck.target import pkginfo
 from envcheck.commands import export
-from envcheck.model import Facts
-from envcheck.snapshot import build_snapshot, dump_snapshot
+from envcheck.core.model import Facts
+from envcheck.export.snapshot import build_snapshot, dump_snapshot
 from _cli import run_cli
 
 

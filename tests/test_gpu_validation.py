@@ -153,7 +153,6 @@ def test_hung_step_is_killed_inside_the_budget_and_the_rest_recorded(tmp_path, c
 
 @pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
 def test_an_interrupt_also_ends_the_running_step(tmp_path, clean_env, fake_bin, signame):
-    import os
     import signal
 
     import psutil

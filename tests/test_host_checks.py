@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from envcheck.checks import all_checks, run_checks
-from envcheck.model import Facts, Status
+from envcheck.core.model import Facts, Status
 
 REPO = Path(__file__).resolve().parent.parent
 GIB = 1024**3

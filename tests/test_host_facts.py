@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts.paths import collect_paths, cuda_version_from_dir, cuda_version_from_libs
 from envcheck.facts.proxy import collect_proxy, parse_proxy_url
 from envcheck.facts.python_env import PYINFO, collect_python, read_shebang_interpreter

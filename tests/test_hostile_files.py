@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from envcheck.commands import export
-from envcheck.snapshot import dump_snapshot
+from envcheck.export.snapshot import dump_snapshot
 from _cli import run_cli
 
 
@@ -132,7 +132,7 @@ def test_diff_malformed_snapshot_is_exit_2_not_a_difference(tmp_path, capsys, ch
 
 
 def test_diff_shows_cudnn_as_the_doctor_does(tmp_path, capsys):
-    from envcheck.snapshot import runtime_view
+    from envcheck.export.snapshot import runtime_view
 
     document = {"facts": {"torch": {"ok": True, "data": {"version": "2.14.1", "cuda": "13.0", "cudnn": 92400}}}}
     assert runtime_view(document)["cuDNN"] == "9.24.0"

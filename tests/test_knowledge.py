@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from envcheck import envfiles, pkginfo, pyinfo
+from envcheck.export import envfiles
+
+from envcheck.target import pkginfo, pyinfo
 from envcheck import knowledge as k
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from envcheck.checks import all_checks, run_checks
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts.nvcc import collect_nvcc, parse_nvcc_version
-from envcheck.model import Facts, Status
+from envcheck.core.model import Facts, Status
 
 REAL_NVCC_13_0 = (Path(__file__).resolve().parent / "fixtures" / "probe" / "nvcc-13.0_version_real.txt").read_text()
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from envcheck import nvsmi
+from envcheck.facts import nvsmi
 from envcheck.checks import all_checks, run_checks
-from envcheck.model import Facts, Status
+from envcheck.core.model import Facts, Status
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CAPTURES = FIXTURES / "nvidia-smi"

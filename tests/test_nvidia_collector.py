@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import pynvml
 import pytest
 
-from envcheck import nvsmi
-from envcheck.context import Context
+from envcheck.facts import nvsmi
+from envcheck.core.context import Context
 from envcheck.facts import nvidia
 from envcheck.facts.nvidia import COLLECTOR_TIMEOUT, collect_nvidia
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck import nvsmi
+from envcheck.facts import nvsmi
 
 CAPTURES = Path(__file__).resolve().parent / "fixtures" / "nvidia-smi"
 NAMES = sorted(p.name for p in CAPTURES.glob("*.txt"))

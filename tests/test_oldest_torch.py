@@ -1,4 +1,4 @@
-"""The declared torch floor: one value in envcheck.support, pyproject.toml and ci/oldest-torch.txt.
+"""The declared torch floor: one value in envcheck.util.support, pyproject.toml and ci/oldest-torch.txt.
 
 CI runs the trainer and smoke-train tests a second time in a venv holding exactly the pair in
 ci/oldest-torch.txt (see .ci/run); the last test here proves that run really had that torch.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.support import OLDEST_TORCH, OLDEST_TORCHVISION, below_floor, version_tuple
+from envcheck.util.support import OLDEST_TORCH, OLDEST_TORCHVISION, below_floor, version_tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 

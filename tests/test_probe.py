@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.context import CommandResult, Context
+from envcheck.core.context import CommandResult, Context
 from envcheck.facts.torch_probe import PROBE, interpret, parse_events, run_probe
 
 REPO = Path(__file__).resolve().parent.parent

@@ -178,7 +178,7 @@ def test_templates_are_listed_from_the_package():
     })
     assert {"train.py", "config.yaml", "run.sh", ".gitignore", "README.md", "requirements.txt"} <= set(files)
     # StrictUndefined: a missing variable is an error, not silently empty text.
-    from envcheck.errors import UserError
+    from envcheck.core.errors import UserError
 
     with pytest.raises(UserError):
         scaffold.render_template("default", {"project_name": "x"})

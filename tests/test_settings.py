@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from envcheck import settings
+from envcheck.core import settings
 from envcheck.checks import all_checks, run_checks
-from envcheck.errors import UserError
-from envcheck.model import FactResult, Facts, Status
+from envcheck.core.errors import UserError
+from envcheck.core.model import FactResult, Facts, Status
 
 GIB = 1024**3
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts.torch_probe import NO_CONTEXT_ENV, collect_torch, run_probe
 from envcheck.smoke.phases import CheckResult
 

@@ -1,7 +1,7 @@
 """smoke-train's GPU selection, as pure functions over recorded nvidia facts.
 
 GPU lists come from the real nvidia-smi captures in tests/fixtures/nvidia-smi/ (see its README),
-parsed with envcheck.nvsmi exactly as the nvidia collector's fallback does. Each capture holds one
+parsed with envcheck.facts.nvsmi exactly as the nvidia collector's fallback does. Each capture holds one
 GPU, so FOUR_GPU_BOX is hand-assembled: four real rows (H100, RTX 4080 SUPER, RTX 2080 SUPER, H200
 with their real names, PCI bus ids and capabilities), numbered 0-3 in PCI bus order as nvidia-smi
 numbers them, with the captures' all-zero masked UUIDs replaced by distinct masked ones.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from envcheck import nvsmi
-from envcheck.errors import UserError
+from envcheck.facts import nvsmi
+from envcheck.core.errors import UserError
 from envcheck.smoke.selection import detect_job, job_note, parse_gpu_list, plan_devices
 
 CAPTURES = Path(__file__).parent / "fixtures" / "nvidia-smi"

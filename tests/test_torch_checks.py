@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from envcheck.checks import all_checks, run_checks
-from envcheck.context import CommandResult
+from envcheck.core.context import CommandResult
 from envcheck.facts.torch_probe import interpret
-from envcheck.model import Facts, Status
+from envcheck.core.model import Facts, Status
 
 PROBE_DIR = Path(__file__).resolve().parent / "fixtures" / "probe"
 UVM = "/dev/nvidia-uvm"
@@ -276,7 +276,7 @@ def test_cudnn_not_loadable_and_device_op_failure():
 
 def test_collector_failure_is_reported():
     facts = Facts.of(nvidia=nvidia(), env={"vars": {}})
-    from envcheck.model import FactResult
+    from envcheck.core.model import FactResult
 
     facts["torch"] = FactResult("torch", False, {}, "timed out after 900s")
     found = {f.id: f for f in run_checks([c for c in all_checks().values() if c.area == "torch"], facts)}

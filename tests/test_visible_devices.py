@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from envcheck import nvsmi
-from envcheck.visible_devices import parse_visible_devices
+from envcheck.facts import nvsmi
+from envcheck.facts.visible_devices import parse_visible_devices
 
 CAPTURES = Path(__file__).resolve().parent / "fixtures" / "nvidia-smi"
 

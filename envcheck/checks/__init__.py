@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from envcheck.model import Facts, Finding, Status
-from envcheck.settings import silenced_by
+from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.settings import silenced_by
 
 CheckResult = Finding | list[Finding] | None
 CheckFn = Callable[[Facts], CheckResult]

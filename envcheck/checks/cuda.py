@@ -2,7 +2,7 @@
 
 Rules from the CUDA Programming Guide's environment-variable appendix
 (https://docs.nvidia.com/cuda/cuda-programming-guide/05-appendices/environment-variables.html);
-the parsing lives in envcheck/visible_devices.py so smoke-train maps `--gpu N` the same way.
+the parsing lives in envcheck/facts/visible_devices.py so smoke-train maps `--gpu N` the same way.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from envcheck.checks import check, fail, ok, warn
-from envcheck.model import Facts, Finding, Status
-from envcheck.redact import redact_env_value
-from envcheck.visible_devices import VisibleDevices, parse_visible_devices
+from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.redact import redact_env_value
+from envcheck.facts.visible_devices import VisibleDevices, parse_visible_devices
 
 DEVICE_ORDERS = ("FASTEST_FIRST", "PCI_BUS_ID")
 
@@ -67,7 +67,7 @@ def select_gpus(indices: list[int], gpus: list[dict[str, Any]], env: dict[str, s
 def visible_devices(facts: Facts) -> Finding | None:
     """`CUDA_VISIBLE_DEVICES`, parsed with the rules of the CUDA C Programming Guide's "CUDA Environment
     Variables" (https://docs.nvidia.com/cuda/cuda-c-programming-guide/#cuda-environment-variables) by
-    `envcheck/visible_devices.py`, the same parser `smoke-train --gpu N` uses:
+    `envcheck/facts/visible_devices.py`, the same parser `smoke-train --gpu N` uses:
 
     - unset: **OK**, all GPUs, with the `cuda:K = GPU N (model)` map;
     - `""` or `-1`: **WARN**, no GPU visible (often an accidental export);

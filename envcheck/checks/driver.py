@@ -11,11 +11,11 @@ from typing import Any
 
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.checks.cuda import select_gpus
-from envcheck.model import Facts, Finding, Status
-from envcheck.settings import SETTINGS
-from envcheck.settings import value as setting
+from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.settings import SETTINGS
+from envcheck.core.settings import value as setting
 
-# The hot and busy thresholds are settings (envcheck/settings.py: gpu_hot_c, gpu_busy_memory_fraction).
+# The hot and busy thresholds are settings (envcheck/core/settings.py: gpu_hot_c, gpu_busy_memory_fraction).
 
 RELOAD_MODULES = "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"
 REINSTALL_BINDING = "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
@@ -51,7 +51,7 @@ def failure_kind(data: dict[str, Any]) -> str | None:
     nvml_kind = (data.get("nvml_error") or {}).get("kind")
     if nvml_kind and nvml_kind != "unknown":
         return nvml_kind
-    from envcheck.nvsmi import classify_error
+    from envcheck.facts.nvsmi import classify_error
 
     return classify_error(smi_error) or nvml_kind or "unknown"
 

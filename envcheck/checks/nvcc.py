@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from envcheck.checks import check, fail, ok, warn
-from envcheck.model import Facts, Finding
+from envcheck.core.model import Facts, Finding
 
 FACTS = ("nvcc", "torch", "nvidia")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from envcheck.checks import check, fail, ok, skip, warn
-from envcheck.model import Facts, Finding
+from envcheck.core.model import Facts, Finding
 
 # Several copies of these are a problem in themselves: the first one decides which CUDA toolkit
 # builds extensions, or which environment a distributed run starts in.

@@ -6,7 +6,7 @@ Every URL shown comes from the collector, which already replaced credentials wit
 from __future__ import annotations
 
 from envcheck.checks import check, fail, ok, skip, warn
-from envcheck.model import Facts, Finding
+from envcheck.core.model import Facts, Finding
 
 LOCAL_NAMES = ("localhost", "127.0.0.1")
 

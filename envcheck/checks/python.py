@@ -7,7 +7,7 @@ import os
 
 from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
-from envcheck.model import Facts, Finding, Status
+from envcheck.core.model import Facts, Finding, Status
 
 
 

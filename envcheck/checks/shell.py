@@ -7,7 +7,7 @@ import os
 
 from envcheck.checks import check, ok, warn
 from envcheck.checks.cuda import select_gpus
-from envcheck.model import Facts, Finding
+from envcheck.core.model import Facts, Finding
 
 _RC_FOR_SHELL = {"bash": ".bashrc", "zsh": ".zshrc"}
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from envcheck.checks import check, ok, skip, warn
-from envcheck.model import Facts, Finding, Status
-from envcheck.settings import value as setting
+from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.settings import value as setting
 
 GIB = 1024**3
-# Thresholds are settings (envcheck/settings.py: disk_warn_gib, disk_fail_gib, shm_warn_gib).
+# Thresholds are settings (envcheck/core/settings.py: disk_warn_gib, disk_fail_gib, shm_warn_gib).
 
 
 def gib(value: int | float | None) -> str:

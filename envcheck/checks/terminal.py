@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envcheck.checks import check, ok, warn
-from envcheck.model import Facts, Finding
+from envcheck.core.model import Facts, Finding
 
 
 @check("terminal.session", "terminal", "Running inside tmux or screen (survives a dropped SSH connection)",

@@ -12,9 +12,9 @@ from typing import Any
 
 from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
-from envcheck.model import Facts, Finding
-from envcheck.redact import redact_env_value
-from envcheck.visible_devices import parse_visible_devices
+from envcheck.core.model import Facts, Finding
+from envcheck.core.redact import redact_env_value
+from envcheck.facts.visible_devices import parse_visible_devices
 
 FACTS = ("torch", "nvidia", "env")
 
@@ -339,7 +339,7 @@ def _visible_devices_hide_all(facts: Facts, gpus: list[dict[str, Any]]) -> str |
 def torch_cuda_available(facts: Facts) -> Finding | None:
     """`torch.cuda.is_available()` is False while NVML sees GPUs, on a CUDA build. Causes in this order:
     (1) driver too old; (2) `CUDA_VISIBLE_DEVICES` hides every GPU (parsed by
-    `envcheck/visible_devices.py`); (3) `/dev/nvidia-uvm` missing; (4) the text of the CUDA init
+    `envcheck/facts/visible_devices.py`); (3) `/dev/nvidia-uvm` missing; (4) the text of the CUDA init
     error.
 
     Why: The most common "it worked yesterday" report.

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import typer
 
-from envcheck.errors import UserError
+from envcheck.core.errors import UserError
 
 SHOWN_BAD_FILES = 20  # without -v; a folder of 10,000 broken files needs a summary, not a scroll
 

@@ -9,9 +9,9 @@ from typing import Optional
 
 import typer
 
-from envcheck.context import Context
-from envcheck.errors import UserError
-from envcheck.redact import redact_text
+from envcheck.core.context import Context
+from envcheck.core.errors import UserError
+from envcheck.core.redact import redact_text
 
 # The facts a comparison reads; the others (proxy reachability, shell files...) would only slow
 # down a diff against the current environment.
@@ -21,8 +21,8 @@ DIFF_FACTS = ["torch", "nvidia", "env", "python"]
 def current_snapshot(python: str | None, offline: bool = True) -> dict:
     from envcheck.commands.doctor import resolve_python
     from envcheck.commands.export import collecting, read_packages
-    from envcheck.runner import collect
-    from envcheck.snapshot import build_snapshot
+    from envcheck.core.runner import collect
+    from envcheck.export.snapshot import build_snapshot
 
     ctx = Context(python=resolve_python(python), offline=offline)
     with collecting("diff") as step:
@@ -76,7 +76,7 @@ def command(
 
     Exit status: 0 when equivalent, 1 when they differ, 2 for a missing or invalid snapshot file.
     """
-    from envcheck.snapshot import diff_snapshots, load_snapshot
+    from envcheck.export.snapshot import diff_snapshots, load_snapshot
 
     if python is not None and b is not None:
         raise UserError("--python applies only when comparing A with an interpreter's environment; drop --python, "
@@ -96,7 +96,7 @@ def command(
             "equivalent": equivalent,
             "groups": [g.to_dict() for g in groups],
         }
-        from envcheck.redact import redact_data
+        from envcheck.core.redact import redact_data
 
         sys.stdout.write(json.dumps(redact_data(document), indent=2) + "\n")
     else:

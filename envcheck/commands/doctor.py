@@ -12,13 +12,14 @@ import typer
 from rich.console import Console
 
 from envcheck.checks import AREAS, run_checks, select
-from envcheck.context import Context
-from envcheck.errors import UserError
+from envcheck.core.context import Context
+from envcheck.core.errors import UserError
 from envcheck.facts import all_collectors
-from envcheck import progress, settings
-from envcheck.model import FactResult, Facts, Status
-from envcheck.render import render_json, render_markdown, render_terminal
-from envcheck.runner import collect
+from envcheck.util import progress
+from envcheck.core import settings
+from envcheck.core.model import FactResult, Facts, Status
+from envcheck.core.render import render_json, render_markdown, render_terminal
+from envcheck.core.runner import collect
 
 
 def resolve_python(python: str | None) -> str:

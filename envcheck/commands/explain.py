@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 
 from envcheck.checks import AREAS, Check, all_checks
-from envcheck.errors import UserError
+from envcheck.core.errors import UserError
 
 
 def list_checks(console: Console) -> None:

@@ -12,8 +12,8 @@ from typing import Any, Callable, Iterator, Optional
 import typer
 
 from envcheck import __version__
-from envcheck.context import Context
-from envcheck.errors import UserError
+from envcheck.core.context import Context
+from envcheck.core.errors import UserError
 
 FORMATS = ("requirements", "conda", "snapshot")
 PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
@@ -25,7 +25,7 @@ def collecting(command: str) -> Iterator[Callable[[str], None]]:
     collected while the user waits. On a terminal a spinner shows the current step; otherwise
     (a pipe, a log, CI) each step is one line, so the seconds are accounted for. stdout, the
     command's product, gets nothing."""
-    from envcheck.progress import status
+    from envcheck.util.progress import status
 
     terminal = sys.stderr.isatty()
     with status("Collecting...", enabled=terminal) as spinner:
@@ -43,12 +43,12 @@ def _no_step(text: str) -> None:
 
 
 def read_packages(ctx: Context) -> dict[str, Any]:
-    """Run envcheck/pkginfo.py with the target interpreter and return its report.
+    """Run envcheck/target/pkginfo.py with the target interpreter and return its report.
 
     The script runs in the target so that what is listed is exactly what that interpreter imports
     (its sys.path, user site, .pth files), not what envcheck's own Python sees.
     """
-    from envcheck import pkginfo
+    from envcheck.target import pkginfo
 
     result = ctx.run([ctx.python, pkginfo.__file__], timeout=PKGINFO_TIMEOUT)
     if not result.ok:
@@ -65,14 +65,14 @@ def read_packages(ctx: Context) -> dict[str, Any]:
 def runtime_facts(ctx: Context) -> dict[str, dict]:
     """The doctor's torch and nvidia facts for the header comments ({} for a failed or absent
     collector: the header then says unknown)."""
-    from envcheck.runner import collect
+    from envcheck.core.runner import collect
 
     facts = collect(ctx, ["torch", "nvidia"])
     return {name: facts.data(name) for name in ("torch", "nvidia")}
 
 
 def _torch_version(report: dict[str, Any]) -> str | None:
-    from envcheck.envfiles import canonical_name
+    from envcheck.export.envfiles import canonical_name
 
     for dist in report.get("distributions") or []:
         if canonical_name(str(dist.get("name"))) == "torch":
@@ -89,13 +89,13 @@ def render_export(
     snapshot_format: str = "yaml",
     step: Callable[[str], None] = _no_step,
 ) -> str:
-    from envcheck import envfiles
+    from envcheck.export import envfiles
 
     step(f"listing the installed packages of {ctx.python}...")
     report = read_packages(ctx)
     if fmt == "snapshot":
         from envcheck.commands.doctor import gather
-        from envcheck.snapshot import build_snapshot, dump_snapshot
+        from envcheck.export.snapshot import build_snapshot, dump_snapshot
 
         step("collecting the doctor's facts about this machine (the torch probe takes a few seconds)...")
         facts, findings = gather(ctx)
@@ -155,14 +155,14 @@ def command(
     if snapshot_format not in ("yaml", "json"):
         raise UserError(f"--snapshot-format {snapshot_format}: choose yaml or json.")
     if snapshot_given and fmt != "snapshot":
-        raise UserError(f"--snapshot-format applies only to -f snapshot; drop it or add -f snapshot.")
+        raise UserError("--snapshot-format applies only to -f snapshot; drop it or add -f snapshot.")
     if env_name is not None and fmt != "conda":
         raise UserError("--name is the environment name written into environment.yml; use it with -f conda.")
     if env_name is not None and (not env_name.strip() or any(c in env_name for c in "/\\ #:") or env_name != env_name.strip()):
         raise UserError(f"--name {env_name!r} is not a valid conda environment name; use letters, digits, '-', '_' "
                         "and '.', e.g. --name catdog.")
     if output is not None:
-        from envcheck.fsutil import check_output_file
+        from envcheck.util.fsutil import check_output_file
 
         # Checked before the slow part so the user does not wait to be told.
         output = check_output_file(output, force)
@@ -172,7 +172,7 @@ def command(
     if output is None:
         sys.stdout.write(text)
         return
-    from envcheck.fsutil import atomic_write_text
+    from envcheck.util.fsutil import atomic_write_text
 
     atomic_write_text(output, text, force=force)
     print(f"Wrote {output} ({fmt}).", file=sys.stderr)

@@ -20,8 +20,8 @@ from typing import Any, Optional
 import typer
 
 from envcheck import __version__
-from envcheck.context import Context
-from envcheck.errors import UserError
+from envcheck.core.context import Context
+from envcheck.core.errors import UserError
 
 TEMPLATE_PACKAGE = "envcheck.templates"
 DEFAULT_TEMPLATE = "default"
@@ -149,7 +149,8 @@ def _newest_known_pair() -> tuple[str, str] | None:
 def scaffold_requirements(report: dict[str, Any], nvidia: dict[str, Any] | None) -> str:
     """requirements.txt for the new project: torch and torchvision exactly as installed in the
     target interpreter (with the PyTorch index line their build needs), plus pyyaml."""
-    from envcheck import envfiles, knowledge
+    from envcheck.export import envfiles
+    from envcheck import knowledge
 
     python = report.get("python") or {}
     dists = {envfiles.canonical_name(str(d["name"])): d for d in report.get("distributions") or []}
@@ -309,7 +310,7 @@ def write_project(
         raise UserError(f"cannot create the project in {parent} ({exc.strerror}); choose a folder you can write to with --dir.") from None
     # mkdtemp makes the folder 0700; the project gets the mode any new folder gets here (umask),
     # so teammates on a shared server can read it as they can read the user's other folders.
-    from envcheck.fsutil import umask_mode
+    from envcheck.util.fsutil import umask_mode
 
     os.chmod(staging, umask_mode(0o777))
     try:
@@ -400,7 +401,7 @@ def command(
         raise UserError("--dir is empty; give the folder to create the project in, or leave --dir out for the current folder.")
     directory = Path(directory_text) if directory_text is not None else None
     parent = (directory if directory is not None else Path.cwd()).expanduser()
-    from envcheck.fsutil import folder_problem
+    from envcheck.util.fsutil import folder_problem
 
     problem = folder_problem(parent, f"--dir {parent}" if directory is not None else "the current folder")
     if problem:
@@ -433,7 +434,7 @@ def command(
     report = read_packages(ctx)
     nvidia = None
     if not any(str(d.get("name")).lower() == "torch" for d in report.get("distributions") or []):
-        from envcheck.runner import collect
+        from envcheck.core.runner import collect
 
         nvidia = collect(ctx, ["nvidia"]).data("nvidia")
     files = plan_files(name, classes, template, scaffold_requirements(report, nvidia), sample_data)

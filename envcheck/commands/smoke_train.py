@@ -20,7 +20,7 @@ from typing import Any, List, Optional
 import typer
 from rich.console import Console
 
-from envcheck.errors import UserError
+from envcheck.core.errors import UserError
 
 # The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
 # training images per class, 100 validation images per class, 48 px, at most 3 epochs, and stops
@@ -91,7 +91,7 @@ def _require_torch() -> None:
         raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed in {sys.executable}; {TORCH_INSTALL_HINT}.")
     from importlib import metadata
 
-    from envcheck.support import below_floor
+    from envcheck.util.support import below_floor
 
     for name in ("torch", "torchvision"):
         try:
@@ -225,8 +225,8 @@ def _train_images(data: Path) -> int:
 
 
 def _nvidia_gpus() -> tuple[list[dict[str, Any]], str | None]:
-    from envcheck.context import Context
-    from envcheck.runner import collect
+    from envcheck.core.context import Context
+    from envcheck.core.runner import collect
 
     facts = collect(Context(), ["nvidia"])
     data = facts.data("nvidia")
@@ -253,7 +253,7 @@ def fingerprint(child_env: dict[str, str], base_env: dict[str, str] | None = Non
     """
     try:
         from envcheck.commands.doctor import gather
-        from envcheck.context import Context
+        from envcheck.core.context import Context
         from envcheck.facts.torch_probe import NO_CONTEXT_ENV
 
         env = dict(base_env) if base_env is not None else _child_env({})
@@ -549,7 +549,7 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
         doc = report.report_dict(checks, plan.to_dict(), settings, fingerprint(plan.child_env, guard.child_env({})),
                                  None if temporary else str(out_dir), notes)
     if not temporary and doc is not None:
-        from envcheck.fsutil import atomic_write_text
+        from envcheck.util.fsutil import atomic_write_text
 
         atomic_write_text(out_dir / "report.json", report.render_json(doc) + "\n")
     if json_out:

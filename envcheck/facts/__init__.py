@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 
 CollectorFn = Callable[[Context], dict[str, Any]]
 

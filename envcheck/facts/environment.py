@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
 _NAMES = {

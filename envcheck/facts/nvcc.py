@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
 _RELEASE = re.compile(r"release (\d+\.\d+)")

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from envcheck import nvsmi
-from envcheck.context import Context
+from envcheck.facts import nvsmi
+from envcheck.core.context import Context
 from envcheck.facts import collector
 from envcheck.knowledge.versions import canonical_name
 

@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
 SHADOW_NAMES = ("python", "python3", "pip", "pip3", "nvcc", "nvidia-smi", "conda", "torchrun")

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
-from envcheck.redact import hide_credentials_in_url, redact_text
+from envcheck.core.redact import hide_credentials_in_url, redact_text
 
 PROXY_KINDS = ("http", "https", "ftp", "all", "no")
 _PROXY_NAME = re.compile(r"^(http|https|ftp|all|no|socks)_proxy$", re.IGNORECASE)

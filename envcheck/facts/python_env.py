@@ -1,7 +1,7 @@
 """The interpreter being diagnosed, the one envcheck runs under, and what `python`/`pip` on PATH
 really are.
 
-The target is inspected by running envcheck/pyinfo.py with it, so a conda env's python can be
+The target is inspected by running envcheck/target/pyinfo.py with it, so a conda env's python can be
 diagnosed without installing envcheck into that env.
 """
 
@@ -14,10 +14,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
-PYINFO = Path(__file__).resolve().parent.parent / "pyinfo.py"
+PYINFO = Path(__file__).resolve().parent.parent / "target" / "pyinfo.py"
 
 # pip's console script for a long interpreter path starts with a /bin/sh trampoline instead of a
 # plain shebang (Linux limits shebang length): '''exec' "/very/long/env/bin/python" "$0" "$@"

@@ -7,9 +7,9 @@ import os
 import re
 from pathlib import Path
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
-from envcheck.redact import redact_text
+from envcheck.core.redact import redact_text
 
 STARTUP_FILES = (".bashrc", ".bash_profile", ".profile", ".zshrc")
 CONDA_BEGIN = ">>> conda initialize >>>"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
 WSL_LIBCUDA = "usr/lib/wsl/lib/libcuda.so.1"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import collector
 
 # name -> (argv, regex for the version in its first lines)

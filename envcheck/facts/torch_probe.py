@@ -1,4 +1,4 @@
-"""The "torch" collector: run envcheck/probe.py under the target interpreter and read its answer.
+"""The "torch" collector: run envcheck/target/probe.py under the target interpreter and read its answer.
 
 The probe prints one JSON line per step ("start", then "done" with that step's fields) and a
 final "result" line (protocol in probe.py). Reading the lines rather than only the final object
@@ -25,10 +25,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from envcheck.context import CommandResult, Context
+from envcheck.core.context import CommandResult, Context
 from envcheck.facts import collector
 
-PROBE = Path(__file__).resolve().parent.parent / "probe.py"
+PROBE = Path(__file__).resolve().parent.parent / "target" / "probe.py"
 MARKER = '{"envcheck_probe"'
 
 # The runner's deadline follows --probe-timeout plus a margin, so a slow import is reported as

@@ -20,7 +20,7 @@ _VARIANT = re.compile(r"^cu(\d+)$")
 def canonical_name(name: str) -> str:
     """PEP 503 normalised project name: 'PyYAML' -> 'pyyaml', 'nvidia_ml.py' -> 'nvidia-ml-py'.
 
-    envcheck/pyinfo.py and envcheck/pkginfo.py keep a standard-library copy of this rule because
+    envcheck/target/pyinfo.py and envcheck/target/pkginfo.py keep a standard-library copy of this rule because
     they run inside the diagnosed interpreter, where neither envcheck nor packaging may exist.
     """
     return str(canonicalize_name(name))

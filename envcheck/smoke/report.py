@@ -1,6 +1,6 @@
 """smoke-train's output: the checks table with numbers, the verdict line, and the --json document.
 
-Everything printed or written passes through envcheck.redact, like the doctor's reports.
+Everything printed or written passes through envcheck.core.redact, like the doctor's reports.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from envcheck import __version__
-from envcheck.redact import redact_data, redact_text
+from envcheck.core.redact import redact_data, redact_text
 from envcheck.smoke.phases import CheckResult
 
 # 2: checks[].status ("pass", "fail" or "skipped"); checks[].passed is null for a check that was

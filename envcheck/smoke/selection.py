@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from envcheck.errors import UserError
-from envcheck.visible_devices import parse_visible_devices
+from envcheck.core.errors import UserError
+from envcheck.facts.visible_devices import parse_visible_devices
 
 
 MAX_NPROC = 64  # DDP check processes; one per GPU, and a handful of gloo processes prove the CPU stack

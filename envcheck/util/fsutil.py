@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from envcheck.errors import UserError
+from envcheck.core.errors import UserError
 
 # Longest output file name: 255 bytes (NAME_MAX) less what the temporary file's name adds.
 MAX_NAME = 240

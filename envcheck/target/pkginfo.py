@@ -2,25 +2,26 @@
 
 envcheck runs this file with the TARGET interpreter (`envcheck export --python PATH`), which may
 have neither envcheck nor any third-party package installed, and may be older than envcheck's own
-Python. So: standard library only, nothing newer than Python 3.8, and every failure becomes JSON
+Python. So (the rule of envcheck/target): standard library only, Python 3.6 syntax, and every failure becomes JSON
 rather than a traceback, so the caller always has something to parse.
 
 Output: {"pkginfo_version", "python": {...}, "distributions": [...], "conda": {...} | null,
          "errors": [...]}, or {"error": "...", "traceback": "..."} when nothing could be listed.
 """
 
+import os
 import sys
 
-# Run as a script, sys.path[0] is envcheck's own package folder; the target's imports must not
-# see envcheck's modules, or a listing of the target would include things it does not have.
-if sys.path and sys.path[0] and __name__ == "__main__":
-    sys.path.pop(0)
+if __name__ == "__main__":
+    # The rule of every script in envcheck/target: python puts the script's own folder first on
+    # sys.path, and it is not the target's, so it goes before anything else is imported.
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import traceback  # noqa: E402
+import json
+import platform
+import re
+import traceback
 
 PKGINFO_VERSION = 1
 

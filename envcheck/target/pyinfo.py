@@ -2,23 +2,23 @@
 
 envcheck runs this file with the interpreter being diagnosed (`--python`, e.g. a conda env's
 bin/python), which does not have envcheck installed. So: standard library only, no import of
-envcheck, syntax that old interpreters still parse, and every failure is reported inside the
+envcheck, Python 3.6 syntax (the rule of envcheck/target), and every failure is reported inside the
 JSON (the "error" and "traceback" keys) rather than as a crash, so the caller always gets data.
 """
 
-import json
 import os
+import sys
+
+if __name__ == "__main__":
+    # The rule of every script in envcheck/target: python puts the script's own folder first on
+    # sys.path, and it is not the target's, so it goes before anything else is imported.
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import json
 import platform
 import re
-import sys
 import traceback
-
-
-def _drop_own_dir_from_path():
-    # `python /x/envcheck/pyinfo.py` puts /x/envcheck first on sys.path; envcheck's own modules
-    # must not be mistaken for the target's packages.
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
 
 
 def _normalize(name):
@@ -124,7 +124,6 @@ def describe():
 
 def main():
     try:
-        _drop_own_dir_from_path()
         result = describe()
     except Exception as exc:
         result = {

@@ -17,9 +17,9 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from envcheck import __version__
-from envcheck.envfiles import canonical_name, cuda_from_variant, requirement_for
-from envcheck.errors import UserError
-from envcheck.redact import redact_data
+from envcheck.export.envfiles import canonical_name, cuda_from_variant, requirement_for
+from envcheck.core.errors import UserError
+from envcheck.core.redact import redact_data
 
 SCHEMA_VERSION = 1
 KIND = "envcheck-snapshot"

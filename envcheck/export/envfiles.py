@@ -1,4 +1,4 @@
-"""Turn a package listing (from envcheck/pkginfo.py) into files that recreate the environment.
+"""Turn a package listing (from envcheck/target/pkginfo.py) into files that recreate the environment.
 
 Pure functions over plain data: no subprocess, no environment reads, so every rule here is tested
 with hand-written package lists. The command modules run pkginfo and gather facts, then call these.
@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from envcheck.knowledge.versions import canonical_name
-from envcheck.redact import redact_url
+from envcheck.core.redact import redact_url
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
 

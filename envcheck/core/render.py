@@ -1,6 +1,6 @@
 """The one place that decides how a doctor report looks: terminal, JSON or Markdown.
 
-Everything printed passes through envcheck.redact first, whatever the format.
+Everything printed passes through envcheck.core.redact first, whatever the format.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from rich.markup import escape
 
 from envcheck import __version__
 from envcheck.checks import AREAS
-from envcheck.model import Facts, Finding, Status
-from envcheck.redact import redact_data, redact_text
+from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.redact import redact_data, redact_text
 
 SCHEMA_VERSION = 1
 

@@ -7,9 +7,9 @@ import time
 import traceback
 from typing import Callable, Iterable
 
-from envcheck.context import Context
+from envcheck.core.context import Context
 from envcheck.facts import Collector, all_collectors
-from envcheck.model import FactResult, Facts
+from envcheck.core.model import FactResult, Facts
 
 DEFAULT_COLLECTOR_TIMEOUT = 20.0
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from envcheck.errors import UserError
+from envcheck.core.errors import UserError
 
 try:  # Python 3.11+
     import tomllib

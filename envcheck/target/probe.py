@@ -3,7 +3,7 @@
 envcheck runs this file as `<target python> probe.py [--skip-device-op] [--no-cuda-context]`. The target may not have
 envcheck (or anything but the standard library) installed, so this file imports nothing from
 envcheck and nothing outside the standard library except torch and torchvision, each guarded.
-It is written for old interpreters too (no syntax newer than Python 3.6).
+It follows the rule of envcheck/target: Python 3.6 syntax, standard library only.
 
 Output protocol, one JSON object per line, each carrying the key "envcheck_probe" so the reader
 can pick them out of anything torch itself prints on stdout:
@@ -15,9 +15,16 @@ CUDA happens), the reader still has every finished step's fields, and the last "
 a "done" names the step that hung or crashed.
 """
 
-import json
 import os
 import sys
+
+if __name__ == "__main__":
+    # The rule of every script in envcheck/target: python puts the script's own folder first on
+    # sys.path, and it is not the target's, so it goes before anything else is imported.
+    _HERE = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
+import json
 import traceback
 import warnings
 
