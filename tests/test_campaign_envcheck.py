@@ -42,7 +42,8 @@ import pytest
 import yaml
 
 from envcheck.core import runner
-from envcheck.commands import doctor, export, smoke_train
+from envcheck.commands import smoke_train
+from envcheck.commands import common
 from envcheck.core.model import Facts
 from envcheck.export.snapshot import build_snapshot, dump_snapshot
 from _cli import run_cli
@@ -338,7 +339,7 @@ case("export", "python-folder-without-interpreter", ["--python", "{t}"], "that f
 case("export", "python-not-executable", ["--python", "{t}/py"], "not executable", setup=W("py", "#!/bin/sh\n", 0o644))
 case("export", "unknown-option", ["--bogus"], "No such option: --bogus", kind="usage")
 case("export", "only-requested-finds-nothing", ["--only-requested"], "--only-requested: no installed package records",
-     fakes=True, setup=PATCH(export, "read_packages", lambda ctx: {**FAKE_REPORT, "distributions": [
+     fakes=True, setup=PATCH(common, "read_packages", lambda ctx: {**FAKE_REPORT, "distributions": [
          _dist("numpy", "2.1.0", requested=False)]}))
 case("export", "to-a-path-with-spaces-and-unicode", ["-o", "{t}/dir with space/ünï codé.txt"], "Wrote",
      kind="ok", setup=D("dir with space"),
@@ -753,17 +754,17 @@ def install_stand_ins(monkeypatch, fakes: bool) -> None:
     """Valid cases get canned packages and facts; refusals get stand-ins that fail the case if the
     slow work starts. smoke-train's phases and data drawing are never allowed here."""
     if fakes:
-        monkeypatch.setattr(export, "read_packages", lambda ctx: json.loads(json.dumps(FAKE_REPORT)))
-        monkeypatch.setattr(export, "runtime_facts", lambda ctx: {"torch": dict(FAKE_FACTS["torch"]), "nvidia": dict(FAKE_FACTS["nvidia"])})
-        monkeypatch.setattr(doctor, "gather", lambda ctx, *args, **kwargs: (_facts(), []))
+        monkeypatch.setattr(common, "read_packages", lambda ctx: json.loads(json.dumps(FAKE_REPORT)))
+        monkeypatch.setattr(common, "runtime_facts", lambda ctx: {"torch": dict(FAKE_FACTS["torch"]), "nvidia": dict(FAKE_FACTS["nvidia"])})
+        monkeypatch.setattr(common, "gather", lambda ctx, *args, **kwargs: (_facts(), []))
         monkeypatch.setattr(runner, "collect", _collect)
-        monkeypatch.setattr(doctor, "collect", _collect)
+        monkeypatch.setattr(common, "collect", _collect)
     else:
-        monkeypatch.setattr(export, "read_packages", _forbidden("listing the packages"))
-        monkeypatch.setattr(export, "runtime_facts", _forbidden("collecting facts"))
-        monkeypatch.setattr(doctor, "gather", _forbidden("collecting facts"))
+        monkeypatch.setattr(common, "read_packages", _forbidden("listing the packages"))
+        monkeypatch.setattr(common, "runtime_facts", _forbidden("collecting facts"))
+        monkeypatch.setattr(common, "gather", _forbidden("collecting facts"))
         monkeypatch.setattr(runner, "collect", _forbidden("collecting facts"))
-        monkeypatch.setattr(doctor, "collect", _forbidden("collecting facts"))
+        monkeypatch.setattr(common, "collect", _forbidden("collecting facts"))
     import reference_train.synthetic
 
     monkeypatch.setattr(smoke_train, "_run_phases", _forbidden("smoke-train's phases"))

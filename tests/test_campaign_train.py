@@ -396,11 +396,11 @@ def test_reference_train(c: Case, tmp_path, no_slow_start, capsys):
 def project(tmp_path_factory):
     """A project from `envcheck scaffold --sample-data`, small enough to train in seconds."""
     pytest.importorskip("PIL")
-    from envcheck.commands import export, scaffold
+    from envcheck.commands import common, scaffold
     from _cli import run_cli
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(export, "read_packages", lambda ctx: FAKE_REPORT)
+    mp.setattr(common, "read_packages", lambda ctx: FAKE_REPORT)
     mp.setattr(scaffold, "SAMPLE_TRAIN_PER_CLASS", 6)
     mp.setattr(scaffold, "SAMPLE_VAL_PER_CLASS", 2)
     mp.setattr(scaffold, "SAMPLE_IMAGE_SIZE", 32)

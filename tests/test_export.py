@@ -13,7 +13,7 @@ import yaml
 from envcheck.export import envfiles
 
 from envcheck.target import pkginfo
-from envcheck.commands import export
+from envcheck.commands import common
 from envcheck.core.model import Facts
 from envcheck.export.snapshot import build_snapshot, dump_snapshot
 from _cli import run_cli
@@ -234,7 +234,7 @@ def test_snapshot_never_contains_secrets():
 @pytest.fixture
 def no_probes(monkeypatch):
     """The header's torch/nvidia facts: skip the slow torch import in CLI tests."""
-    monkeypatch.setattr(export, "runtime_facts", lambda ctx: {"torch": {}, "nvidia": {}})
+    monkeypatch.setattr(common, "runtime_facts", lambda ctx: {"torch": {}, "nvidia": {}})
 
 
 def test_output_file_is_not_clobbered_without_force(tmp_path, capsys, no_probes):

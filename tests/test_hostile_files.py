@@ -10,7 +10,8 @@ import stat
 
 import pytest
 
-from envcheck.commands import export
+
+from envcheck.commands import common
 from envcheck.export.snapshot import dump_snapshot
 from _cli import run_cli
 
@@ -21,8 +22,8 @@ def no_collect(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("collection started before the output path was checked")
 
-    monkeypatch.setattr(export, "read_packages", boom)
-    monkeypatch.setattr(export, "runtime_facts", boom)
+    monkeypatch.setattr(common, "read_packages", boom)
+    monkeypatch.setattr(common, "runtime_facts", boom)
 
 
 def one_line_error(code, out, err):
@@ -65,13 +66,13 @@ def test_export_into_an_unwritable_folder(tmp_path, capsys, no_collect, monkeypa
 
 def test_export_where_even_root_cannot_create_files(capsys, monkeypatch):
     # /proc refuses new files for every user: the write itself fails, which must still be one line.
-    monkeypatch.setattr(export, "runtime_facts", lambda ctx: {"torch": {}, "nvidia": {}})
+    monkeypatch.setattr(common, "runtime_facts", lambda ctx: {"torch": {}, "nvidia": {}})
     err = one_line_error(*run_cli(["export", "-o", "/proc/envcheck-reqs.txt"], capsys))
     assert "/proc" in err
 
 
 def test_written_file_follows_the_umask(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(export, "runtime_facts", lambda ctx: {"torch": {}, "nvidia": {}})
+    monkeypatch.setattr(common, "runtime_facts", lambda ctx: {"torch": {}, "nvidia": {}})
     old = os.umask(0o022)
     try:
         code, _, err = run_cli(["export", "-o", str(tmp_path / "r.txt")], capsys)

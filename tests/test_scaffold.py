@@ -12,6 +12,8 @@ import pytest
 import yaml
 
 from envcheck.commands import scaffold
+
+from envcheck.commands import common
 from _cli import run_cli
 
 
@@ -30,9 +32,8 @@ FAKE_REPORT = {
 @pytest.fixture
 def fake_env(monkeypatch):
     """The target interpreter's packages, without running pkginfo: a cu118 torch."""
-    from envcheck.commands import export
 
-    monkeypatch.setattr(export, "read_packages", lambda ctx: FAKE_REPORT)
+    monkeypatch.setattr(common, "read_packages", lambda ctx: FAKE_REPORT)
 
 
 def files_under(root):

@@ -109,7 +109,7 @@ def test_silenced_findings_are_listed_not_hidden(world):
 
 def test_doctor_with_a_silenced_failure_exits_0_and_says_so(world, capsys, monkeypatch):
     from _cli import run_cli
-    from envcheck.commands import doctor
+    from envcheck.commands import common
 
     world["user_file"].write_text('ignore = ["system.disk_space"]\ndisk_warn_gib = 1000000\ndisk_fail_gib = 1000000\n')
     monkeypatch.setenv("ENVCHECK_CONFIG", str(world["user_file"]))
@@ -123,7 +123,7 @@ def test_doctor_with_a_silenced_failure_exits_0_and_says_so(world, capsys, monke
     assert code == 0, err
     code, out, _ = run_cli(["doctor", "--only", "system"], capsys)
     assert "silenced by" in out and code == 0
-    monkeypatch.setattr(doctor, "gather", lambda *a, **k: pytest.fail("collection started before the settings were checked"))
+    monkeypatch.setattr(common, "gather", lambda *a, **k: pytest.fail("collection started before the settings were checked"))
     world["user_file"].write_text("gpu_hot_c = hot\n")
     code, out, err = run_cli(["doctor"], capsys)
     assert code == 2 and "not valid TOML" in err and len(err.strip().splitlines()) == 1

@@ -87,10 +87,11 @@ def test_no_context_probe_argument(tmp_path):
 
 
 def test_fingerprint_uses_the_childrens_gpus_and_the_no_context_probe(monkeypatch):
-    from envcheck.commands import doctor, smoke_train
+    from envcheck.commands import smoke_train
+    from envcheck.commands import common
 
     seen = []
-    monkeypatch.setattr(doctor, "gather", lambda ctx, only=None, **kw: (seen.append((dict(ctx.env), only)), ({}, []))[1])
+    monkeypatch.setattr(common, "gather", lambda ctx, only=None, **kw: (seen.append((dict(ctx.env), only)), ({}, []))[1])
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
     smoke_train.fingerprint({"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": "GPU-00000002-0000-0000-0000-000000000002"})
     smoke_train.fingerprint({"CUDA_VISIBLE_DEVICES": ""})

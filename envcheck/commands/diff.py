@@ -19,15 +19,14 @@ DIFF_FACTS = ["torch", "nvidia", "env", "python"]
 
 
 def current_snapshot(python: str | None, offline: bool = True) -> dict:
-    from envcheck.commands.doctor import resolve_python
-    from envcheck.commands.export import collecting, read_packages
+    from envcheck.commands import common
     from envcheck.core.runner import collect
     from envcheck.export.snapshot import build_snapshot
 
-    ctx = Context(python=resolve_python(python), offline=offline)
-    with collecting("diff") as step:
+    ctx = Context(python=common.resolve_python(python), offline=offline)
+    with common.collecting("diff") as step:
         step(f"listing the installed packages of {ctx.python}...")
-        report = read_packages(ctx)
+        report = common.read_packages(ctx)
         step(f"collecting the {', '.join(DIFF_FACTS)} facts (the torch probe takes a few seconds)...")
         facts = collect(ctx, DIFF_FACTS)
     return build_snapshot(report, facts.to_dict(), [], ctx.python)

@@ -3,74 +3,21 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
-from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
 
-from envcheck.checks import AREAS, run_checks, select
+from envcheck.checks import AREAS, select
+from envcheck.commands import common
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
 from envcheck.facts import all_collectors
 from envcheck.util import progress
 from envcheck.core import settings
-from envcheck.core.model import FactResult, Facts, Status
+from envcheck.core.model import FactResult, Status
 from envcheck.core.render import render_json, render_markdown, render_terminal
-from envcheck.core.runner import collect
-
-
-def resolve_python(python: str | None) -> str:
-    """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
-    if python is None:
-        return sys.executable
-    if not python.strip():
-        # `--python "$PY"` with PY unset: diagnosing envcheck's own interpreter instead would mislead.
-        raise UserError("--python is empty; give the path of a Python interpreter, e.g. --python ~/miniconda3/envs/NAME/bin/python.")
-    candidate = Path(python).expanduser()
-    if candidate.is_symlink() and not candidate.exists():
-        raise UserError(f"--python {python} is a broken symbolic link (it points to {os.readlink(candidate)}, which does not "
-                        "exist or loops); give the path of an existing interpreter.")
-    if candidate.is_dir():
-        # Accept an environment prefix too (a conda env or venv folder).
-        for sub in ("bin/python", "bin/python3"):
-            if (candidate / sub).exists():
-                return str(candidate / sub)
-        raise UserError(f"--python {python}: that folder has no bin/python; give the interpreter itself, e.g. {candidate}/bin/python.")
-    if "/" not in python:
-        import shutil
-
-        found = shutil.which(python)
-        if found:
-            return found
-        raise UserError(f"--python {python}: no such command on PATH; give the full path, e.g. ~/miniconda3/envs/NAME/bin/python.")
-    if not candidate.exists():
-        raise UserError(f"--python {python}: no such file; give the path of a Python interpreter, e.g. ~/miniconda3/envs/NAME/bin/python.")
-    if not os.access(candidate, os.X_OK):
-        raise UserError(f"--python {python}: that file is not executable.")
-    return str(candidate)
-
-
-def gather(
-    ctx: Context, only: list[str] | None = None, on_done=None, skip_facts: set[str] | None = None,
-    extra: dict[str, FactResult] | None = None,
-) -> tuple[Facts, list]:
-    """Collect what the selected checks need and run them. Used by doctor, export and smoke-train.
-
-    skip_facts: collectors not to run (e.g. {"torch"} for a fast report); checks that need them
-    see an empty fact and say so.
-    """
-    checks = select(only)
-    needed: set[str] | None = None
-    if only:
-        needed = {name for c in checks for name in c.facts}
-    if skip_facts:
-        needed = (set(all_collectors()) if needed is None else needed) - set(skip_facts)
-    facts = collect(ctx, needed, on_done=on_done)
-    facts.update(extra or {})
-    return facts, run_checks(checks, facts)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -116,7 +63,7 @@ def command(
     if unknown:
         names = ", ".join(AREAS)
         raise UserError(f"--only {','.join(unknown)} matches no area or check; areas are: {names} (see --list-checks).")
-    ctx = Context(python=resolve_python(python), offline=offline, probe_timeout=timeout)
+    ctx = Context(python=common.resolve_python(python), offline=offline, probe_timeout=timeout)
     # Read (and refuse, in one line) the settings before the slow collection starts.
     user_settings = settings.load()
 
@@ -136,7 +83,7 @@ def command(
     try:
         # The settings travel as a fact: checks read thresholds from it, run_checks marks silenced
         # findings, and --json shows what was in force.
-        facts, findings = gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None,
+        facts, findings = common.gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None,
                                  extra={"settings": FactResult("settings", True, data=user_settings.to_dict())})
     finally:
         if status is not None:

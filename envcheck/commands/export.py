@@ -3,72 +3,18 @@ environment.yml) or compared later (a snapshot for `envcheck diff`)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 import typer
 
 from envcheck import __version__
+from envcheck.commands import common
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
 
 FORMATS = ("requirements", "conda", "snapshot")
-PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
-
-
-@contextlib.contextmanager
-def collecting(command: str) -> Iterator[Callable[[str], None]]:
-    """`with collecting("export") as step: step("listing ...")`: say on stderr what is being
-    collected while the user waits. On a terminal a spinner shows the current step; otherwise
-    (a pipe, a log, CI) each step is one line, so the seconds are accounted for. stdout, the
-    command's product, gets nothing."""
-    from envcheck.util.progress import status
-
-    terminal = sys.stderr.isatty()
-    with status("Collecting...", enabled=terminal) as spinner:
-        def step(text: str) -> None:
-            if terminal:
-                spinner.update(text[:1].upper() + text[1:])
-            else:
-                print(f"envcheck {command}: {text}", file=sys.stderr, flush=True)
-
-        yield step
-
-
-def _no_step(text: str) -> None:
-    pass
-
-
-def read_packages(ctx: Context) -> dict[str, Any]:
-    """Run envcheck/target/pkginfo.py with the target interpreter and return its report.
-
-    The script runs in the target so that what is listed is exactly what that interpreter imports
-    (its sys.path, user site, .pth files), not what envcheck's own Python sees.
-    """
-    from envcheck.target import pkginfo
-
-    result = ctx.run([ctx.python, pkginfo.__file__], timeout=PKGINFO_TIMEOUT)
-    if not result.ok:
-        raise UserError(f"could not list the packages of {ctx.python}: {result.describe_failure()}.")
-    try:
-        report = json.loads(result.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise UserError(f"{ctx.python} printed no package list (is it a Python 3.8+ interpreter?).") from None
-    if report.get("error"):
-        raise UserError(f"listing the packages of {ctx.python} failed: {report['error']}.")
-    return report
-
-
-def runtime_facts(ctx: Context) -> dict[str, dict]:
-    """The doctor's torch and nvidia facts for the header comments ({} for a failed or absent
-    collector: the header then says unknown)."""
-    from envcheck.core.runner import collect
-
-    facts = collect(ctx, ["torch", "nvidia"])
-    return {name: facts.data(name) for name in ("torch", "nvidia")}
 
 
 def _torch_version(report: dict[str, Any]) -> str | None:
@@ -87,18 +33,17 @@ def render_export(
     include_bootstrap: bool = False,
     env_name: str | None = None,
     snapshot_format: str = "yaml",
-    step: Callable[[str], None] = _no_step,
+    step: Callable[[str], None] = common.no_step,
 ) -> str:
     from envcheck.export import envfiles
 
     step(f"listing the installed packages of {ctx.python}...")
-    report = read_packages(ctx)
+    report = common.read_packages(ctx)
     if fmt == "snapshot":
-        from envcheck.commands.doctor import gather
         from envcheck.export.snapshot import build_snapshot, dump_snapshot
 
         step("collecting the doctor's facts about this machine (the torch probe takes a few seconds)...")
-        facts, findings = gather(ctx)
+        facts, findings = common.gather(ctx)
         document = build_snapshot(report, facts.to_dict(), [f.to_dict() for f in findings], ctx.python)
         return dump_snapshot(document, snapshot_format)
 
@@ -110,7 +55,7 @@ def render_export(
             f"installers here: {', '.join(installers) or 'none'}); export without --only-requested."
         )
     step("collecting the torch and NVIDIA facts for the header (the torch probe takes a few seconds)...")
-    runtime = runtime_facts(ctx)
+    runtime = common.runtime_facts(ctx)
     header = envfiles.header_lines(report.get("python"), runtime["torch"], runtime["nvidia"], __version__, _torch_version(report))
     if fmt == "conda":
         document, notes = envfiles.conda_environment(report, env_name, only_requested, include_bootstrap)
@@ -142,7 +87,6 @@ def command(
 
     torch builds with a +cuXYZ/+cpu label get the PyTorch index line they need to install.
     """
-    from envcheck.commands.doctor import resolve_python
 
     if fmt not in FORMATS:
         raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}.")
@@ -166,8 +110,8 @@ def command(
 
         # Checked before the slow part so the user does not wait to be told.
         output = check_output_file(output, force)
-    ctx = Context(python=resolve_python(python), offline=offline)
-    with collecting("export") as step:
+    ctx = Context(python=common.resolve_python(python), offline=offline)
+    with common.collecting("export") as step:
         text = render_export(ctx, fmt, only_requested, include_bootstrap, env_name, snapshot_format, step)
     if output is None:
         sys.stdout.write(text)

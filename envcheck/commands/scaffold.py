@@ -389,8 +389,7 @@ def command(
 
     requirements.txt pins torch/torchvision to the build on this machine, with the index line it needs.
     """
-    from envcheck.commands.doctor import resolve_python
-    from envcheck.commands.export import read_packages
+    from envcheck.commands import common
 
     if force and skip_existing:
         raise UserError("choose one of --force and --skip-existing.")
@@ -430,8 +429,8 @@ def command(
         if problem:
             raise UserError(problem)
 
-    ctx = Context(python=resolve_python(python))
-    report = read_packages(ctx)
+    ctx = Context(python=common.resolve_python(python))
+    report = common.read_packages(ctx)
     nvidia = None
     if not any(str(d.get("name")).lower() == "torch" for d in report.get("distributions") or []):
         from envcheck.core.runner import collect

@@ -252,14 +252,14 @@ def fingerprint(child_env: dict[str, str], base_env: dict[str, str] | None = Non
     Exclusive-Process GPU the worker holds).
     """
     try:
-        from envcheck.commands.doctor import gather
+        from envcheck.commands import common
         from envcheck.core.context import Context
         from envcheck.facts.torch_probe import NO_CONTEXT_ENV
 
         env = dict(base_env) if base_env is not None else _child_env({})
         env.update(child_env)
         env[NO_CONTEXT_ENV] = "1"
-        facts, findings = gather(Context(env=env), only=["system", "driver", "torch"])
+        facts, findings = common.gather(Context(env=env), only=["system", "driver", "torch"])
         return {
             "facts": {name: (result.data if result.ok else {"error": result.error}) for name, result in sorted(facts.items())},
             "findings": [{"id": f.id, "status": f.status.value, "summary": f.summary} for f in findings],

@@ -1,0 +1,133 @@
+"""Helpers the commands share, so no command imports another.
+
+- resolve_python: the interpreter a `--python` option names (doctor, export, diff, scaffold).
+- gather: collect the facts the selected checks need and run them (doctor, export's snapshot,
+  smoke-train's fingerprint).
+- read_packages: the target interpreter's installed distributions, from envcheck/target/pkginfo.py
+  (export, diff, scaffold).
+- runtime_facts: the torch and nvidia facts alone (export's header).
+- collecting: what is being collected, on stderr, while the user waits.
+
+Commands call these as `common.NAME(...)`, so a test replaces one in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from envcheck.checks import run_checks, select
+from envcheck.core.context import Context
+from envcheck.core.errors import UserError
+from envcheck.core.model import FactResult, Facts
+from envcheck.core.runner import collect
+from envcheck.facts import all_collectors
+
+PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
+
+
+def resolve_python(python: str | None) -> str:
+    """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
+    if python is None:
+        return sys.executable
+    if not python.strip():
+        # `--python "$PY"` with PY unset: diagnosing envcheck's own interpreter instead would mislead.
+        raise UserError("--python is empty; give the path of a Python interpreter, e.g. --python ~/miniconda3/envs/NAME/bin/python.")
+    candidate = Path(python).expanduser()
+    if candidate.is_symlink() and not candidate.exists():
+        raise UserError(f"--python {python} is a broken symbolic link (it points to {os.readlink(candidate)}, which does not "
+                        "exist or loops); give the path of an existing interpreter.")
+    if candidate.is_dir():
+        # Accept an environment prefix too (a conda env or venv folder).
+        for sub in ("bin/python", "bin/python3"):
+            if (candidate / sub).exists():
+                return str(candidate / sub)
+        raise UserError(f"--python {python}: that folder has no bin/python; give the interpreter itself, e.g. {candidate}/bin/python.")
+    if "/" not in python:
+        import shutil
+
+        found = shutil.which(python)
+        if found:
+            return found
+        raise UserError(f"--python {python}: no such command on PATH; give the full path, e.g. ~/miniconda3/envs/NAME/bin/python.")
+    if not candidate.exists():
+        raise UserError(f"--python {python}: no such file; give the path of a Python interpreter, e.g. ~/miniconda3/envs/NAME/bin/python.")
+    if not os.access(candidate, os.X_OK):
+        raise UserError(f"--python {python}: that file is not executable.")
+    return str(candidate)
+
+
+def gather(
+    ctx: Context, only: list[str] | None = None, on_done=None, skip_facts: set[str] | None = None,
+    extra: dict[str, FactResult] | None = None,
+) -> tuple[Facts, list]:
+    """Collect what the selected checks need and run them. Used by doctor, export and smoke-train.
+
+    skip_facts: collectors not to run (e.g. {"torch"} for a fast report); checks that need them
+    see an empty fact and say so.
+    """
+    checks = select(only)
+    needed: set[str] | None = None
+    if only:
+        needed = {name for c in checks for name in c.facts}
+    if skip_facts:
+        needed = (set(all_collectors()) if needed is None else needed) - set(skip_facts)
+    facts = collect(ctx, needed, on_done=on_done)
+    facts.update(extra or {})
+    return facts, run_checks(checks, facts)
+
+
+@contextlib.contextmanager
+def collecting(command: str) -> Iterator[Callable[[str], None]]:
+    """`with collecting("export") as step: step("listing ...")`: say on stderr what is being
+    collected while the user waits. On a terminal a spinner shows the current step; otherwise
+    (a pipe, a log, CI) each step is one line, so the seconds are accounted for. stdout, the
+    command's product, gets nothing."""
+    from envcheck.util.progress import status
+
+    terminal = sys.stderr.isatty()
+    with status("Collecting...", enabled=terminal) as spinner:
+        def step(text: str) -> None:
+            if terminal:
+                spinner.update(text[:1].upper() + text[1:])
+            else:
+                print(f"envcheck {command}: {text}", file=sys.stderr, flush=True)
+
+        yield step
+
+
+def no_step(text: str) -> None:
+    pass
+
+
+def read_packages(ctx: Context) -> dict[str, Any]:
+    """Run envcheck/target/pkginfo.py with the target interpreter and return its report.
+
+    The script runs in the target so that what is listed is exactly what that interpreter imports
+    (its sys.path, user site, .pth files), not what envcheck's own Python sees.
+    """
+    from envcheck.target import pkginfo
+
+    result = ctx.run([ctx.python, pkginfo.__file__], timeout=PKGINFO_TIMEOUT)
+    if not result.ok:
+        raise UserError(f"could not list the packages of {ctx.python}: {result.describe_failure()}.")
+    try:
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise UserError(f"{ctx.python} printed no package list (is it a Python 3.8+ interpreter?).") from None
+    if report.get("error"):
+        raise UserError(f"listing the packages of {ctx.python} failed: {report['error']}.")
+    return report
+
+
+def runtime_facts(ctx: Context) -> dict[str, dict]:
+    """The doctor's torch and nvidia facts for the header comments ({} for a failed or absent
+    collector: the header then says unknown)."""
+    from envcheck.core.runner import collect
+
+    facts = collect(ctx, ["torch", "nvidia"])
+    return {name: facts.data(name) for name in ("torch", "nvidia")}
