@@ -91,6 +91,7 @@ def test_epochs_flag_below_one(project, epochs):
     refused(run(project, "--epochs", epochs), "at least 1 epoch")
 
 
+@pytest.mark.slow
 def test_bad_checkpoints(project, tmp_path):
     import torch
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from envcheck.commands.smoke_train import load_note
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,6 +21,7 @@ def test_load_note_only_when_the_load_exceeds_the_cpus():
     assert note and "load average 5.2 on 2 CPUs" in note and "lower than on an idle machine" in note
 
 
+@pytest.mark.slow
 def test_without_a_terminal_each_phase_prints_a_line_and_json_names_no_deleted_file(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")

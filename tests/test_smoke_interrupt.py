@@ -102,6 +102,7 @@ def test_signal_ends_every_child_and_removes_the_temp_folder(tmp_path, cache_hom
                 pass
 
 
+@pytest.mark.slow
 def test_a_finished_run_leaves_nothing_in_the_temp_folder(tmp_path, cache_home):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
