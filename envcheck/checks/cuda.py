@@ -116,7 +116,7 @@ def visible_devices(facts: Facts) -> Finding | None:
 
     if raw.strip() == "" or (result.stopped_at is not None and result.entries and result.entries[0].token.strip() == "-1"):
         return warn(
-                        f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
+            f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
             fix="unset CUDA_VISIBLE_DEVICES\n(find where it is set: grep -n CUDA_VISIBLE_DEVICES ~/.bashrc ~/.profile ~/.zshrc)",
             details=details or ["Often an accidental export left in a shell start-up file or a job script."],
         )
@@ -129,7 +129,7 @@ def visible_devices(facts: Facts) -> Finding | None:
             order = "CUDA_DEVICE_ORDER=PCI_BUS_ID " if _mixed_models(gpus) and env.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID" else ""
             fix = f"export {order}CUDA_VISIBLE_DEVICES=<one or more of {_free_indices(gpus)}>   (see `nvidia-smi -L`)"
         return fail(
-                        f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
+            f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
             f"CUDA will see only: {cuda_map_text(result, gpus)}",
             fix=fix, details=details,
         )
@@ -175,7 +175,7 @@ def device_order(facts: Facts) -> Finding | None:
     if len(models) <= 1:
         return ok(f"all GPUs are the same model ({models[0]}): CUDA and nvidia-smi numbering agree whatever CUDA_DEVICE_ORDER is")
     return warn(
-                f"this machine mixes GPU models ({', '.join(models)}) and CUDA_DEVICE_ORDER is "
+        f"this machine mixes GPU models ({', '.join(models)}) and CUDA_DEVICE_ORDER is "
         f"{'unset (FASTEST_FIRST)' if order is None else order}: cuda:0 may not be nvidia-smi's GPU 0",
         fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID\n(or select GPUs by UUID: CUDA_VISIBLE_DEVICES=GPU-... from `nvidia-smi -L`)",
         details=["CUDA's default order is FASTEST_FIRST, a heuristic that puts the fastest GPU first (CUDA Programming "

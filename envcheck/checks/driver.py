@@ -245,7 +245,7 @@ def uvm_device(facts: Facts) -> Finding | None:
     if nodes.get("/dev/nvidia-uvm"):
         return ok("/dev/nvidia-uvm is present")
     return warn(
-                "the NVIDIA driver is loaded but /dev/nvidia-uvm is missing: CUDA programs fail to initialise "
+        "the NVIDIA driver is loaded but /dev/nvidia-uvm is missing: CUDA programs fail to initialise "
         "(\"CUDA unknown error\") unless it can be created",
         fix="sudo modprobe nvidia-uvm\nor: sudo nvidia-modprobe -u -c=0",
         details=["Common after suspend/resume; reloading nvidia_uvm fixes it "

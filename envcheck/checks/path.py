@@ -32,7 +32,7 @@ def missing_dirs(facts: Facts) -> Finding | None:
     if not missing:
         return ok(f"all {len(entries)} PATH entries exist")
     return warn(
-                f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist: {', '.join(missing)}",
+        f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist: {', '.join(missing)}",
         fix="Remove them from the `export PATH=...` lines in ~/.bashrc (see the shell area for the exact lines).",
         details=["A missing folder usually means an uninstalled toolkit or a typo; an empty entry makes the current folder searchable."],
     )
@@ -54,7 +54,7 @@ def duplicates(facts: Facts) -> Finding | None:
         return ok("no duplicate PATH entries")
     # Harmless for lookup (the first copy wins either way), so not a warning.
     return ok(
-                f"PATH lists {len(repeated)} folder{'s' if len(repeated) != 1 else ''} more than once ({', '.join(repeated)}); "
+        f"PATH lists {len(repeated)} folder{'s' if len(repeated) != 1 else ''} more than once ({', '.join(repeated)}); "
         "harmless, usually from sourcing ~/.bashrc twice",
     )
 
@@ -95,7 +95,7 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
         line = f"{name}: {winner['path']} wins over {', '.join(h['path'] for h in hidden)}"
         if name in _SHADOW_MATTERS:
             findings.append(warn(
-                                f"{len(distinct)} different `{name}` on PATH; {winner['path']} wins and hides "
+                f"{len(distinct)} different `{name}` on PATH; {winner['path']} wins and hides "
                 f"{', '.join(h['path'] for h in hidden)}",
                 fix=f"which -a {name}\nPut the one you want first in PATH in ~/.bashrc, or remove the others' folders from PATH.",
             ))
@@ -105,7 +105,7 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
     torchrun, python = found.get("torchrun"), found.get("python") or found.get("python3")
     if torchrun and python and os.path.normpath(torchrun[0]["dir"]) != os.path.normpath(python[0]["dir"]):
         findings.append(warn(
-                        f"`torchrun` ({torchrun[0]['path']}) is not from the same folder as `python` ({python[0]['path']}): "
+            f"`torchrun` ({torchrun[0]['path']}) is not from the same folder as `python` ({python[0]['path']}): "
             "it would start training with another environment's interpreter",
             fix="python -m torch.distributed.run ...   (same as torchrun, but with the python you chose)",
         ))
@@ -170,7 +170,7 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
             findings.append(ok(f"CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {torch_cuda}: {where}"))
             continue
         findings.append(warn(
-                        f"LD_LIBRARY_PATH puts CUDA {guess} libraries ({entry['dir']}) ahead of torch's CUDA {torch_cuda} ones: "
+            f"LD_LIBRARY_PATH puts CUDA {guess} libraries ({entry['dir']}) ahead of torch's CUDA {torch_cuda} ones: "
             "imports can fail with 'undefined symbol: __nvJitLinkAddData...' or cuDNN/cuBLAS errors",
             fix=f"unset LD_LIBRARY_PATH   (test in this shell)\nthen remove {entry['dir']} from the LD_LIBRARY_PATH line in ~/.bashrc",
             details=[f"libraries there: {libs}", "pytorch/pytorch#111469: a system toolkit on LD_LIBRARY_PATH shadows the pip nvidia-* libraries"],
@@ -193,6 +193,6 @@ def ld_preload(facts: Facts) -> Finding | None:
     if not value:
         return ok("LD_PRELOAD is not set")
     return warn(
-                f"LD_PRELOAD={value} is set: these libraries load into every program, including python and torch",
+        f"LD_PRELOAD={value} is set: these libraries load into every program, including python and torch",
         fix="unset LD_PRELOAD   (unless you set it on purpose, e.g. for tcmalloc/jemalloc)",
     )

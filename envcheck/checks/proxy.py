@@ -87,7 +87,7 @@ def case_mismatch(facts: Facts) -> Finding | list[Finding] | None:
             agreeing.append(f"{kind}_proxy/{kind.upper()}_PROXY")
             continue
         findings.append(fail(
-                        f"{kind}_proxy={lower_value} but {kind.upper()}_PROXY={upper_value}: curl and wget read the lower-case "
+            f"{kind}_proxy={lower_value} but {kind.upper()}_PROXY={upper_value}: curl and wget read the lower-case "
             "one, some Python tools the upper-case one, so downloads behave differently per tool",
             fix=f"export {kind}_proxy=VALUE {kind.upper()}_PROXY=VALUE   (the same value in both)\n"
                 f"or remove one of them: unset {kind.upper()}_PROXY",
@@ -114,12 +114,12 @@ def malformed(facts: Facts) -> Finding | list[Finding] | None:
     for name, info in variables.items():
         if info.get("error"):
             findings.append(fail(
-                                f"{name}={_shown(info)} is not a usable proxy URL: {info['error']}",
+                f"{name}={_shown(info)} is not a usable proxy URL: {info['error']}",
                 fix=f"export {name}=http://HOST:PORT   (e.g. http://127.0.0.1:7890 for a local Clash)",
             ))
         elif info.get("missing_scheme"):
             findings.append(warn(
-                                f"{name}={_shown(info)} has no scheme: curl assumes http://, but some tools (conda, older pip) reject it",
+                f"{name}={_shown(info)} has no scheme: curl assumes http://, but some tools (conda, older pip) reject it",
                 fix=f"export {name}=http://{_shown(info)}",
             ))
     if not findings:
@@ -146,7 +146,7 @@ def https_scheme(facts: Facts) -> Finding | None:
     first = variables[bad[0]]
     host = f"{first.get('host')}:{first.get('port') or first.get('effective_port')}"
     return fail(
-                f"{', '.join(bad)} use{'s' if len(bad) == 1 else ''} an https:// proxy URL: local proxies (Clash, v2ray) speak plain "
+        f"{', '.join(bad)} use{'s' if len(bad) == 1 else ''} an https:// proxy URL: local proxies (Clash, v2ray) speak plain "
         "HTTP, and pip fails with 'ValueError: check_hostname requires server_hostname'",
         fix="\n".join(f"export {name}=http://{host}" for name in bad),
         details=["pypa/pip#9972: the scheme is how the client talks to the proxy, not the site it fetches."],
@@ -177,7 +177,7 @@ def socks_support(facts: Facts) -> Finding | None:
         return ok(f"{', '.join(socks)} use SOCKS and PySocks is installed in the target")
     unset = " ".join(f"-u {name}" for name in socks)
     return fail(
-                f"{', '.join(socks)} point{'s' if len(socks) == 1 else ''} at a SOCKS proxy but the target python cannot import "
+        f"{', '.join(socks)} point{'s' if len(socks) == 1 else ''} at a SOCKS proxy but the target python cannot import "
         "`socks`: pip and requests fail "
         "with 'Missing dependencies for SOCKS support'",
         fix=f"env {unset} python -m pip install pysocks\n(the proxy must be unset for this one command, or pip fails the same way)",
@@ -210,7 +210,7 @@ def reachable(facts: Facts) -> Finding | list[Finding] | None:
                      if info.get("host") == probe["host"] and info.get("effective_port") == probe["port"]]
             unset = f"unset {' '.join(names)}" if names else "unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY"
             findings.append(fail(
-                                f"the proxy {address} does not accept connections ({probe.get('error') or 'no reason given'}): "
+                f"the proxy {address} does not accept connections ({probe.get('error') or 'no reason given'}): "
                 "every download through it fails",
                 fix=f"Start the proxy client (Clash, v2ray, ...) or, if you do not need it:\n{unset}",
                 details=[f"used by: {', '.join(names)}"] if names else [],
@@ -242,7 +242,7 @@ def no_proxy_local(facts: Facts) -> Finding | None:
     if not missing:
         return ok("no_proxy exempts localhost and 127.0.0.1")
     return warn(
-                f"a proxy is set but no_proxy does not list {' and '.join(missing)}: local services (TensorBoard, Jupyter, "
+        f"a proxy is set but no_proxy does not list {' and '.join(missing)}: local services (TensorBoard, Jupyter, "
         "torch.distributed with MASTER_ADDR=127.0.0.1) may be sent through the proxy",
         fix="export no_proxy=localhost,127.0.0.1,::1 NO_PROXY=localhost,127.0.0.1,::1",
     )

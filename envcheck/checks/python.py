@@ -36,7 +36,7 @@ def target_interpreter(facts: Facts) -> Finding:
     target = data.get("target") or {}
     if data.get("target_error"):
         return fail(
-                        f"cannot inspect the target interpreter: {data['target_error']}",
+            f"cannot inspect the target interpreter: {data['target_error']}",
             fix="Point envcheck at a working interpreter: `envcheck doctor --python ~/miniconda3/envs/NAME/bin/python`.",
         )
     running = data.get("running") or {}
@@ -44,7 +44,7 @@ def target_interpreter(facts: Facts) -> Finding:
     if target.get("site_packages"):
         details.append("site-packages: " + ", ".join(target["site_packages"]))
     return ok(
-                f"diagnosing {target.get('executable')} (Python {target.get('version')}, "
+        f"diagnosing {target.get('executable')} (Python {target.get('version')}, "
         f"{target.get('implementation')}) in the {_env_label(target, data.get('conda') or {})}",
         details=details,
     )
@@ -74,7 +74,7 @@ def conda_active_python(facts: Facts) -> Finding | None:
     if os.path.normpath(os.path.dirname(on_path["path"])) == os.path.normpath(os.path.join(conda_prefix, "bin")):
         return ok(f"conda env {env_name!r} is active and `python` is its own ({on_path['path']})")
     return fail(
-                f"conda env {env_name!r} is active (CONDA_PREFIX={conda_prefix}) but `python` on PATH is "
+        f"conda env {env_name!r} is active (CONDA_PREFIX={conda_prefix}) but `python` on PATH is "
         f"{on_path['path']}: scripts run outside the env and do not see its packages",
         fix=f"conda deactivate && conda activate {env_name}\nhash -r\nwhich python   # must print {conda_prefix}/bin/python",
         details=[
@@ -111,14 +111,14 @@ def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
         same = _same_environment(pip, python)
         if same is None:
             findings.append(skip(
-                                f"cannot tell which interpreter `{pip_name}` ({pip['path']}) runs (a shim or wrapper script)",
+                f"cannot tell which interpreter `{pip_name}` ({pip['path']}) runs (a shim or wrapper script)",
                 fix=f"{python_name} -m pip --version",
             ))
         elif same:
             checked.append(f"`{pip_name}` -> {pip['installs_into']}")
         else:
             findings.append(fail(
-                                f"`{pip_name}` ({pip['path']}) installs into {pip['installs_into']}, but `{python_name}` is "
+                f"`{pip_name}` ({pip['path']}) installs into {pip['installs_into']}, but `{python_name}` is "
                 f"{python['path']}: packages you pip-install will not be importable",
                 fix=f"{python_name} -m pip install PACKAGE   (always, instead of a bare `{pip_name} install`)",
                 details=[f"{pip_name} runs {pip.get('interpreter')}", f"{python_name} belongs to {python.get('prefix')}"],
@@ -148,7 +148,7 @@ def python_vs_python3(facts: Facts) -> Finding | None:
     if python["prefix"] == python3["prefix"] or python["realpath"] == python3["realpath"]:
         return ok(f"`python` and `python3` are the same environment ({python['prefix']})")
     return warn(
-                f"`python` ({python['path']}) and `python3` ({python3['path']}) are different interpreters: "
+        f"`python` ({python['path']}) and `python3` ({python3['path']}) are different interpreters: "
         "a script run with one does not see packages installed for the other",
         fix="Use one name consistently, and install with it: `python -m pip install ...`",
     )
@@ -213,7 +213,7 @@ def venv_in_conda(facts: Facts) -> Finding | None:
     if not (target.get("base_is_conda") or conda_prefix):
         return None
     return warn(
-                f"the target is a virtualenv ({target.get('prefix')}) created from a conda python ({target.get('base_prefix')}): "
+        f"the target is a virtualenv ({target.get('prefix')}) created from a conda python ({target.get('base_prefix')}): "
         "`pip install` goes into the venv, `conda install` into the conda env, and each misses the other's packages",
         fix="Use one: `conda deactivate` before `source .venv/bin/activate`, or drop the venv and work in the conda env.",
     )
@@ -250,7 +250,7 @@ def user_site(facts: Facts) -> Finding | None:
         else f"{len(user_packages)} packages from {target.get('user_site')} are visible inside the environment"
     )
     return warn(
-                summary,
+        summary,
         fix=f"export PYTHONNOUSERSITE=1   (or move {target.get('user_site')} away)",
         details=[f"user-site packages: {names}", "User-site packages come before the environment on sys.path, for every env of that Python version."],
     )
@@ -276,7 +276,7 @@ def pythonpath(facts: Facts) -> Finding | None:
     if not findings_text:
         return ok("PYTHONPATH and PYTHONHOME are not set")
     return warn(
-                f"{' and '.join(findings_text)} is set: folders there come before site-packages and can shadow installed packages",
+        f"{' and '.join(findings_text)} is set: folders there come before site-packages and can shadow installed packages",
         fix="unset PYTHONPATH PYTHONHOME   (and remove the export from ~/.bashrc)",
     )
 

@@ -50,7 +50,7 @@ def cuda_visible_devices(facts: Facts) -> Finding | None:
     first = next((g.get("index") for g in gpus if isinstance(g.get("index"), int)), 0)
     example = select_gpus([first], gpus, facts.data("env").get("vars") or {}, nvidia.get("gpu_errors"))
     return warn(
-                f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
+        f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
         "silently sees only those GPUs",
         fix=f"Delete that line, open a new shell, and choose GPUs per command instead:\n{example} python train.py",
         details=[f"{_where(a)}: {a['text']}" for a in hits],
@@ -71,7 +71,7 @@ def proxy_exports(facts: Facts) -> Finding | None:
     if not hits:
         return ok("no proxy is set in shell start-up files")
     return ok(
-                f"proxy variables are set in {', '.join(_where(a) for a in hits)} (every new shell uses them; see the proxy area)",
+        f"proxy variables are set in {', '.join(_where(a) for a in hits)} (every new shell uses them; see the proxy area)",
         details=[f"{_where(a)}: {a['text']}" for a in hits],
     )
 
@@ -101,7 +101,7 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
         parts = assignment.get("parts") or []
         if assignment["name"] == "PATH" and parts and all(p.get("replaces_old_value") for p in parts):
             findings.append(warn(
-                                f"{_where(assignment)} replaces PATH instead of extending it: /usr/bin and conda's folders are lost "
+                f"{_where(assignment)} replaces PATH instead of extending it: /usr/bin and conda's folders are lost "
                 "for everything after that line",
                 fix=f"Keep the old value on line {assignment['line']} of {_short(assignment['file'])}: "
                     'export PATH="NEW_DIR:$PATH"',
@@ -110,13 +110,13 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
         for part in parts:
             if part.get("exists") is False:
                 findings.append(warn(
-                                        f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
+                    f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
                     fix=f"Remove {part['dir']} from line {assignment['line']} of {_short(assignment['file'])}.",
                     details=[assignment["text"]],
                 ))
             if assignment["name"] == "PATH" and after_conda and part.get("prepended") and part.get("python_executables"):
                 findings.append(warn(
-                                        f"{_where(assignment)} puts {part['dir']} (which has {', '.join(part['python_executables'])}) in front "
+                    f"{_where(assignment)} puts {part['dir']} (which has {', '.join(part['python_executables'])}) in front "
                     "of PATH after conda's init block: it hides the active conda env's python and pip",
                     fix=f"Move line {assignment['line']} of {_short(assignment['file'])} above the '>>> conda initialize >>>' "
                         "block, or append instead: export PATH=\"$PATH:DIR\"",
@@ -152,13 +152,13 @@ def conda_init(facts: Facts) -> Finding | None:
         return ok(f"conda's init block is in ~/{wanted}, which your shell ({shell_name}) reads")
     if wanted and with_block:
         return warn(
-                        f"conda's init block is in {', '.join('~/' + n for n in with_block)} but your shell is {shell_name}, "
+            f"conda's init block is in {', '.join('~/' + n for n in with_block)} but your shell is {shell_name}, "
             f"which reads ~/{wanted}: `conda activate` will not work in new shells",
             fix=f"{conda_exe} init {shell_name}",
         )
     if not with_block:
         return warn(
-                        f"conda is installed ({conda_exe}) but no start-up file has its init block: `conda activate` fails with "
+            f"conda is installed ({conda_exe}) but no start-up file has its init block: `conda activate` fails with "
             "'Run conda init before conda activate'",
             fix=f"{conda_exe} init {shell_name or 'bash'}\nthen open a new shell",
         )
@@ -193,7 +193,7 @@ def login_reads_bashrc(facts: Facts) -> Finding | None:
         if info.get("sources_bashrc"):
             return ok(f"login shells read ~/{name}, which sources ~/.bashrc")
         return warn(
-                        f"~/{name} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init "
+            f"~/{name} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init "
             "included, are skipped",
             fix=f"echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/{name}",
         )

@@ -154,7 +154,7 @@ def shared_memory(facts: Facts) -> Finding | None:
     if total is not None and total < setting(facts, "shm_warn_gib") * GIB:
         in_container = (data.get("container") or {}).get("in_container")
         return warn(
-                        f"/dev/shm is only {gib(total)}: DataLoader workers die with 'bus error' or "
+            f"/dev/shm is only {gib(total)}: DataLoader workers die with 'bus error' or "
             f"'unable to write to file </torch_...>' / 'shared memory' errors"
             + (" (Docker's default is 64 MiB)" if in_container else ""),
             fix="docker run --shm-size=8g ...   (or --ipc=host)\nor set num_workers=0 in the DataLoader",
@@ -184,7 +184,7 @@ def wsl(facts: Facts) -> Finding | None:
         return ok("WSL2 detected; the Windows driver's libcuda is present in /usr/lib/wsl/lib",
                        details=details)
     return warn(
-                "WSL2 detected but /usr/lib/wsl/lib/libcuda.so.1 is missing: CUDA cannot reach the GPU",
+        "WSL2 detected but /usr/lib/wsl/lib/libcuda.so.1 is missing: CUDA cannot reach the GPU",
         fix="Install or update the NVIDIA driver in Windows (not in WSL), then run `wsl --shutdown` in PowerShell and reopen WSL.",
         details=details,
     )

@@ -25,7 +25,7 @@ def session(facts: Facts) -> Finding | None:
         return ok(f"inside screen (session {data.get('screen_session')})")
     over_ssh = data.get("over_ssh")
     return warn(
-                "not inside tmux or screen" + (" on an SSH connection" if over_ssh else "")
+        "not inside tmux or screen" + (" on an SSH connection" if over_ssh else "")
         + ": a training run started here dies when the connection drops or the terminal closes",
         fix="tmux new -s train   (detach with Ctrl-b d, come back with: tmux attach -t train)",
     )
@@ -46,6 +46,6 @@ def tmux_installed(facts: Facts) -> Finding | None:
         return ok("tmux is installed")
     also = " (screen is, and works too)" if data.get("screen_installed") else ""
     return warn(
-                f"tmux is not installed{also}",
+        f"tmux is not installed{also}",
         fix="sudo apt install tmux\nor, without root: conda install -c conda-forge tmux",
     )
