@@ -134,3 +134,22 @@ def test_torch_checks_skip_when_the_probe_is_not_run():
     findings = run_checks(select(["torch"]), Facts())
     assert findings and all(f.status is Status.SKIP for f in findings if f.id == "torch.import")
     assert not any(f.status is Status.FAIL for f in findings)
+
+
+def test_package_listing_is_an_on_demand_collector(tmp_path):
+    """export/diff/scaffold read packages through the collector registry, but a doctor report
+    (collect with no names) does not run it."""
+    import sys as _sys
+
+    from envcheck.core.context import Context
+    from envcheck.core.runner import collect
+    from envcheck.facts import all_collectors, default_collectors
+
+    assert all_collectors()["packages"].on_demand and "packages" not in default_collectors()
+    listed = collect(Context(python=_sys.executable), ["packages"])["packages"]
+    assert listed.ok and any(d["name"] == "pytest" for d in listed.data["report"]["distributions"])
+    not_python = tmp_path / "python"
+    not_python.write_text("#!/bin/sh\necho hello\n")
+    not_python.chmod(0o755)
+    failed = collect(Context(python=str(not_python)), ["packages"])["packages"]
+    assert failed.ok and "printed no package list" in failed.data["problem"]

@@ -42,11 +42,11 @@ def test_json_report_validates_against_the_documented_schema(doctor_json):
 
 
 def test_every_collector_reported(doctor_json):
-    from envcheck.facts import all_collectors
+    from envcheck.facts import default_collectors
 
     doc = json.loads(doctor_json.stdout)
     # Every collector, plus the settings the doctor ran with (not collected: read before collecting).
-    assert set(doc["facts"]) == set(all_collectors()) | {"settings"}
+    assert set(doc["facts"]) == set(default_collectors()) | {"settings"}
 
 
 def test_list_checks_names_every_registered_check():

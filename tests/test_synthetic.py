@@ -28,7 +28,7 @@ def test_different_seed_gives_different_images(tmp_path):
     synthetic.write_dataset(tmp_path / "a", train_per_class=2, val_per_class=1, image_size=32, seed=1)
     synthetic.write_dataset(tmp_path / "b", train_per_class=2, val_per_class=1, image_size=32, seed=2)
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
-    assert first.keys() == second.keys()
+    assert first and first.keys() == second.keys()
     assert all(first[name] != second[name] for name in first)
 
 

@@ -3,7 +3,7 @@
 - resolve_python: the interpreter a `--python` option names (doctor, export, diff, scaffold).
 - gather: collect the facts the selected checks need and run them (doctor, export's snapshot,
   smoke-train's fingerprint).
-- read_packages: the target interpreter's installed distributions, from envcheck/target/pkginfo.py
+- read_packages: the target interpreter's installed distributions (the on-demand "packages" collector)
   (export, diff, scaffold).
 - runtime_facts: the torch and nvidia facts alone (export's header).
 - collecting: what is being collected, on stderr, while the user waits.
@@ -14,7 +14,6 @@ Commands call these as `common.NAME(...)`, so a test replaces one in one place.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -25,10 +24,7 @@ from envcheck.core.context import Context
 from envcheck.core.errors import UserError
 from envcheck.core.model import FactResult, Facts
 from envcheck.core.runner import collect
-from envcheck.facts import all_collectors
-
-PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
-
+from envcheck.facts import default_collectors
 
 def resolve_python(python: str | None) -> str:
     """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
@@ -75,7 +71,7 @@ def gather(
     if only:
         needed = {name for c in checks for name in c.facts}
     if skip_facts:
-        needed = (set(all_collectors()) if needed is None else needed) - set(skip_facts)
+        needed = (set(default_collectors()) if needed is None else needed) - set(skip_facts)
     facts = collect(ctx, needed, on_done=on_done)
     facts.update(extra or {})
     return facts, run_checks(checks, facts)
@@ -105,23 +101,14 @@ def no_step(text: str) -> None:
 
 
 def read_packages(ctx: Context) -> dict[str, Any]:
-    """Run envcheck/target/pkginfo.py with the target interpreter and return its report.
-
-    The script runs in the target so that what is listed is exactly what that interpreter imports
-    (its sys.path, user site, .pth files), not what envcheck's own Python sees.
-    """
-    from envcheck.target import pkginfo
-
-    result = ctx.run([ctx.python, pkginfo.__file__], timeout=PKGINFO_TIMEOUT)
+    """The target interpreter's installed distributions: the on-demand "packages" collector
+    (envcheck/facts/packages.py). A failure is one UserError line."""
+    result = collect(ctx, ["packages"])["packages"]
     if not result.ok:
-        raise UserError(f"could not list the packages of {ctx.python}: {result.describe_failure()}.")
-    try:
-        report = json.loads(result.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise UserError(f"{ctx.python} printed no package list (is it a Python 3.8+ interpreter?).") from None
-    if report.get("error"):
-        raise UserError(f"listing the packages of {ctx.python} failed: {report['error']}.")
-    return report
+        raise UserError(f"could not list the packages of {ctx.python}: {result.error}.")
+    if result.data.get("problem"):
+        raise UserError(result.data["problem"])
+    return result.data["report"]
 
 
 def runtime_facts(ctx: Context) -> dict[str, dict]:

@@ -13,7 +13,7 @@ from envcheck.checks import AREAS, select
 from envcheck.commands import common
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
-from envcheck.facts import all_collectors
+from envcheck.facts import default_collectors
 from envcheck.util import progress
 from envcheck.core import settings
 from envcheck.core.model import FactResult, Status
@@ -73,7 +73,7 @@ def command(
         err = Console(stderr=True)
         status = err.status("Collecting facts...")
         status.start()
-        remaining = set(all_collectors()) - ({"torch"} if no_probe else set())
+        remaining = set(default_collectors()) - ({"torch"} if no_probe else set())
 
         def on_done(result):  # noqa: F811 - progress callback
             remaining.discard(result.name)

@@ -39,13 +39,13 @@ def collect(
     names: Iterable[str] | None = None,
     on_done: Callable[[FactResult], None] | None = None,
 ) -> Facts:
-    """Run the named collectors (all when None) in parallel daemon threads.
+    """Run the named collectors (when None, all but the on-demand ones) in parallel daemon threads.
 
     Daemon threads rather than a thread pool: a collector stuck in a system call must not keep
     the process alive after the report is printed.
     """
     registry = all_collectors()
-    wanted = list(registry) if names is None else [n for n in names if n in registry]
+    wanted = [n for n, c in registry.items() if not c.on_demand] if names is None else [n for n in names if n in registry]
     slots: dict[str, dict] = {name: {} for name in wanted}
     threads: dict[str, threading.Thread] = {}
     deadlines: dict[str, float] = {}

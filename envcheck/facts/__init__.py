@@ -25,6 +25,9 @@ class Collector:
     # None: the runner's default.
     timeout: float | Callable[[Context], float] | None
     network: bool = False  # touches the network (skipped or degraded with --offline)
+    # Run only when a command names it (the package listing for export/diff/scaffold), not as
+    # part of the doctor's report.
+    on_demand: bool = False
 
 
 COLLECTORS: dict[str, Collector] = {}
@@ -45,6 +48,7 @@ _MODULES = [
     "envcheck.facts.nvcc",
     "envcheck.facts.terminal",
     "envcheck.facts.toolchain",
+    "envcheck.facts.packages",
 ]
 
 
@@ -53,9 +57,10 @@ def collector(
     description: str,
     timeout: float | Callable[[Context], float] | None = None,
     network: bool = False,
+    on_demand: bool = False,
 ):
     def register(fn: CollectorFn) -> CollectorFn:
-        COLLECTORS[name] = Collector(name, fn, description, timeout, network)
+        COLLECTORS[name] = Collector(name, fn, description, timeout, network, on_demand)
         return fn
 
     return register
@@ -65,3 +70,8 @@ def all_collectors() -> dict[str, Collector]:
     for module in _MODULES:
         importlib.import_module(module)
     return COLLECTORS
+
+
+def default_collectors() -> dict[str, Collector]:
+    """The collectors of a doctor report: all but the on-demand ones."""
+    return {name: c for name, c in all_collectors().items() if not c.on_demand}
