@@ -49,3 +49,13 @@ def test_without_a_terminal_each_phase_prints_a_line_and_json_names_no_deleted_f
     assert "plot" not in learning["numbers"] and "metrics" not in learning["numbers"]
     assert "curves_png" not in json.dumps(document.get("figures", {}))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("envcheck-smoke")]
+
+
+def test_quiet_prints_no_phase_lines(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "SLURM_PROCID", "SLURM_NTASKS")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    done = subprocess.run([sys.executable, "-m", "envcheck", "smoke-train", "--cpu", "-q", "--phase", "device"],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "phase started" not in done.stderr and "smoke-train: note:" not in done.stderr
+    assert "device" in done.stdout  # the report itself is still printed

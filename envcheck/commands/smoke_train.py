@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from envcheck.core.errors import UserError
+from envcheck.util import progress
 
 # The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
 # training images per class, 100 validation images per class, 48 px, at most 3 epochs, and stops
@@ -513,10 +514,11 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
     # other work's, and the times this run measures will show it.
     busy_at_start = load_note(starting=True)
     if busy_at_start:
-        print(f"smoke-train: note: {busy_at_start}", file=sys.stderr, flush=True)
+        progress.note(f"smoke-train: note: {busy_at_start}")
         plan.notes.append(busy_at_start)
     console = Console(highlight=False)
-    status = Console(stderr=True).status("Preparing data...") if sys.stderr.isatty() and not json_out else None
+    status = (Console(stderr=True).status("Preparing data...")
+              if sys.stderr.isatty() and not json_out and not progress.QUIET else None)
     if status is not None:
         status.start()
     try:
@@ -670,7 +672,7 @@ def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs
 
     # On a terminal a spinner names the running phase and its progress; without one (CI, `> log`)
     # lines go to stderr (PhaseFeedback), so a log shows where the time went.
-    feedback = PhaseFeedback(timeouts, status, lines=status is None and not sys.stderr.isatty())
+    feedback = PhaseFeedback(timeouts, status, lines=status is None and not sys.stderr.isatty() and not progress.QUIET)
     feedback.skipped([skip[name] for name in wanted if name in skip])
 
     ran = phases.run_worker_phases(config, singles, timeouts, env, logs, on_start=feedback.start,
