@@ -125,13 +125,18 @@ class PhaseProgress:
 
     # -- what the parent shows ------------------------------------------------------------------
 
-    def status_text(self) -> str:
-        """One line for the spinner: "epoch 1/3, step 40/125, 310 img/s, val acc 0.71, ETA 0:45"."""
+    def _position(self) -> list[str]:
+        """["epoch 1/3", "step 40/125"], as far as known."""
         parts = []
         if self.epoch is not None:
             parts.append(f"epoch {_of(self.epoch, self.epochs)}")
         if self.step_in_epoch is not None:
             parts.append(f"step {_of(self.step_in_epoch, self.steps_per_epoch)}")
+        return parts
+
+    def status_text(self) -> str:
+        """One line for the spinner: "epoch 1/3, step 40/125, 310 img/s, val acc 0.71, ETA 0:45"."""
+        parts = self._position()
         if self.images_per_sec is not None:
             parts.append(f"{self.images_per_sec:.0f} img/s")
         if self.last_val_acc is not None:
@@ -143,12 +148,7 @@ class PhaseProgress:
 
     def reached(self) -> str:
         """Where a phase that did not finish had got to, for its error message ("" if nowhere)."""
-        parts = []
-        if self.epoch is not None:
-            parts.append(f"epoch {_of(self.epoch, self.epochs)}")
-        if self.step_in_epoch is not None:
-            parts.append(f"step {_of(self.step_in_epoch, self.steps_per_epoch)}")
-        where = ", ".join(parts)
+        where = ", ".join(self._position())
         figures = []
         if self.images_per_sec is not None:
             figures.append(f"{self.images_per_sec:.0f} img/s")
