@@ -1,5 +1,5 @@
 """The nvcc collector (torch's CUDA_HOME lookup order, against fake toolkits on disk) and the
-nvcc-vs-torch checks (torch.utils.cpp_extension's rule: major mismatch fails, minor warns)."""
+nvcc-vs-torch checks (torch.utils.cpp_extension's rule; a mismatch breaks only extension builds, so it warns)."""
 
 from __future__ import annotations
 
@@ -115,10 +115,12 @@ def _run(nvcc, torch, nvidia=None):
     return {f.id: f for f in run_checks([c for c in all_checks().values() if c.id.startswith("nvcc.")], facts)}
 
 
-def test_nvcc_major_mismatch_fails():
+def test_nvcc_major_mismatch_warns_that_only_extension_builds_break():
     found = _run(_nvcc("12.4", "12.4.131"), _torch("13.0"))
     check = found["nvcc.version"]
-    assert check.status is Status.FAIL and "will not build" in check.summary
+    # Only extension builds run nvcc: an otherwise healthy environment does not fail over it.
+    assert check.status is Status.WARN and "will not build" in check.summary
+    assert "torch itself and training are not affected" in check.summary
     assert "cuda-toolkit=13.0" in check.fix
     # The three values users confuse, labelled.
     joined = "\n".join(check.details)

@@ -54,7 +54,8 @@ def _toolkit_hint(cuda: str | None) -> str:
 def nvcc_version(facts: Facts) -> Finding | None:
     """The nvcc that torch's extension builder would run (`<CUDA home>/bin/nvcc`) compared with
     `torch.version.cuda`, using `torch.utils.cpp_extension._check_cuda_version`'s rule: a different
-    major is **FAIL** (extensions will not build), a different minor is **WARN**. No nvcc is OK:
+    major is **WARN** (extensions will not build, while torch and training work: not a failure of the
+    environment), a different minor is **WARN** (extensions build, with a warning). No nvcc is OK:
     "fine unless you build CUDA extensions". The details show three labelled values: driver maximum
     CUDA, nvcc, torch CUDA.
 
@@ -85,9 +86,12 @@ def nvcc_version(facts: Facts) -> Finding | None:
                        details=details)
     have, want = release.split("."), str(torch_cuda).split(".")
     if have[0] != want[0]:
-        return fail(f"nvcc {release} and torch's CUDA {torch_cuda} differ in major version: CUDA extensions will not build",
-                       fix=_toolkit_hint(torch_cuda), details=details + [
-                           "torch.utils.cpp_extension raises \"The detected CUDA version mismatches the version that was used to compile PyTorch\""])
+        # A warning, not a failure: torch itself, training included, never runs nvcc; only building
+        # a CUDA extension does, and that is where the mismatch stops you.
+        return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in major version: CUDA extensions "
+                    "(flash-attention, apex, custom ops) will not build; torch itself and training are not affected",
+                    fix=_toolkit_hint(torch_cuda), details=details + [
+                        "torch.utils.cpp_extension raises \"The detected CUDA version mismatches the version that was used to compile PyTorch\""])
     if have[:2] != want[:2]:
         return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in minor version: extensions build, with a warning",
                        fix=_toolkit_hint(torch_cuda), details=details)
