@@ -27,6 +27,11 @@ FAST = ["--epochs", "3", "--batch-size", "32"]  # the defaults a user gets (48 p
 SMALL = ["--learn-per-class", "16", "--image-size", "32", "--epochs", "1", "--batch-size", "16"]
 
 
+# Tests that start torch.distributed (gloo) run on one xdist worker (pyproject: --dist loadgroup):
+# two rendezvous at once on one machine can race for a port and hang.
+DDP_GROUP = pytest.mark.xdist_group("ddp")
+
+
 def _command() -> list[str]:
     if ENVCHECK.exists():
         return [str(ENVCHECK)]
@@ -65,6 +70,7 @@ def run(args: list[str], cache: Path | None = None, env_extra: dict | None = Non
 
 
 @pytest.mark.slow
+@DDP_GROUP
 def test_cpu_run_with_two_gloo_ranks_passes_and_json_has_every_check(cache_home):
     # The suite's one full-size run: the default learning set, which the 0.80 bar was measured on.
     # Minutes on a quiet 2-core CPU; the limit leaves room for a machine shared with other work.
@@ -118,6 +124,7 @@ def test_hung_phase_fails_its_check_and_later_phases_still_run(cache_home, tmp_p
 
 
 @pytest.mark.slow
+@DDP_GROUP
 def test_runs_as_a_rank_when_started_inside_a_job(cache_home):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -22,6 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 SMALL = ["--learn-per-class", "8", "--image-size", "32", "--epochs", "1"]
 
 
+# Tests that start torch.distributed (gloo) run on one xdist worker (pyproject: --dist loadgroup):
+# two rendezvous at once on one machine can race for a port and hang.
+DDP_GROUP = pytest.mark.xdist_group("ddp")
+
+
 @pytest.fixture(scope="module")
 def cache_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("xdg-cache")
@@ -65,6 +70,7 @@ def _wait_for_hook(proc: subprocess.Popen, tmp: Path, log_name: str, count: int,
     ],
     ids=["worker-sigint", "worker-sigterm", "ddp-sigint", "ddp-sigterm"],
 )
+@DDP_GROUP
 def test_signal_ends_every_child_and_removes_the_temp_folder(tmp_path, cache_home, args, sleep, log_name, hooks, signum,
                                                              code, min_children):
     tmp = tmp_path / "tmp"
@@ -103,6 +109,7 @@ def test_signal_ends_every_child_and_removes_the_temp_folder(tmp_path, cache_hom
 
 
 @pytest.mark.slow
+@DDP_GROUP
 def test_a_finished_run_leaves_nothing_in_the_temp_folder(tmp_path, cache_home):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
