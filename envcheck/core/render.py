@@ -123,12 +123,14 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
 
 
 def _print_settings(console: Console, facts: Facts) -> None:
+    from envcheck.core.settings import DEFAULT_SOURCE
+
     data = facts.data("settings")
     if not data:
         return
     console.print()
     console.print("[bold]Settings[/bold]")
-    changed = {name: source for name, source in (data.get("sources") or {}).items() if source != "default"}
+    changed = {name: source for name, source in (data.get("sources") or {}).items() if source != DEFAULT_SOURCE}
     if not changed:
         console.print("    all at their defaults (no config file, no \\[tool.envcheck] in a pyproject.toml)")
     for name, source in changed.items():
