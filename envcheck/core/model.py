@@ -84,6 +84,11 @@ class Facts(dict):
         return facts
 
 
+# Who can carry out a finding's fix (Finding.who).
+WHO = ("you", "admin", None)
+WHO_TEXT = {"you": "no admin needed", "admin": "needs the machine's admin"}
+
+
 @dataclass
 class Finding:
     """One line of the doctor's report."""
@@ -97,6 +102,18 @@ class Finding:
     # The settings file whose `ignore` silences this finding: it is still reported, but does not
     # count towards the exit status or the summary's warnings and failures.
     silenced_by: str | None = None
+    # Who can carry out `fix`: "you" (the person at the keyboard, no root needed: an install in
+    # the environment, an export) or "admin" (the machine's administrator: the driver, kernel
+    # modules, a reboot). None when no fix is given or it is not said. When a fix offers both, it
+    # names the first thing to try; the admin's part says so in its own words.
+    who: str | None = None
+
+    def by(self, who: str | None) -> "Finding":
+        """Set who can carry out the fix and return the finding: `return fail(...).by("admin")`."""
+        if who not in WHO:
+            raise ValueError(f"who must be one of {sorted(w for w in WHO if w)} or None, got {who!r}")
+        self.who = who
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +124,7 @@ class Finding:
             "fix": self.fix,
             "details": list(self.details),
             "silenced_by": self.silenced_by,
+            "who": self.who,
         }
 
     @property

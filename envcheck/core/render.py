@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from envcheck import __version__
 from envcheck.checks import AREAS
-from envcheck.core.model import Facts, Finding, Status
+from envcheck.core.model import WHO_TEXT, Facts, Finding, Status
 from envcheck.core.redact import redact_data, redact_text
 
 SCHEMA_VERSION = 1
@@ -81,6 +81,12 @@ def summary_line(findings: list[Finding]) -> str:
     return f"No issues found: {line}."
 
 
+def fix_label(finding: Finding) -> str:
+    """'fix', or 'fix (needs the machine's admin)' / 'fix (no admin needed)' when the finding says who."""
+    who = WHO_TEXT.get(finding.who or "")
+    return f"fix ({who})" if who else "fix"
+
+
 def render_terminal(console: Console, facts: Facts, findings: list[Finding], python: str, verbose: bool) -> None:
     console.print(f"[bold]envcheck doctor[/bold] {__version__} · diagnosing {escape(redact_text(python))}")
     if not verbose:
@@ -100,9 +106,10 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
             mark, colour = MARKS[f.status]
             console.print(f"    [{colour}]{mark}[/{colour}] {escape(redact_text(f.summary))}" + (f" [dim]({f.id})[/dim]" if verbose else ""))
             if f.fix and f.status in (Status.WARN, Status.FAIL):
+                label = fix_label(f)
                 for i, line in enumerate(redact_text(f.fix).splitlines()):
-                    prefix = "fix: " if i == 0 else "     "
-                    console.print(f"        [cyan]{prefix}[/cyan]{escape(line)}")
+                    prefix = f"{label}: " if i == 0 else " " * (len(label) + 2)
+                    console.print(f"        [cyan]{escape(prefix)}[/cyan]{escape(line)}")
             if verbose or f.status is Status.FAIL:
                 for d in f.details if verbose else f.details[:3]:
                     console.print(f"        [dim]• {escape(redact_text(d))}[/dim]")
@@ -154,7 +161,8 @@ def render_markdown(facts: Facts, findings: list[Finding], python: str) -> str:
             silenced = f" (silenced by {f.silenced_by})" if not f.counts else ""
             lines.append(f"- **{f.status.value.upper()}**{silenced} `{f.id}`: {f.summary}")
             if f.fix and f.status in (Status.WARN, Status.FAIL):
-                lines.append(f"  - fix: `{f.fix}`" if "\n" not in f.fix else "  - fix:\n\n    ```\n    " + f.fix.replace("\n", "\n    ") + "\n    ```")
+                label = fix_label(f)
+                lines.append(f"  - {label}: `{f.fix}`" if "\n" not in f.fix else f"  - {label}:\n\n    ```\n    " + f.fix.replace("\n", "\n    ") + "\n    ```")
             for d in f.details:
                 lines.append(f"  - {d}")
         lines.append("")
