@@ -263,3 +263,66 @@ def test_architecture_specific_code_runs_only_on_its_own_capability():
     assert k.covers(["sm_90a"], "9.1") is None  # sm_90 would run there; sm_90a does not
     assert k.covers(["sm_90"], "9.1") == "cubin"
     assert k.covers(["sm_80", "compute_90a"], "10.0") is None
+
+
+# ---------------------------------------------------------------- last driver branch per GPU (issue #9)
+
+from envcheck.knowledge import driver_fit, gpu_driver_branches as branches  # noqa: E402
+
+
+def test_last_driver_branch_per_architecture_follows_nvidia():
+    # NVIDIA's "CUDA Toolkit, Driver, and Architecture Matrix": Kepler R470; Maxwell, Pascal, Volta R580.
+    doc = branches.load_branches()
+    assert all(source["url"].startswith("https://") for source in doc["sources"])
+    k80 = branches.last_branch("3.7")
+    assert (k80.architecture, k80.branch, k80.max_cuda) == ("Kepler", "470", "11.4")
+    assert branches.last_branch("Kepler") == k80
+    for cc in ("5.2", "6.1", "7.0"):
+        assert branches.last_branch(cc).branch == "580", cc
+    assert branches.last_branch("2.0").architecture == "Fermi"
+    # Turing and newer: no last branch announced, so no ceiling; unknown capabilities stay unknown.
+    for cc in ("7.5", "8.6", "9.0", "12.0", "99.9", None):
+        assert branches.last_branch(cc) is None, cc
+    assert branches.branch_ceiling(["9.0", "6.1", "3.7"]).branch == "470"
+    assert branches.branch_ceiling(["9.0"]) is None
+
+
+def test_last_branch_max_cuda_agrees_with_the_toolkit_driver_table():
+    for name, row in branches.load_branches()["architectures"].items():
+        if row["last_branch"] is None or row["last_branch"] == "390":
+            continue  # no ceiling; CUDA 9.1 is older than cuda_driver.yaml's first row
+        assert k.cuda_for_driver(f"{row['last_branch']}.999.99") == row["max_cuda"], name
+
+
+def test_malformed_branch_data_is_refused():
+    doc = copy.deepcopy(branches.load_branches())
+    doc["architectures"]["Kepler"]["last_branch"] = 470
+    with pytest.raises(k.KnowledgeError, match=r'gpu_driver_branches.yaml: architectures.Kepler.last_branch: expected a quoted driver branch'):
+        branches.validate_branches(doc)
+    doc = copy.deepcopy(branches.load_branches())
+    doc["architectures"]["Turing"].pop("note")
+    with pytest.raises(k.KnowledgeError, match="needs a note"):
+        branches.validate_branches(doc)
+
+
+def test_newest_wheel_a_driver_runs_on_these_gpus():
+    # R470 (CUDA 11.4) and a K80: cu118 runs through minor-version compatibility (>= 450.80.02) and
+    # torch 2.7 is the last release whose cu118 arch list has sm_37 (arch_lists.yaml).
+    fit = driver_fit.newest_wheel_for("11.4", "470.82.01", ["3.7"])
+    assert (fit.release, fit.variant, fit.support, fit.torchvision) == ("2.7", "cu118", "minor_compat", "0.22")
+    assert fit.pip_args() == "torch==2.7.* torchvision==0.22.* --index-url https://download.pytorch.org/whl/cu118"
+    # A 12.4 driver runs 2.14's cu126 (minor compat), which covers Pascal.
+    assert driver_fit.newest_wheel_for("12.4", "550.54.14", ["6.1"])[:2] == ("2.14", "cu126")
+    # Python 3.14 has no torch 2.7 wheels: then no wheel fits the K80 at all.
+    assert driver_fit.newest_wheel_for("11.4", "470.82.01", ["3.7"], python="3.14.0") is None
+    # A CUDA 10.2 driver runs nothing in the data.
+    assert driver_fit.newest_wheel_for("10.2", "440.33", ["7.0"]) is None
+    assert driver_fit.current_release_covers("3.7") is False and driver_fit.current_release_covers("6.1") is True
+    assert driver_fit.newest_release_covering("3.7") == ("2.7", "cu118")
+
+
+def test_driver_upgrade_stops_at_the_gpus_last_branch():
+    assert driver_fit.driver_upgrade_for("13.0", ["3.7"]).reachable is False
+    assert driver_fit.driver_upgrade_for("13.0", ["6.1"]).reachable is True  # 580.65.06 is in R580
+    assert driver_fit.driver_upgrade_for("13.1", ["6.1"]).reachable is False  # 590.44.01 is not
+    assert driver_fit.driver_upgrade_for("13.0", ["9.0"]) == driver_fit.DriverUpgrade("580.65.06", None, True)

@@ -57,3 +57,86 @@ def test_who_accepts_only_you_admin_or_none():
         assert "root" in str(exc)
     else:
         raise AssertionError("who='root' was accepted")
+
+
+# ---------------------------------------------------------------- torch facts for the scenarios below
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from envcheck.checks import all_checks, run_checks
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_torch_checks import _old_driver_torch, h100_torch, nvidia, real_cpu_box  # noqa: E402
+
+CONDA_PYTHON = "/home/alice/miniconda3/envs/train/bin/python"
+
+
+def python_facts(executable: str = CONDA_PYTHON, origins: dict | None = None, **target) -> dict:
+    """The python collector's contract (envcheck/facts/python_env.py): a conda env as the target,
+    not the `python` on PATH, so install commands must name its full path."""
+    prefix = executable.rsplit("/bin/", 1)[0]
+    data = {"executable": executable, "prefix": prefix, "base_prefix": prefix, "is_conda": "conda" in prefix,
+            "pip": {"version": "25.2", "importable": True}, "distributions": {"torch": "2.14.1"}}
+    data.update(target)
+    if origins is not None:
+        data["import_origins"] = origins
+    return {"target": data, "on_path": {"python": {"prefix": "/usr"}}}
+
+
+def torch_findings(torch: dict, nv: dict, env: dict | None = None, python: dict | None = None) -> dict:
+    facts = Facts.of(torch=torch, nvidia=nv, env={"vars": env or {}}, python=python or python_facts())
+    result = run_checks([c for c in all_checks().values() if c.area == "torch"], facts)
+    assert not any("this check crashed" in f.summary for f in result), [f.summary for f in result]
+    return {f.id: f for f in result}
+
+
+# ---------------------------------------------------------------- a driver too old, a GPU at its last branch
+
+
+def _k80_torch() -> dict:
+    # The constructed H100 result (tests/fixtures/probe/README.md) after a driver too old for it:
+    # torch sees no device, so the GPUs come from NVML. Tesla K80: Kepler, CC 3.7
+    # (https://developer.nvidia.com/cuda-legacy-gpus); driver 470.82.01 is the 11.4 update driver
+    # in NVIDIA's release notes Table 3 and reports CUDA 11.4.
+    return _old_driver_torch()
+
+
+K80 = dict(driver="470.82.01", cuda="11.4", name="Tesla K80", cc="3.7")
+
+
+def test_k80_is_never_told_to_upgrade_to_580():
+    found = torch_findings(_k80_torch(), nvidia(**K80))
+    driver = found["torch.driver"]
+    assert driver.status is Status.FAIL and driver.who == "you"
+    assert "580" not in driver.fix
+    lines = driver.fix.splitlines()
+    # 1. The newest torch this driver runs on a K80: torch 2.7 cu118 (sm_37 in its arch list, CUDA
+    #    11.8 through minor-version compatibility), installed with the target's own interpreter.
+    assert lines[0] == (f"Install the newest torch this driver runs (torch 2.7, cu118): {CONDA_PYTHON} -m pip install "
+                        "--force-reinstall torch==2.7.* torchvision==0.22.* --index-url https://download.pytorch.org/whl/cu118")
+    # 2. Why no driver upgrade: Kepler's last branch is R470 (CUDA 11.4).
+    assert "last driver branch is R470" in lines[1] and "CUDA up to 11.4" in lines[1]
+    # 3. No current torch has sm_37 kernels (arch_lists.yaml: 2.8 onwards has none).
+    assert lines[2].startswith("No current torch wheel supports CC 3.7") and "torch 2.7 (cu118)" in lines[2]
+    assert any("cuda-toolkit-driver-and-architecture-matrix" in d for d in driver.details)
+    # torch.arch agrees and torch.cuda_available carries the same fix.
+    assert "torch 2.7 cu118" in found["torch.arch"].fix and "580" not in found["torch.cuda_available"].fix
+
+
+def test_pascal_can_still_be_upgraded_within_r580():
+    # GTX 1080 Ti: Pascal, CC 6.1; driver 550.54.14 / CUDA 12.4 (12.4 toolkit driver, Table 3).
+    torch = _old_driver_torch()
+    found = torch_findings(torch, nvidia(driver="550.54.14", cuda="12.4", name="NVIDIA GeForce GTX 1080 Ti", cc="6.1"))
+    driver = found["torch.driver"]
+    # torch 2.14's cu126 wheel runs on 12.4 (minor-version compatibility) and has sm_60/sm_61.
+    assert driver.fix.splitlines()[0].endswith("--index-url https://download.pytorch.org/whl/cu126")
+    assert "upgrade the NVIDIA driver to >= 580.65.06" in driver.fix and "within R580" in driver.fix
+
+
+def test_driver_upgrade_is_offered_without_a_ceiling_on_current_gpus():
+    found = torch_findings(_old_driver_torch(), nvidia(driver="550.54.14", cuda="12.4"))
+    assert "within R" not in found["torch.driver"].fix
+    assert "needs root and a reboot" in found["torch.driver"].fix

@@ -94,7 +94,7 @@ def test_cpu_only_wheel_on_a_gpu_box():
     build = found["torch.cuda_build"]
     assert build.status is Status.FAIL and "CPU-only" in build.summary and "2 NVIDIA GPUs" in build.summary
     # Driver 590 supports CUDA 13.1: the newest 2.14 variant it fully runs is cu130.
-    assert build.fix == "pip install --force-reinstall torch==2.14.1 torchvision --index-url https://download.pytorch.org/whl/cu130"
+    assert build.fix == "python -m pip install --force-reinstall torch==2.14.1 torchvision --index-url https://download.pytorch.org/whl/cu130"
     assert "torch.cudnn" not in found and "torch.arch" not in found  # not reported twice
 
 
@@ -115,7 +115,7 @@ def test_driver_too_old_for_the_wheel():
     assert driver.status is Status.FAIL
     assert "CUDA driver version is insufficient" in driver.summary
     assert driver.fix.splitlines()[0] == \
-        "pip install --force-reinstall torch==2.14.1 torchvision --index-url https://download.pytorch.org/whl/cu126"
+        "python -m pip install --force-reinstall torch==2.14.1 torchvision --index-url https://download.pytorch.org/whl/cu126"
     assert "580.65.06" in driver.fix
     available = found["torch.cuda_available"]
     assert available.status is Status.FAIL and "driver is too old" in available.summary
@@ -129,13 +129,16 @@ def test_same_major_lower_minor_is_minor_version_compat():
     found = findings(torch, nvidia(driver="560.35.03", cuda="12.6"))
     driver = found["torch.driver"]
     assert driver.status is Status.WARN and "minor-version compatibility" in driver.summary
-    assert driver.fix == ("Upgrade the NVIDIA driver to >= 570.26 for full support, or use the variant this driver fully "
-                          "supports: pip install --force-reinstall torch==2.7.1 torchvision==0.22.* "
-                          "--index-url https://download.pytorch.org/whl/cu126")
-    # No 2.9 variant is fully supported by a 12.4 driver: then only the upgrade is offered.
+    # What the user can do alone comes first; the driver upgrade is the admin's (issue #9).
+    assert driver.fix == ("Use the variant this driver fully supports: python -m pip install --force-reinstall torch==2.7.1 "
+                          "torchvision==0.22.* --index-url https://download.pytorch.org/whl/cu126\n"
+                          "Or ask the machine's admin to upgrade the NVIDIA driver to >= 570.26 for full support (needs root and a reboot)")
+    assert driver.who == "you"
+    # No 2.9 variant is fully supported by a 12.4 driver: then only the upgrade is offered, by the admin.
     torch.update(version="2.9.1+cu128")
     driver = findings(torch, nvidia(driver="550.54.14", cuda="12.4"))["torch.driver"]
-    assert driver.status is Status.WARN and driver.fix == "Upgrade the NVIDIA driver to >= 570.26 for full support"
+    assert driver.status is Status.WARN and driver.who == "admin"
+    assert driver.fix == "Ask the machine's admin to upgrade the NVIDIA driver to >= 570.26 for full support (needs root and a reboot)"
 
 
 def test_minor_compat_where_the_table_has_no_row_for_the_wheel_cuda():
@@ -147,9 +150,24 @@ def test_minor_compat_where_the_table_has_no_row_for_the_wheel_cuda():
 
 
 def test_no_variant_fits_the_driver_says_upgrade():
-    found = findings(_old_driver_torch(), nvidia(driver="470.82.01", cuda="11.4"))
+    # Driver 440.33 (CUDA 10.2, the 10.2 toolkit driver in cuda_driver.yaml) runs no wheel in the
+    # data (the oldest, torch 1.13, needs CUDA 11.6): only the admin's driver upgrade is left.
+    found = findings(_old_driver_torch(), nvidia(driver="440.33", cuda="10.2"))
     assert found["torch.driver"].status is Status.FAIL
-    assert found["torch.driver"].fix.startswith("Upgrade the NVIDIA driver to >= 580.65.06")
+    assert found["torch.driver"].fix.startswith("Ask the machine's admin to upgrade the NVIDIA driver to >= 580.65.06")
+    assert found["torch.driver"].who == "admin"
+
+
+def test_old_driver_gets_the_newest_torch_it_runs_before_the_upgrade():
+    # Driver 470.82.01 (R470, CUDA 11.4) and the H100's CC 9.0: no 2.14 variant runs there; the
+    # newest wheel that does is torch 2.7 cu118 (minor-version compatibility, sm_90 in its arch list).
+    found = findings(_old_driver_torch(), nvidia(driver="470.82.01", cuda="11.4"))
+    driver = found["torch.driver"]
+    first, second = driver.fix.splitlines()
+    assert first == ("Install the newest torch this driver runs (torch 2.7, cu118): python -m pip install --force-reinstall "
+                     "torch==2.7.* torchvision==0.22.* --index-url https://download.pytorch.org/whl/cu118")
+    assert second.startswith("Or ask the machine's admin to upgrade the NVIDIA driver to >= 580.65.06")
+    assert driver.who == "you"
 
 
 def test_gpu_capability_missing_from_the_arch_list_rtx_50xx_on_cu126():
@@ -171,7 +189,7 @@ def test_pascal_gpu_on_cu130_wheel_needs_cu126():
         device.update(name="NVIDIA GeForce GTX 1080 Ti", capability="6.1")
     arch = findings(torch, nvidia(name="NVIDIA GeForce GTX 1080 Ti", cc="6.1"))["torch.arch"]
     assert arch.status is Status.FAIL and "Pascal" in arch.summary
-    assert arch.fix == "pip install --force-reinstall torch==2.14.1 torchvision --index-url https://download.pytorch.org/whl/cu126"
+    assert arch.fix == "python -m pip install --force-reinstall torch==2.14.1 torchvision --index-url https://download.pytorch.org/whl/cu126"
 
 
 def test_arch_check_uses_nvml_capabilities_when_torch_sees_no_device():
@@ -186,7 +204,7 @@ def test_torchvision_not_paired():
     torch["torchvision"]["version"] = "0.27.0+cu130"
     vision = findings(torch, nvidia())["torch.torchvision"]
     assert vision.status is Status.FAIL and "0.28" in vision.summary
-    assert vision.fix == "pip install torchvision==0.28.* --index-url https://download.pytorch.org/whl/cu130"
+    assert vision.fix == "python -m pip install torchvision==0.28.* --index-url https://download.pytorch.org/whl/cu130"
 
 
 def test_torchvision_pairing_unknown_for_2_14_is_not_a_failure():
@@ -233,7 +251,7 @@ def test_torch_not_installed_gives_the_install_command_for_this_machine(nv, inde
     torch.update(status="not_installed", torch_import="not_installed")
     found = findings(torch, nv)
     assert found["torch.import"].status is Status.WARN
-    assert found["torch.import"].fix == f"pip install torch torchvision --index-url {index}"
+    assert found["torch.import"].fix == f"python -m pip install torch torchvision --index-url {index}"
     assert found["torch.python_version"].status is Status.OK
     assert set(found) == {"torch.import", "torch.python_version"}
 

@@ -8,15 +8,22 @@ whose files name their sources; docs/checks-torch.md explains each check.
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Any
 
 from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
+from envcheck.checks._commands import pip_install, python_command
 from envcheck.core.model import Facts, Finding
 from envcheck.core.redact import redact_env_value
 from envcheck.facts.visible_devices import parse_visible_devices
+from envcheck.knowledge import driver_fit
+from envcheck.knowledge.gpu_driver_branches import branch_ceiling
 
-FACTS = ("torch", "nvidia", "env")
+# "python" for the target interpreter: install commands name it (checks/_commands.py), and
+# torch's import origin says whether it is a copy shadowing the environment's own.
+FACTS = ("torch", "nvidia", "env", "python")
 
 
 # ---------------------------------------------------------------- helpers shared by the checks
@@ -62,11 +69,109 @@ def _torchvision_pin(torch_version: str | None) -> str | None:
     return f"{minor}.*" if minor else None
 
 
-def reinstall_command(torch_version: str | None, variant: str) -> str:
-    """Reinstall the same torch release from another variant's index (with its torchvision)."""
-    return "pip install --force-reinstall " + knowledge.install_command(
-        variant, _public_version(torch_version), _torchvision_pin(torch_version)
-    ).removeprefix("pip install ")
+def reinstall_command(facts: Facts, torch_version: str | None, variant: str) -> str:
+    """Reinstall the same torch release from another variant's index (with its torchvision),
+    with the target interpreter's pip."""
+    args = knowledge.install_command(variant, _public_version(torch_version), _torchvision_pin(torch_version))
+    return pip_install(facts, "--force-reinstall " + args.removeprefix("pip install "))
+
+
+def install_command(facts: Facts, variant: str, torch_pin: str | None = None, torchvision_pin: str | None = None) -> str:
+    """knowledge.install_command, spelled for the target interpreter."""
+    return pip_install(facts, knowledge.install_command(variant, torch_pin, torchvision_pin).removeprefix("pip install "))
+
+
+def _capabilities(facts: Facts, torch: dict[str, Any] | None = None) -> list[str]:
+    """The compute capabilities of the GPUs: from torch's devices, else from NVML."""
+    found = [d.get("capability") for d in (torch or {}).get("devices") or [] if d.get("capability")]
+    found = found or [g.get("compute_capability") for g in _gpus(facts) if g.get("compute_capability")]
+    return sorted(set(found), key=knowledge.version_tuple)
+
+
+def _python_version(facts: Facts) -> str | None:
+    return (facts.data("torch").get("python") or {}).get("version")
+
+
+def driver_too_old_fix(facts: Facts, torch: dict[str, Any]) -> tuple[str, str | None, list[str]]:
+    """(fix, who, details) for a driver too old for the installed wheel's CUDA.
+
+    First what the user can do alone: the same torch release from a variant this driver runs, else
+    the newest torch release with a wheel this driver runs on these GPUs (driver_fit). Then the
+    driver upgrade, marked as the admin's, and only when the GPUs can take that driver: a Kepler
+    GPU stops at R470, so it is never told to upgrade to >= 580 (gpu_driver_branches.yaml).
+    """
+    driver_version, driver_cuda = _driver(facts)
+    version = torch.get("version") or ""
+    wheel_cuda = str(torch.get("cuda"))
+    ccs = _capabilities(facts, torch)
+    fixes: list[str] = []
+    details: list[str] = []
+    choice = knowledge.best_variant_for_driver(version, driver_cuda, driver_version)
+    if choice and ccs and not driver_fit.wheel_covers(version, choice.variant, ccs):
+        choice = None  # a variant without kernels for these GPUs trades one failure for another
+    if choice:
+        fixes.append(reinstall_command(facts, version, choice.variant))
+    else:
+        fit = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs, _python_version(facts))
+        if fit:
+            fixes.append(f"Install the newest torch this driver runs (torch {fit.release}, {fit.variant}): "
+                         + pip_install(facts, "--force-reinstall " + fit.pip_args()))
+            details.append(f"torch {fit.release} {fit.variant} is the newest release in envcheck's data that "
+                           f"{_driver_text(driver_version, driver_cuda)} runs"
+                           + (f" with kernels for CC {', '.join(ccs)}" if ccs else "")
+                           + (" (through minor-version compatibility)" if fit.support == "minor_compat" else ""))
+        else:
+            details.append(f"no torch wheel in envcheck's data runs on {_driver_text(driver_version, driver_cuda)}"
+                           + (f" with kernels for CC {', '.join(ccs)}" if ccs else "")
+                           + (f" for Python {_python_version(facts)}" if _python_version(facts) else ""))
+            any_python = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs) if _python_version(facts) else None
+            if any_python:
+                low, high = knowledge.python_range(any_python.release) or ("?", "?")
+                fixes.append(f"torch {any_python.release} ({any_python.variant}) runs here, but has no wheels for Python "
+                             f"{knowledge.minor_of(_python_version(facts))}: create an environment with Python {high} "
+                             f"(e.g. conda create -n torch{any_python.release} python={high}) and install it there: "
+                             f"python -m pip install {any_python.pip_args()}")
+    upgrade = driver_fit.driver_upgrade_for(wheel_cuda, ccs)
+    ceiling = upgrade.ceiling
+    if ceiling:
+        details.append(f"the {ceiling.architecture} GPUs' last driver branch is R{ceiling.branch} "
+                       f"(CUDA up to {ceiling.max_cuda}); source: {ceiling.source_url}")
+    you = bool(fixes)
+    if upgrade.reachable is False:
+        have = knowledge.version_tuple(driver_version)
+        fixes.append(f"No driver upgrade can run torch's CUDA {wheel_cuda} on these GPUs: the {ceiling.architecture} "
+                     f"GPUs' last driver branch is R{ceiling.branch}, which supports CUDA up to {ceiling.max_cuda}"
+                     + (f" (the machine's admin can still update within R{ceiling.branch})"
+                        if have and have[0] < int(ceiling.branch) else "") + ".")
+        dropped = _no_current_wheel(ccs)
+        if dropped:
+            fixes.append(dropped)
+    else:
+        needed = f">= {upgrade.needed}" if upgrade.needed else f"a release that supports CUDA {wheel_cuda}"
+        within = f", within R{ceiling.branch}, the last branch these GPUs take" if ceiling else ""
+        fixes.append(f"{'Or ask' if you else 'Ask'} the machine's admin to upgrade the NVIDIA driver to {needed}"
+                     f" (needs root and a reboot{within})")
+    who = "you" if you else ("admin" if upgrade.reachable is not False else None)
+    return "\n".join(fixes), who, details
+
+
+def _no_current_wheel(ccs: list[str]) -> str | None:
+    """A line saying that the current torch has no kernels for these GPUs, when that is known."""
+    dropped = [cc for cc in ccs if driver_fit.current_release_covers(cc) is False]
+    if not dropped:
+        return None
+    latest = knowledge.known_torch_releases()[-1]
+    sms = " ".join(f"sm_{cc.replace('.', '')}" for cc in dropped)
+    line = f"No current torch wheel supports CC {', '.join(dropped)} (torch {latest} ships no {sms} kernels)"
+    older = driver_fit.newest_release_covering(dropped[0])
+    if older:
+        line += f"; the newest release that still has them is torch {older[0]} ({older[1]})"
+    return line + "."
+
+
+def _torchvision_minor_pin(release: str) -> str | None:
+    paired = knowledge.torchvision_for_torch(release)
+    return f"{paired}.*" if paired else None
 
 
 def _driver_text(driver_version: str | None, driver_cuda: str | None) -> str:
@@ -79,6 +184,38 @@ def _driver_text(driver_version: str | None, driver_cuda: str | None) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# ---------------------------------------------------------------- a torch that shadows the environment's
+
+_SHADOW_WORDS = {"user_site": "the user site-packages (~/.local)", "pythonpath": "a PYTHONPATH folder"}
+
+
+def shadowing_torch(facts: Facts) -> dict[str, Any] | None:
+    """torch's import origin when it is a copy from the user site or PYTHONPATH, which comes
+    before the environment's own site-packages (python facts, target.import_origins.torch); None
+    otherwise, or when the origin is not reported."""
+    target = facts.data("python").get("target")
+    origins = target.get("import_origins") if isinstance(target, dict) else None
+    origin = origins.get("torch") if isinstance(origins, dict) else None
+    if isinstance(origin, dict) and origin.get("origin") in _SHADOW_WORDS:
+        return origin
+    return None
+
+
+def defer_to_shadowing(facts: Facts) -> Finding | None:
+    """A SKIP that points at python.shadowing, for the checks whose fix would install something to
+    match the shadowing copy: installing into the environment does not change which torch is
+    imported, and matching the stray copy would entrench it. SKIP, not WARN: python.shadowing
+    already fails once for this root cause, and five more warnings would bury it."""
+    origin = shadowing_torch(facts)
+    if origin is None:
+        return None
+    where = origin.get("dir") or os.path.dirname(origin.get("file") or "") or "unknown folder"
+    version = f" (torch {origin['version']})" if origin.get("version") else ""
+    return skip(f"torch here is the copy at {where}{version} from {_SHADOW_WORDS[origin['origin']]}, which shadows the "
+                "environment's torch; fix python.shadowing first, then run the doctor again",
+                details=["What this check would advise applies to the stray copy, not to the torch your environment installs."])
 
 
 # ---------------------------------------------------------------- torch importable?
@@ -94,13 +231,13 @@ _HANG_FIX = {
         "needs a reboot (or: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)"
     ),
     "cudnn": "Check LD_LIBRARY_PATH for another cuDNN: {python} -c 'import torch; print(torch.backends.cudnn.version())'",
-    "torchvision": "Reinstall torchvision from the same index as torch: pip install --force-reinstall torchvision --index-url <torch's index>",
+    "torchvision": "Reinstall torchvision from the same index as torch: {pip} --force-reinstall torchvision --index-url <torch's index>",
 }
 _CRASH_FIX = {
     "import_torch": (
         "See where it crashes: {python} -X faulthandler -c 'import torch'\n"
         "(usually a library from LD_LIBRARY_PATH or LD_PRELOAD clashing with torch's own; unset them and retry, "
-        "else reinstall: {python} -m pip install --force-reinstall torch torchvision)"
+        "else reinstall: {pip} --force-reinstall torch torchvision)"
     ),
     "cuda_init": (
         "See where it crashes: {python} -X faulthandler -c 'import torch; torch.cuda.init()'\n"
@@ -109,18 +246,98 @@ _CRASH_FIX = {
 }
 
 
-def _install_for_machine(facts: Facts, python_version: str | None) -> str:
-    """The install command for a machine without torch: the newest variant the driver runs."""
+def _install_for_machine(facts: Facts, python_version: str | None) -> tuple[str, str | None]:
+    """(fix, who) for a machine without torch: the newest variant the driver runs on these GPUs,
+    from the newest release with wheels for this Python; an older release when no variant of it
+    fits; the CPU build when there is no driver."""
     releases = knowledge.known_torch_releases()
     release = (knowledge.newest_torch_for_python(python_version) if python_version else None) or releases[-1]
     driver_version, driver_cuda = _driver(facts)
-    if driver_version or driver_cuda:
-        choice = knowledge.best_variant_for_driver(release, driver_cuda, driver_version)
-        if choice:
-            return knowledge.install_command(choice.variant)
-        return (f"Upgrade the NVIDIA driver (no CUDA variant of torch {release} runs on {_driver_text(driver_version, driver_cuda)}), "
-                f"or install the CPU build: {knowledge.install_command('cpu')}")
-    return knowledge.install_command("cpu")
+    if not (driver_version or driver_cuda):
+        return install_command(facts, "cpu"), "you"
+    ccs = _capabilities(facts)
+    choice = knowledge.best_variant_for_driver(release, driver_cuda, driver_version)
+    if choice and (not ccs or driver_fit.wheel_covers(release, choice.variant, ccs)):
+        return install_command(facts, choice.variant), "you"
+    fit = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs, python_version)
+    if fit:
+        return (f"torch {release} has no wheel that {_driver_text(driver_version, driver_cuda)} runs on these GPUs; "
+                f"the newest that does is torch {fit.release} ({fit.variant}): {pip_install(facts, fit.pip_args())}"), "you"
+    return (f"No torch wheel in envcheck's data runs on {_driver_text(driver_version, driver_cuda)} with these GPUs: "
+            f"ask the machine's admin to upgrade the NVIDIA driver, or install the CPU build: {install_command(facts, 'cpu')}"), "you"
+
+
+# "/env/lib/libstdc++.so.6: version `GLIBCXX_3.4.30' not found (required by /env/.../libtorch_cpu.so)"
+_LIBSTDCXX = re.compile(
+    r"(?P<lib>(?:/[^\s:'\"`]*)?libstdc\+\+\.so(?:\.\d+)*)\s*:\s*version\s*[`'‘\"]?(?P<symbol>(?:GLIBCXX|CXXABI)_[0-9.]+)[`'’\"]?\s*not found"
+    r"(?:\s*\(required by (?P<by>[^)\s]+)\))?")
+_SYSTEM_LIB_DIRS = ("/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/lib")
+_CONDA_HINTS = ("conda", "mamba", "miniforge", "/envs/")
+
+
+def _conda_prefix_of(folder: str, facts: Facts) -> str | None:
+    """The conda environment whose lib/ folder this is, or None."""
+    if os.path.basename(folder.rstrip("/")) != "lib":
+        return None
+    prefix = os.path.dirname(folder.rstrip("/"))
+    target = facts.data("python").get("target") or {}
+    known = [p for p in (target.get("prefix") if target.get("is_conda") else None,
+                         target.get("base_prefix") if target.get("base_is_conda") else None,
+                         (facts.data("env").get("vars") or {}).get("CONDA_PREFIX")) if p]
+    if any(os.path.normpath(prefix) == os.path.normpath(p) for p in known):
+        return prefix
+    return prefix if any(hint in prefix.lower() for hint in _CONDA_HINTS) else None
+
+
+def libstdcxx_cause(facts: Facts, error: str) -> tuple[str, str, list[str]] | None:
+    """(cause, fix, details) for a GLIBCXX_/CXXABI_ "version not found" import error: an older
+    libstdc++ was loaded ahead of the one torch was built against. Which fix depends on where the
+    error says that libstdc++ is: a folder on LD_LIBRARY_PATH, a conda environment's lib/, or the
+    system's."""
+    match = _LIBSTDCXX.search(error or "")
+    if not match:
+        return None
+    lib, symbol, by = match.group("lib"), match.group("symbol"), match.group("by")
+    folder = os.path.dirname(lib) if "/" in lib else None
+    env = facts.data("env").get("vars") or {}
+    entries = [e for e in (env.get("LD_LIBRARY_PATH") or "").split(":") if e]
+    target = facts.data("python").get("target") or {}
+    target_conda = target.get("prefix") if target.get("is_conda") else None
+    details = [f"loaded: {lib}; missing symbol version: {symbol}" + (f"; required by {by}" if by else ""),
+               "Each libstdc++ provides the GLIBCXX_/CXXABI_ versions up to the GCC that built it; "
+               "the first libstdc++.so.6 the loader finds is used for the whole process."]
+    what = f"the libstdc++ loaded ({lib}) is older than torch needs ({symbol} not found)"
+    if folder and any(os.path.normpath(e) == os.path.normpath(folder) for e in entries):
+        rest = [e for e in entries if os.path.normpath(e) != os.path.normpath(folder)]
+        unset = f"export LD_LIBRARY_PATH={':'.join(rest)}" if rest else "unset LD_LIBRARY_PATH"
+        fix = (f"Take {folder} off LD_LIBRARY_PATH, which puts its older libstdc++ ahead of the system's: {unset}\n"
+               f"(and remove the line that adds it from ~/.bashrc or your job script)")
+        conda = _conda_prefix_of(folder, facts)
+        if conda:
+            fix += f"\nIf you need that folder, update its libstdc++ instead: conda install -p {conda} -c conda-forge libstdcxx-ng"
+        return f"{what}: it comes from {folder} on LD_LIBRARY_PATH", fix, details
+    conda = _conda_prefix_of(folder, facts) if folder else None
+    if conda:
+        return (f"{what}: it is the conda environment's own ({conda})",
+                f"Update the libstdc++ in that conda environment: conda install -p {conda} -c conda-forge libstdcxx-ng",
+                details)
+    if folder and folder.startswith(_SYSTEM_LIB_DIRS) and target_conda:
+        return (f"{what}: the system's libstdc++ was loaded instead of the newer one in the conda environment {target_conda}",
+                f"conda install -p {target_conda} -c conda-forge libstdcxx-ng\n"
+                "then put the environment's lib/ first (with the environment active): "
+                "export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH",
+                details)
+    if folder and folder.startswith(_SYSTEM_LIB_DIRS):
+        return (f"{what}: the system's libstdc++ is too old for this torch wheel",
+                "Use an environment that brings a newer libstdc++: a conda environment with "
+                "`conda install -c conda-forge libstdcxx-ng`, then install torch there "
+                "(`export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH` if the system's still wins); "
+                "or ask the machine's admin for a newer GCC runtime",
+                details)
+    return (what,
+            "Find which libstdc++ is loaded ahead of the system's (`echo $LD_LIBRARY_PATH`, `ldd` on the library named "
+            "in the error) and take it off LD_LIBRARY_PATH, or update it (`conda install -c conda-forge libstdcxx-ng` in a conda environment)",
+            details)
 
 
 @check("torch.import", "torch", "torch imports in the target interpreter (probe: import, CUDA init, devices)", facts=FACTS)
@@ -133,10 +350,17 @@ def torch_import(facts: Facts) -> Finding:
     Why: Nothing else about torch can be checked. A hang or crash during CUDA initialisation usually
     points at the driver or the GPU, not at torch.
 
-    Fix: Not installed: `pip install torch torchvision --index-url
-    https://download.pytorch.org/whl/<variant>`, using the newest variant the driver runs, or `cpu`
-    when there is no driver. Import error: reinstall; if the error names libcudnn, libcublas,
-    libnvJitLink or an undefined symbol, check `LD_LIBRARY_PATH`. Hang: per step (`-X importtime`
+    Fix: Not installed: `python -m pip install torch torchvision --index-url
+    https://download.pytorch.org/whl/<variant>` (with `--python`, that interpreter's full path),
+    using the newest variant the driver runs on these GPUs (an older release when no variant of
+    the newest fits), or `cpu` when there is no driver. Import error: `GLIBCXX_3.4.30' not found`
+    or `CXXABI_...` means an older libstdc++ was loaded ahead of the one torch needs; the fix
+    depends on where the error says it is: a folder on `LD_LIBRARY_PATH` (take it off), a conda
+    environment's `lib/` (`conda install -p ENV -c conda-forge libstdcxx-ng`), or the system's
+    while the target is a conda environment (`libstdcxx-ng` there, then
+    `export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH`); reinstalling torch does not help.
+    If the error names libcudnn, libcublas, libnvJitLink or an undefined symbol, check
+    `LD_LIBRARY_PATH`; otherwise reinstall. Hang: per step (`-X importtime`
     for the import; `nvidia-smi` and reloading nvidia_uvm for CUDA init). Crash: `-X faulthandler`
     to see where, then `LD_LIBRARY_PATH`/`LD_PRELOAD` or a reboot.
     """
@@ -168,21 +392,26 @@ def torch_import(facts: Facts) -> Finding:
         details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
         return ok(f"torch {torch.get('version')} ({build}), {visible}", details=details)
     if status == "not_installed":
+        fix, who = _install_for_machine(facts, python_version)
         return warn(f"torch is not installed in {python} (Python {python_version or 'unknown'})",
-                       fix=_install_for_machine(facts, python_version),
-                       details=["The rest of the doctor still ran; the PyTorch checks need torch installed."])
+                       fix=fix, details=["The rest of the doctor still ran; the PyTorch checks need torch installed."]).by(who)
     details = list(torch.get("import_traceback") or []) + [f"stderr: {line}" for line in (torch.get("stderr_tail") or [])[-5:]]
     step = torch.get("step")
     fixes = _CRASH_FIX if status == "crashed" else _HANG_FIX
-    fix = fixes.get(step or "", fixes.get("cuda_init" if (step or "").startswith("device") else "", "")).format(python=python) or None
+    template = fixes.get(step or "", fixes.get("cuda_init" if (step or "").startswith("device") else "", ""))
+    fix = template.format(python=python, pip=pip_install(facts, "")) or None
     if status == "import_error":
         error = torch.get("error") or "unknown error"
+        libstdcxx = libstdcxx_cause(facts, error)
+        if libstdcxx:
+            cause, fix, extra = libstdcxx
+            return fail(f"importing torch fails: {cause}", fix=fix, details=extra + details).by("you")
         if "libcudnn" in error or "libcublas" in error or "libnvJitLink" in error or "undefined symbol" in error:
             fix = ("A CUDA library from elsewhere is shadowing torch's own: check LD_LIBRARY_PATH (unset it and retry), "
-                   "then reinstall: pip install --force-reinstall torch torchvision")
+                   "then reinstall: " + pip_install(facts, "--force-reinstall torch torchvision"))
         else:
-            fix = f"Reinstall torch in this environment: {python} -m pip install --force-reinstall torch torchvision"
-        return fail(f"importing torch fails: {error}", fix=fix, details=details)
+            fix = "Reinstall torch in this environment: " + pip_install(facts, "--force-reinstall torch torchvision")
+        return fail(f"importing torch fails: {error}", fix=fix, details=details).by("you")
     if status == "timeout":
         summary = f"the torch probe stopped: {torch.get('error')}"
     elif status == "crashed":
@@ -246,12 +475,16 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
 
     Why: Training runs on the CPU without any error.
 
-    Fix: `pip install --force-reinstall torch==<same> torchvision[==paired] --index-url …/cuXYZ`,
-    with the newest 2.x variant the driver runs.
+    Fix: `python -m pip install --force-reinstall torch==<same> torchvision[==paired] --index-url …/cuXYZ`,
+    with the newest variant the driver runs that has kernels for the GPUs; when this release has
+    none, the newest release that does.
     """
     torch = _torch_ok(facts)
     if torch is None:
         return None
+    deferred = defer_to_shadowing(facts)
+    if deferred:
+        return deferred
     nvidia_result = facts.get("nvidia")
     if nvidia_result is None or not nvidia_result.ok:
         return skip("whether this torch build fits the machine is unknown: the NVIDIA facts were not collected")
@@ -267,16 +500,15 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
         return ok(f"torch {version} is a CPU-only build, and no NVIDIA GPU was found")
     driver_version, driver_cuda = _driver(facts)
     choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
-    if choice:
-        fix = reinstall_command(version, choice.variant)
-    elif knowledge.wheel_variants(version or "") is None:
-        fix = _install_for_machine(facts, (torch.get("python") or {}).get("version"))
+    ccs = _capabilities(facts)
+    if choice and (not ccs or driver_fit.wheel_covers(version or "", choice.variant, ccs)):
+        fix, who = reinstall_command(facts, version, choice.variant), "you"
     else:
-        fix = f"Upgrade the NVIDIA driver: no CUDA variant of torch {knowledge.minor_of(version)} runs on {_driver_text(driver_version, driver_cuda)}"
+        fix, who = _install_for_machine(facts, (torch.get("python") or {}).get("version"))
     return fail(f"torch {version} is a CPU-only build, but this machine has {_plural(len(gpus), 'NVIDIA GPU')}: training will run on the CPU",
                    fix=fix,
                    details=[f"torch.version.cuda = {torch.get('cuda')}",
-                            "A plain `pip install torch` from some mirrors, or on Windows/macOS, gives the CPU build."])
+                            "A plain `pip install torch` from some mirrors, or on Windows/macOS, gives the CPU build."]).by(who)
 
 
 @check("torch.driver", "torch", "the NVIDIA driver is new enough for the CUDA runtime inside the torch wheel", facts=FACTS)
@@ -285,10 +517,19 @@ def torch_driver(facts: Facts) -> Finding | None:
     Same major, lower minor: **WARN** (minor-version compatibility, limited features), but only if
     the driver meets that major's minimum; otherwise **FAIL**. Wheel major newer: **FAIL**.
 
+    When torch is a copy from the user site or PYTHONPATH that shadows the environment's torch
+    (`python.shadowing`), this check and `torch.cuda_build`, `torch.arch`, `torch.torchvision` and
+    `torch.cudnn` **SKIP** with "fix python.shadowing first": their advice would fit the stray copy.
+
     Why: "CUDA driver version is insufficient for CUDA runtime version".
 
-    Fix: Reinstall the same torch from the newest variant the driver supports (taken from the data),
-    or "upgrade the NVIDIA driver to >= <toolkit driver>".
+    Fix: First what you can do without root: the same torch from the newest variant this driver
+    runs, or else the newest torch release with a wheel this driver runs and with kernels for the
+    GPUs (e.g. torch 2.7 cu118 under an R470 driver), as an exact install command for the target
+    interpreter. Then the driver upgrade, which needs the machine's admin, and only as far as the
+    GPUs' last driver branch (`gpu_driver_branches.yaml`, from NVIDIA's architecture matrix): a
+    Tesla K80 (Kepler) stops at R470 (CUDA 11.4), so it is never told to upgrade to >= 580, and
+    the fix says when no current torch release still ships kernels for it.
     """
     torch = _torch_ok(facts)
     if torch is None or _is_cpu_build(torch) or torch.get("hip"):
@@ -296,6 +537,9 @@ def torch_driver(facts: Facts) -> Finding | None:
     driver_version, driver_cuda = _driver(facts)
     if not driver_version and not driver_cuda:
         return None  # no driver: the driver area says so
+    deferred = defer_to_shadowing(facts)
+    if deferred:
+        return deferred
     wheel_cuda = str(torch.get("cuda"))
     version = torch.get("version")
     verdict = knowledge.driver_supports(wheel_cuda, driver_cuda, driver_version)
@@ -306,22 +550,40 @@ def torch_driver(facts: Facts) -> Finding | None:
         return ok(f"{have} runs torch's CUDA {wheel_cuda}", details=details)
     if verdict.verdict == "unknown":
         return skip(f"whether {have} runs torch's CUDA {wheel_cuda} is unknown", details=details)
-    needed = f">= {verdict.needed_driver}" if verdict.needed_driver else f"a release that supports CUDA {wheel_cuda}"
-    choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
     if verdict.verdict == "minor_compat":
-        full = choice if choice and knowledge.driver_supports(knowledge.variant_cuda(choice.variant), driver_cuda, driver_version).verdict == "ok" else None
-        fix = f"Upgrade the NVIDIA driver to {needed} for full support"
-        if full:
-            fix += f", or use the variant this driver fully supports: {reinstall_command(version, full.variant)}"
+        fix, who = _minor_compat_fix(facts, torch, verdict.needed_driver)
         return warn(f"{have} runs torch's CUDA {wheel_cuda} only through minor-version compatibility (limited features, e.g. PTX JIT may fail)",
-                       fix=fix, details=details)
-    fixes = []
-    if choice:
-        fixes.append(reinstall_command(version, choice.variant))
-    fixes.append(f"or upgrade the NVIDIA driver to {needed}" if choice else f"Upgrade the NVIDIA driver to {needed}")
+                       fix=fix, details=details).by(who)
+    fix, who, extra = driver_too_old_fix(facts, torch)
     return fail(f"{have} is too old for torch {version} (CUDA {wheel_cuda}): expect "
                    "\"CUDA driver version is insufficient for CUDA runtime version\"",
-                   fix="\n".join(fixes), details=details)
+                   fix=fix, details=details + extra).by(who)
+
+
+def _minor_compat_fix(facts: Facts, torch: dict[str, Any], needed_driver: str | None) -> tuple[str, str | None]:
+    """(fix, who) for a wheel the driver runs only through minor-version compatibility: the variant
+    this driver fully supports (yours to install), then the driver upgrade (the admin's), unless
+    the GPUs cannot take that driver."""
+    driver_version, driver_cuda = _driver(facts)
+    version = torch.get("version") or ""
+    wheel_cuda = str(torch.get("cuda"))
+    ccs = _capabilities(facts, torch)
+    choice = knowledge.best_variant_for_driver(version, driver_cuda, driver_version)
+    full = choice if choice and knowledge.driver_supports(knowledge.variant_cuda(choice.variant), driver_cuda, driver_version).verdict == "ok" \
+        and (not ccs or driver_fit.wheel_covers(version, choice.variant, ccs)) else None
+    lines = []
+    if full:
+        lines.append(f"Use the variant this driver fully supports: {reinstall_command(facts, version, full.variant)}")
+    upgrade = driver_fit.driver_upgrade_for(wheel_cuda, ccs)
+    needed = f">= {needed_driver}" if needed_driver else f"a release that supports CUDA {wheel_cuda}"
+    if upgrade.reachable is False:
+        ceiling = upgrade.ceiling
+        lines.append(f"No driver gives full support here: the {ceiling.architecture} GPUs' last driver branch is "
+                     f"R{ceiling.branch} (CUDA up to {ceiling.max_cuda}).")
+    else:
+        lines.append(f"{'Or ask' if full else 'Ask'} the machine's admin to upgrade the NVIDIA driver to {needed} for full support "
+                     "(needs root and a reboot)")
+    return "\n".join(lines), ("you" if full else "admin" if upgrade.reachable is not False else None)
 
 
 def _visible_devices_hide_all(facts: Facts, gpus: list[dict[str, Any]]) -> str | None:
@@ -354,33 +616,39 @@ def torch_cuda_available(facts: Facts) -> Finding | None:
     if torch.get("is_available"):
         summary = f"torch sees {_plural(int(count), 'GPU')} (NVML sees {len(gpus)})"
         return ok(summary)
-    causes: list[tuple[str, str]] = []
+    causes: list[tuple[str, str, str | None]] = []  # (cause, fix, who can carry out the fix)
     driver_version, driver_cuda = _driver(facts)
     verdict = knowledge.driver_supports(str(torch.get("cuda")), driver_cuda, driver_version)
     if verdict.verdict == "too_old":
-        choice = knowledge.best_variant_for_driver(torch.get("version") or "", driver_cuda, driver_version)
-        causes.append((f"the driver is too old for torch's CUDA {torch.get('cuda')}",
-                       reinstall_command(torch.get("version"), choice.variant) if choice
-                       else f"Upgrade the NVIDIA driver to >= {verdict.needed_driver or 'a newer release'}"))
+        shadow = shadowing_torch(facts)
+        if shadow:
+            fix, who = (f"torch here is the copy at {shadow.get('dir') or shadow.get('file')}, which shadows the environment's "
+                        "torch: fix python.shadowing first"), "you"
+        else:
+            fix, who, _ = driver_too_old_fix(facts, torch)
+        causes.append((f"the driver is too old for torch's CUDA {torch.get('cuda')}", fix, who))
     hidden = _visible_devices_hide_all(facts, gpus)
     if hidden is not None:
-        causes.append((f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU", "unset CUDA_VISIBLE_DEVICES"))
+        causes.append((f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU", "unset CUDA_VISIBLE_DEVICES", "you"))
     nodes = facts.data("nvidia").get("dev_nodes") or {}
     if nodes.get("/dev/nvidia-uvm") is False:
         causes.append(("/dev/nvidia-uvm is missing (the nvidia_uvm module is not loaded, common after suspend/resume)",
-                       "sudo modprobe nvidia_uvm   (if it is loaded but broken: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)"))
+                       "sudo modprobe nvidia_uvm   (if it is loaded but broken: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)",
+                       "admin"))
     init_error = torch.get("cuda_init_error")
     if init_error:
         causes.append((f"CUDA initialisation said: {init_error}",
-                       "If this follows a suspend/resume or a driver update, reboot (or reload nvidia_uvm as above)"))
-    details = [f"cause {i}: {text}" for i, (text, _) in enumerate(causes, 1)]
+                       "If this follows a suspend/resume or a driver update, the machine's admin reboots it (or reloads nvidia_uvm as above)",
+                       "admin"))
+    details = [f"cause {i}: {text}" for i, (text, _, _) in enumerate(causes, 1)]
     details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
     if not causes:
         return fail(f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}; the cause is unknown",
-                       fix="See the error: python -c 'import torch; torch.cuda.init()'; a reboot fixes a CUDA stack left broken by suspend or a driver update",
+                       fix=f"See the error: {python_command(facts)} -c 'import torch; torch.cuda.init()'; a reboot (by the machine's admin) "
+                           "fixes a CUDA stack left broken by suspend or a driver update",
                        details=details)
     return fail(f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}: {causes[0][0]}",
-                   fix="\n".join(dict.fromkeys(fix for _, fix in causes)), details=details)
+                   fix="\n".join(dict.fromkeys(fix for _, fix, _ in causes)), details=details).by(causes[0][2])
 
 
 # ---------------------------------------------------------------- does it run on these GPUs
@@ -440,6 +708,9 @@ def torch_arch(facts: Facts) -> Finding | None:
     devices = _devices_to_check(facts, torch)
     if not devices:
         return None
+    deferred = defer_to_shadowing(facts)
+    if deferred:
+        return deferred
     version = torch.get("version") or ""
     variant = knowledge.variant_of(version)
     arches = list(torch.get("arch_list") or [])
@@ -469,16 +740,26 @@ def torch_arch(facts: Facts) -> Finding | None:
                        details=details)
     ccs = sorted({cc for _, cc in missing}, key=knowledge.version_tuple)
     target = _variant_for_capabilities(facts, version, ccs)
+    who = "you"
     if target and target[0] == knowledge.minor_of(version):
-        fix = reinstall_command(version, target[1])
+        fix = reinstall_command(facts, version, target[1])
     elif target:
         fix = f"No {knowledge.minor_of(version)} variant covers CC {', '.join(ccs)}; torch {target[0]} {target[1]} does: " + \
-              knowledge.install_command(target[1], f"{target[0]}.*")
+              install_command(facts, target[1], f"{target[0]}.*", _torchvision_minor_pin(target[0]))
     else:
         fix = f"No torch wheel in envcheck's data ships code for CC {', '.join(ccs)}; build torch from source with TORCH_CUDA_ARCH_LIST={';'.join(ccs)}"
+        who = None
+    if target:
+        driver_version, driver_cuda = _driver(facts)
+        if (driver_version or driver_cuda) and not driver_fit.driver_runs(target[1], driver_cuda, driver_version):
+            fix += (f"\n(that {target[1]} wheel needs a newer driver than {_driver_text(driver_version, driver_cuda)}: "
+                    "see torch.driver for what this driver runs)")
+    dropped = _no_current_wheel(ccs)
+    if dropped:
+        details.append(dropped)
     return fail(f"torch {version} has no kernels for {', '.join(d for d, _ in missing)}: expect "
                    "\"no kernel image is available for execution on the device\"",
-                   fix=fix, details=details)
+                   fix=fix, details=details).by(who)
 
 
 @check("torch.device_op", "torch", "a small matrix multiply on each GPU matches the CPU result", facts=FACTS)
@@ -537,37 +818,41 @@ def torch_torchvision(facts: Facts) -> Finding | None:
     torch = _torch_ok(facts)
     if torch is None:
         return None
+    deferred = defer_to_shadowing(facts)
+    if deferred:
+        return deferred
     version = torch.get("version") or ""
     vision = torch.get("torchvision") or {}
     paired = knowledge.torchvision_for_torch(version)
     pin = _torchvision_pin(version)
     index = _variant_index(torch)
     index_part = f" --index-url {index}" if index else ""
-    install = f"pip install torchvision{'==' + pin if pin else ''}{index_part}"
+    pinned = f"torchvision{'==' + pin if pin else ''}{index_part}"
+    install = pip_install(facts, pinned)
+    reinstall = pip_install(facts, f"--force-reinstall {pinned}")
     pairing_text = f"torch {knowledge.minor_of(version)} pairs with torchvision {paired}" if paired else \
         f"the torchvision paired with torch {knowledge.minor_of(version)} is unknown (no source lists it)"
     error = vision.get("error")
     if error == "not installed":
-        return warn("torchvision is not installed", fix=install, details=[pairing_text])
+        return warn("torchvision is not installed", fix=install, details=[pairing_text]).by("you")
     if error:
         if "does not exist" in error and "torchvision::" in error:
             summary = f"torchvision is not built for torch {version}: {error}"
         else:
             summary = f"torchvision cannot be inspected: {error}"
-        return fail(summary, fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
-                       details=[pairing_text])
+        return fail(summary, fix=reinstall, details=[pairing_text]).by("you")
     have = vision.get("version") or "unknown"
     if vision.get("ops_ok") is False:
         return fail(f"torchvision {have} has no compiled ops for torch {version} (\"operator torchvision::nms does not exist\")",
-                       fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}",
-                       details=[pairing_text] + ([vision["ops_error"]] if vision.get("ops_error") else []))
+                       fix=reinstall,
+                       details=[pairing_text] + ([vision["ops_error"]] if vision.get("ops_error") else [])).by("you")
     if paired and knowledge.minor_of(have) != paired:
         return fail(f"torchvision {have} is not the release paired with torch {version} (needs {paired}.x)",
-                       fix=f"pip install torchvision=={pin}{index_part}", details=[pairing_text])
+                       fix=pip_install(facts, f"torchvision=={pin}{index_part}"), details=[pairing_text]).by("you")
     torch_variant, vision_variant = knowledge.variant_of(version), knowledge.variant_of(have)
     if torch_variant and vision_variant and torch_variant != vision_variant:
         return warn(f"torchvision {have} comes from the {vision_variant} index but torch {version} from {torch_variant}",
-                       fix=f"pip install --force-reinstall torchvision{'==' + pin if pin else ''}{index_part}", details=[pairing_text])
+                       fix=reinstall, details=[pairing_text]).by("you")
     if not paired:
         return ok(f"torchvision {have} is installed and its compiled ops load into this torch; whether it is the release paired with torch {version} is unknown",
                        details=[pairing_text])
@@ -586,6 +871,9 @@ def torch_cudnn(facts: Facts) -> Finding | None:
     torch = _torch_ok(facts)
     if torch is None or _is_cpu_build(torch) or torch.get("hip"):
         return None
+    deferred = defer_to_shadowing(facts)
+    if deferred:
+        return deferred
     version = torch.get("version") or ""
     variant = knowledge.variant_of(version)
     expected = knowledge.wheel_cudnn(version, variant) if variant else None
@@ -595,11 +883,11 @@ def torch_cudnn(facts: Facts) -> Finding | None:
     have = decode_cudnn(torch.get("cudnn"))
     if have is None or torch.get("cudnn_available") is False:
         index = _variant_index(torch)
-        fix = (f"Reinstall torch so its cuDNN comes with it: pip install --force-reinstall torch=={_public_version(version)}"
-               + (f" --index-url {index}" if index else "")
+        fix = ("Reinstall torch so its cuDNN comes with it: "
+               + pip_install(facts, f"--force-reinstall torch=={_public_version(version)}" + (f" --index-url {index}" if index else ""))
                + "\nand make sure LD_LIBRARY_PATH does not point at another cuDNN")
         return fail(f"cuDNN cannot be loaded by torch {version} (torch.backends.cudnn.version() is None): "
-                       "convolutions will fail", fix=fix, details=details)
+                       "convolutions will fail", fix=fix, details=details).by("you")
     if expected and knowledge.version_tuple(expected)[:2] != knowledge.version_tuple(have)[:2]:
         details.append("the loaded cuDNN differs from the one this wheel ships: another cuDNN may be shadowing it")
     return ok(f"cuDNN {have} loads", details=details)
