@@ -140,3 +140,124 @@ def test_driver_upgrade_is_offered_without_a_ceiling_on_current_gpus():
     found = torch_findings(_old_driver_torch(), nvidia(driver="550.54.14", cuda="12.4"))
     assert "within R" not in found["torch.driver"].fix
     assert "needs root and a reboot" in found["torch.driver"].fix
+
+
+# ---------------------------------------------------------------- GLIBCXX / CXXABI import errors
+
+
+def _import_error(error: str) -> dict:
+    # The real probe capture (tests/fixtures/probe/README.md) turned into a failed import with the
+    # error text of a real report (each test names it).
+    torch = real_cpu_box()
+    torch.update(status="import_error", torch_import="error", error=error, import_error=error, version=None)
+    return torch
+
+
+def test_glibcxx_from_the_conda_envs_own_lib():
+    # pytorch/executorch#2376 (CI log quoted in the PR): the env's bundled libstdc++ is too old.
+    error = ("ImportError: /opt/conda/envs/py_3.10/bin/../lib/libstdc++.so.6: version `GLIBCXX_3.4.30' not found "
+             "(required by /opt/conda/envs/py_3.10/lib/python3.10/site-packages/torch/lib/libtorch_python.so)")
+    found = torch_findings(_import_error(error), nvidia(), python=python_facts("/opt/conda/envs/py_3.10/bin/python"))
+    check = found["torch.import"]
+    assert check.status is Status.FAIL and check.who == "you"
+    assert "conda environment's own (/opt/conda/envs/py_3.10)" in check.summary
+    assert check.fix == ("Update the libstdc++ in that conda environment: "
+                         "conda install -p /opt/conda/envs/py_3.10 -c conda-forge libstdcxx-ng")
+    assert "reinstall" not in check.fix.lower()
+
+
+def test_glibcxx_from_the_system_while_the_target_is_a_conda_env():
+    # pytorch/pytorch#157709: a conda env loads /lib/x86_64-linux-gnu/libstdc++.so.6 instead of its own.
+    error = ("ImportError: /lib/x86_64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.30' not found "
+             "(required by /home/alice/miniconda3/envs/train/lib/python3.11/site-packages/torch/lib/libtorch_python.so)")
+    check = torch_findings(_import_error(error), nvidia())["torch.import"]
+    assert "the system's libstdc++ was loaded instead" in check.summary
+    assert check.fix.splitlines()[0] == "conda install -p /home/alice/miniconda3/envs/train -c conda-forge libstdcxx-ng"
+    assert "export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH" in check.fix
+    assert any("required by /home/alice/miniconda3/envs/train" in d for d in check.details)
+
+
+def test_cxxabi_from_a_folder_on_ld_library_path():
+    # Constructed in the shape of the reports above: an environment-module GCC's lib64 on
+    # LD_LIBRARY_PATH (a common lab-server setup) ahead of the system's libstdc++.
+    error = ("ImportError: /apps/gcc/7.3.0/lib64/libstdc++.so.6: version `CXXABI_1.3.11' not found "
+             "(required by /home/alice/venv/lib/python3.11/site-packages/torch/lib/libtorch_cpu.so)")
+    env = {"LD_LIBRARY_PATH": "/apps/gcc/7.3.0/lib64:/usr/local/cuda/lib64"}
+    check = torch_findings(_import_error(error), nvidia(), env=env,
+                           python=python_facts("/home/alice/venv/bin/python"))["torch.import"]
+    assert "comes from /apps/gcc/7.3.0/lib64 on LD_LIBRARY_PATH" in check.summary
+    assert check.fix.splitlines()[0].endswith("export LD_LIBRARY_PATH=/usr/local/cuda/lib64")
+    # The only entry: unset.
+    check = torch_findings(_import_error(error), nvidia(), env={"LD_LIBRARY_PATH": "/apps/gcc/7.3.0/lib64"},
+                           python=python_facts("/home/alice/venv/bin/python"))["torch.import"]
+    assert "unset LD_LIBRARY_PATH" in check.fix
+
+
+def test_other_import_errors_still_reinstall_with_the_target_interpreter():
+    check = torch_findings(_import_error("ImportError: No module named 'torch._C'"), nvidia())["torch.import"]
+    assert check.fix == f"Reinstall torch in this environment: {CONDA_PYTHON} -m pip install --force-reinstall torch torchvision"
+
+
+# ---------------------------------------------------------------- a torch that shadows the environment's
+
+
+DEFERRING = ("torch.cuda_build", "torch.driver", "torch.arch", "torch.torchvision", "torch.cudnn")
+
+
+@pytest.mark.parametrize("origin, words", [("user_site", "user site-packages"), ("pythonpath", "PYTHONPATH")])
+def test_torch_checks_defer_to_python_shadowing(origin, words):
+    # The other agent's contract: target.import_origins.torch = {file, dir, origin, version}.
+    shadow = {"file": "/home/alice/.local/lib/python3.11/site-packages/torch/__init__.py",
+              "dir": "/home/alice/.local/lib/python3.11/site-packages/torch", "origin": origin, "version": "2.1.2"}
+    torch = _old_driver_torch()
+    torch["torchvision"]["version"] = "0.15.0"  # would be a pairing failure without the deferral
+    found = torch_findings(torch, nvidia(driver="550.54.14", cuda="12.4"), python=python_facts(origins={"torch": shadow}))
+    for check_id in DEFERRING:
+        check = found[check_id]
+        assert check.status is Status.SKIP, check_id
+        assert "copy at /home/alice/.local/lib/python3.11/site-packages/torch" in check.summary
+        assert words in check.summary and "fix python.shadowing first" in check.summary
+    assert "python.shadowing" in found["torch.cuda_available"].fix and "pip install" not in found["torch.cuda_available"].fix
+
+
+@pytest.mark.parametrize("origins", [None, {}, {"torch": None}, {"torch": {"origin": "env"}}, {"torch": "weird"}, "weird"])
+def test_torch_checks_do_not_defer_for_the_environments_own_torch(origins):
+    python = python_facts()
+    if origins is not None:
+        python["target"]["import_origins"] = origins
+    found = torch_findings(_old_driver_torch(), nvidia(driver="550.54.14", cuda="12.4"), python=python)
+    assert found["torch.driver"].status is Status.FAIL
+
+
+# ---------------------------------------------------------------- every install command names the target interpreter
+
+
+def test_every_torch_install_command_names_the_target_interpreter():
+    """With --python /x/bin/python (not the `python` on PATH) no fix may say a bare `pip`."""
+    scenarios = []
+    cpu = h100_torch()
+    cpu.update(version="2.14.1+cpu", cuda=None, cudnn=None, cudnn_available=False, arch_list=[], is_available=False,
+               device_count=0, devices=[])
+    scenarios.append((cpu, nvidia()))
+    scenarios.append((_old_driver_torch(), nvidia(driver="550.54.14", cuda="12.4")))
+    scenarios.append((_k80_torch(), nvidia(**K80)))
+    broken_vision = h100_torch()
+    broken_vision["torchvision"] = {"version": None, "installed": True, "ops_ok": None,
+                                    "error": "RuntimeError: operator torchvision::nms does not exist"}
+    scenarios.append((broken_vision, nvidia()))
+    no_cudnn = h100_torch()
+    no_cudnn.update(cudnn=None, cudnn_available=False)
+    scenarios.append((no_cudnn, nvidia()))
+    missing = real_cpu_box()
+    missing.update(status="not_installed", torch_import="not_installed", version=None)
+    scenarios.append((missing, nvidia()))
+    scenarios.append((_import_error("ImportError: libcudnn.so.9: cannot open shared object file"), nvidia()))
+    seen = 0
+    for torch, nv in scenarios:
+        for finding in torch_findings(torch, nv).values():
+            for line in (finding.fix or "").splitlines():
+                if "pip install" in line:
+                    seen += 1
+                    assert f"{CONDA_PYTHON} -m pip install" in line, (finding.id, line)
+                    assert " pip install" not in line.replace(f"{CONDA_PYTHON} -m pip install", ""), (finding.id, line)
+    assert seen >= 8

@@ -298,7 +298,7 @@ def libstdcxx_cause(facts: Facts, error: str) -> tuple[str, str, list[str]] | No
     if not match:
         return None
     lib, symbol, by = match.group("lib"), match.group("symbol"), match.group("by")
-    folder = os.path.dirname(lib) if "/" in lib else None
+    folder = os.path.normpath(os.path.dirname(lib)) if "/" in lib else None  # ".../envs/x/bin/../lib" -> ".../envs/x/lib"
     env = facts.data("env").get("vars") or {}
     entries = [e for e in (env.get("LD_LIBRARY_PATH") or "").split(":") if e]
     target = facts.data("python").get("target") or {}
