@@ -133,6 +133,9 @@ def test_mixed_models_without_device_order():
     assert bogus.status is Status.WARN
 
 
+RELOAD = "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"
+
+
 def test_version_mismatch_box():
     facts = nvidia_facts([], source=None, driver_version=None, cuda_driver_version=None,
                          kernel_module_version="580.95.05", library_versions=["590.48.01"],
@@ -146,6 +149,38 @@ def test_version_mismatch_box():
     assert found["driver.kernel_module"].status is Status.FAIL
     assert "580.95.05" in found["driver.kernel_module"].summary and "590.48.01" in found["driver.kernel_module"].summary
     assert "cuda.visible_devices" not in found and "driver.gpu.0" not in found
+
+
+def test_version_mismatch_outranks_library_not_found():
+    """envcheck's NVML says "library not found" (its own process did not get as far as the driver)
+    while nvidia-smi prints its real error "Failed to initialize NVML: Driver/library version
+    mismatch" (the text of nvidia-smi after a driver upgrade without a reboot, as in
+    test_version_mismatch_box): the cause is the mismatch, fixed by a reboot, not a reinstall."""
+    facts = nvidia_facts([], source=None, driver_version=None, cuda_driver_version=None,
+                         kernel_module_version="580.95.05", library_versions=["590.48.01"],
+                         nvml_error={"kind": "library_not_found", "message": "NVMLError_LibraryNotFound: NVML Shared Library Not Found"},
+                         smi={"path": "/usr/bin/nvidia-smi",
+                              "error": "nvidia-smi exited with 18: Failed to initialize NVML: Driver/library version mismatch"})
+    finding = run(facts)["driver.nvml"]
+    assert finding.status is Status.FAIL and "version mismatch" in finding.summary
+    assert finding.fix.startswith("The machine's admin reboots it") and RELOAD in finding.fix
+    assert "install the NVIDIA driver" not in finding.fix and finding.who == "admin"
+    assert any("also reported: library_not_found" in d for d in finding.details)
+    # The same without nvidia-smi: the loaded module (580.95.05) differs from every installed
+    # libnvidia-ml.so (590.48.01), which is the mismatch too.
+    facts["smi"] = {"path": None, "error": "nvidia-smi is not on PATH"}
+    assert "version mismatch" in run(facts)["driver.nvml"].summary
+    # And a plain missing library stays "library not found".
+    facts.update(kernel_module_version=None, library_versions=[])
+    assert "libnvidia-ml.so.1) was not found" in run(facts)["driver.nvml"].summary
+
+
+def test_driver_failures_are_the_admins():
+    facts = nvidia_facts([], source=None, driver_version=None, kernel_module_version="580.95.05", library_versions=["590.48.01"],
+                         nvml_error={"kind": "lib_rm_version_mismatch", "message": "mismatch"})
+    found = run(facts)
+    assert found["driver.nvml"].who == "admin" and found["driver.kernel_module"].who == "admin"
+    assert run(nvidia_facts(_box([H100]), dev_nodes={"/dev/nvidiactl": True, "/dev/nvidia-uvm": False}))["driver.uvm"].who == "admin"
 
 
 @pytest.mark.parametrize("kind, words", [
@@ -234,7 +269,27 @@ def test_shadowing_nvml_binding(distributions, binding_ok):
         nvidia["pynvml"]["has_nvmlInitWithFlags"] = False
     finding = run(nvidia, distributions=distributions)["driver.nvml_binding"]
     assert finding.status is Status.WARN
-    assert finding.fix == "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
+    # Spelled for an interpreter (checks/_commands.py), never a bare `pip` (issue #9).
+    assert finding.fix == "python -m pip uninstall -y nvidia-ml-py3 pynvml && python -m pip install --force-reinstall nvidia-ml-py"
+    assert finding.who == "you"
+
+
+def test_nvml_binding_fix_names_the_interpreter_that_has_the_look_alike():
+    nvidia = nvidia_facts(_box([H100]))
+    target = {"executable": "/envs/x/bin/python", "prefix": "/envs/x", "pip": {"importable": True},
+              "distributions": {"nvidia-ml-py": "13.615.71", "pynvml": "11.4.1"}}
+    running = {"executable": "/opt/envcheck/bin/python"}
+    checks = [c for c in all_checks().values() if c.id == "driver.nvml_binding"]
+    facts = Facts.of(nvidia=nvidia, env={"vars": {}}, python={"target": target, "running": running, "on_path": {}})
+    [finding] = run_checks(checks, facts)
+    # The look-alike is in the --python target: that interpreter's pip.
+    assert finding.fix == ("/envs/x/bin/python -m pip uninstall -y nvidia-ml-py3 pynvml && "
+                           "/envs/x/bin/python -m pip install --force-reinstall nvidia-ml-py")
+    # Only the pynvml envcheck itself imported is old: envcheck's own interpreter.
+    target["distributions"] = {"nvidia-ml-py": "13.615.71"}
+    nvidia["pynvml"]["has_nvmlInitWithFlags"] = False
+    [finding] = run_checks(checks, facts)
+    assert finding.fix.startswith("/opt/envcheck/bin/python -m pip uninstall -y nvidia-ml-py3 pynvml")
 
 
 # --- a GPU that fell off the bus ------------------------------------------------------------------

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import shlex
+
 from envcheck.checks import check, fail, ok, skip, warn
+from envcheck.checks._commands import pip_command
 from envcheck.checks.cuda import select_gpus
 from envcheck.core.model import Facts, Finding, Status
 from envcheck.core.settings import SETTINGS
@@ -18,7 +21,23 @@ from envcheck.core.settings import value as setting
 # The hot and busy thresholds are settings (envcheck/core/settings.py: gpu_hot_c, gpu_busy_memory_fraction).
 
 RELOAD_MODULES = "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"
+# The binding fix, spelled for an interpreter by reinstall_binding(); `pip` here is only the docs' shorthand.
 REINSTALL_BINDING = "pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py"
+
+
+def own_pip(facts: Facts) -> str:
+    """`/path/python -m pip` for the interpreter envcheck runs in (python facts: running.executable)."""
+    executable = (facts.data("python").get("running") or {}).get("executable")
+    return f"{shlex.quote(executable)} -m pip" if executable else "python -m pip"
+
+
+def reinstall_binding(facts: Facts, own: bool = False) -> str:
+    """REINSTALL_BINDING for the target interpreter (checks/_commands.py), or with own=True for the
+    interpreter envcheck itself runs in (its NVML binding is envcheck's, not the target's)."""
+    if own:
+        pip = own_pip(facts)
+        return f"{pip} uninstall -y nvidia-ml-py3 pynvml && {pip} install --force-reinstall nvidia-ml-py"
+    return f"{pip_command(facts, 'uninstall')} -y nvidia-ml-py3 pynvml && {pip_command(facts)} --force-reinstall nvidia-ml-py"
 CUDA_VERSION_MEANING = (
     "\"CUDA Version\" in nvidia-smi is the newest CUDA this driver supports, not an installed toolkit: "
     "the toolkit (nvcc) and PyTorch's own CUDA are separate values, shown in the CUDA and PyTorch sections."
@@ -41,19 +60,50 @@ def has_nvidia_hardware_or_driver(data: dict[str, Any]) -> bool:
     )
 
 
-def failure_kind(data: dict[str, Any]) -> str | None:
-    """Why no GPU list came back: the NVML error kind, or nvidia-smi's, or None when it worked."""
-    if data.get("source"):
-        return None
+# When envcheck's NVML and nvidia-smi disagree, the more specific cause wins: "library not found"
+# only says that one process did not get as far as the driver, while nvidia-smi's "Driver/library
+# version mismatch" names what is wrong, and its fix is a reboot (or reloading the module), not a
+# reinstall. Most specific first.
+KIND_RANK = ("smi_hung", "lib_rm_version_mismatch", "driver_not_loaded", "no_permission",
+             "function_not_found", "no_devices", "library_not_found")
+
+
+def failure_kinds(data: dict[str, Any]) -> list[str]:
+    """Every cause the facts show for a driver that did not answer, most specific first: NVML's
+    error kind, nvidia-smi's, and a loaded kernel module whose version no installed
+    libnvidia-ml.so has (the mismatch, even when NVML never got that far)."""
+    found: list[str] = []
     smi_error = (data.get("smi") or {}).get("error") or ""
     if "did not answer" in smi_error:
-        return "smi_hung"
+        found.append("smi_hung")
     nvml_kind = (data.get("nvml_error") or {}).get("kind")
     if nvml_kind and nvml_kind != "unknown":
-        return nvml_kind
+        found.append(nvml_kind)
     from envcheck.facts.nvsmi import classify_error
 
-    return classify_error(smi_error) or nvml_kind or "unknown"
+    smi_kind = classify_error(smi_error)
+    if smi_kind:
+        found.append(smi_kind)
+    kernel, libraries = data.get("kernel_module_version"), data.get("library_versions") or []
+    if kernel and libraries and kernel not in libraries:
+        found.append("lib_rm_version_mismatch")
+    ranked = sorted(set(found), key=lambda k: KIND_RANK.index(k) if k in KIND_RANK else len(KIND_RANK))
+    return ranked
+
+
+def failure_kind(data: dict[str, Any]) -> str | None:
+    """Why no GPU list came back: the most specific error kind of NVML, nvidia-smi and the
+    module/library versions (see KIND_RANK), or None when it worked."""
+    if data.get("source"):
+        return None
+    kinds = failure_kinds(data)
+    return kinds[0] if kinds else ((data.get("nvml_error") or {}).get("kind") or "unknown")
+
+
+# Who can carry out each failure's fix: the driver, its kernel modules, device permissions and a
+# stuck GPU are the machine's admin's; the Python binding is yours.
+FAILURE_WHO = {"library_not_found": "admin", "driver_not_loaded": "admin", "lib_rm_version_mismatch": "admin",
+               "no_permission": "admin", "function_not_found": "you", "smi_hung": "admin", "no_devices": "admin"}
 
 
 _FAILURES: dict[str, tuple[str, str, list[str]]] = {
@@ -72,7 +122,8 @@ _FAILURES: dict[str, tuple[str, str, list[str]]] = {
     ),
     "lib_rm_version_mismatch": (
         "the NVIDIA driver was upgraded but the old kernel module is still loaded (Driver/library version mismatch)",
-        f"Reboot, or reload the modules with nothing using the GPU:\n{RELOAD_MODULES}",
+        f"The machine's admin reboots it, or reloads the modules with nothing using the GPU:\n{RELOAD_MODULES}\n"
+        "(reinstalling the driver, CUDA or torch does not help: the new driver is installed, the old module is still running)",
         ["This often follows an unattended-upgrades driver update; CUDA fails until the module matches the library."],
     ),
     "no_permission": (
@@ -83,8 +134,8 @@ _FAILURES: dict[str, tuple[str, str, list[str]]] = {
     ),
     "function_not_found": (
         "the NVML Python binding (nvidia-ml-py) asks the driver for a function it does not have",
-        "pip install --upgrade nvidia-ml-py\n"
-        "(If the driver is very old, upgrading the driver also fixes it.)",
+        "{pip} --upgrade nvidia-ml-py\n"
+        "(If the driver is very old, the machine's admin upgrading the driver also fixes it.)",
         ["nvitop's documentation gives this cause: nvidia-ml-py not compatible with the installed driver version."],
     ),
     "smi_hung": (
@@ -101,7 +152,7 @@ _FAILURES: dict[str, tuple[str, str, list[str]]] = {
 }
 
 
-@check("driver.nvml", "driver", "An NVIDIA driver answers, and what it supports", facts=("nvidia",))
+@check("driver.nvml", "driver", "An NVIDIA driver answers, and what it supports", facts=("nvidia", "python"))
 def driver_found(facts: Facts) -> Finding:
     r"""Asks the NVIDIA driver through NVML (nvidia-ml-py), or nvidia-smi when NVML cannot be used,
     for its version, the newest CUDA it supports and its GPUs. **OK** with those; **SKIP** on a machine
@@ -110,18 +161,25 @@ def driver_found(facts: Facts) -> Finding:
     driver is loaded but shows no GPU. The details explain that nvidia-smi's "CUDA Version" is the
     driver's maximum, not an installed toolkit.
 
+    When envcheck's NVML and nvidia-smi report different errors, the more specific one is the
+    cause: nvidia-smi's "Failed to initialize NVML: Driver/library version mismatch" (or a loaded
+    kernel module whose version no installed libnvidia-ml.so has) outranks NVML's "library not
+    found", so the fix is a reboot or a module reload, not a reinstall. The other errors stay in
+    the details.
+
     Why: Nothing on the GPU works without a driver that answers, and each NVML error has its own
     cause: a missing library, an unloaded module, a driver upgraded without a reboot.
 
-    Fix: One per error kind:
+    Fix: One per error kind; all but the Python binding need the machine's admin (the finding's
+    `who`):
 
     | NVML error | cause | fix |
     |---|---|---|
     | `library_not_found` | libnvidia-ml.so.1 missing: no driver, or a container started without GPUs | install the driver; `docker run --gpus all ...` |
     | `driver_not_loaded` | the kernel module is not loaded | `sudo modprobe nvidia`; check `dmesg` (Secure Boot), reboot |
-    | `lib_rm_version_mismatch` | driver upgraded without a reboot (often unattended-upgrades) | reboot, or `sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia` |
+    | `lib_rm_version_mismatch` | driver upgraded without a reboot (often unattended-upgrades) | reboot, or `sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia`; not a reinstall |
     | `no_permission` | no access to `/dev/nvidia*` | `ls -l /dev/nvidia*`, the `video` group, `--gpus` in containers |
-    | `function_not_found` | nvidia-ml-py does not match the driver | `pip install --upgrade nvidia-ml-py` |
+    | `function_not_found` | nvidia-ml-py does not match the driver | `python -m pip install --upgrade nvidia-ml-py` (envcheck's interpreter) |
     | nvidia-smi hung | a GPU or the driver is stuck | `sudo dmesg \| grep -i -E 'NVRM\|Xid'`, reboot or `nvidia-smi -r` |
     | no devices | driver loaded, zero GPUs | `lspci`, `dmesg`, `--gpus all` |
     """
@@ -154,11 +212,11 @@ def driver_found(facts: Facts) -> Finding:
         if count == 0 and broken:
             return fail(f"the NVIDIA driver {driver} is loaded but none of its {len(broken)} GPU{'s' if len(broken) != 1 else ''} "
                            "can be read (see the findings for each GPU below)",
-                           fix=_gpu_error_fix(_gpu_error_target(broken[0])[2]), details=details)
+                           fix=_gpu_error_fix(_gpu_error_target(broken[0])[2]), details=details).by("admin")
         if count == 0:
             kind = "no_devices"
             summary, fix, extra = _FAILURES[kind]
-            return fail(summary, fix=fix, details=details + extra)
+            return fail(summary, fix=fix, details=details + extra).by(FAILURE_WHO[kind])
         readable = f"{count} of {count + len(broken)} GPUs readable" if broken else f"{count} GPU{'s' if count != 1 else ''}"
         return ok(f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {readable}",
                        details=details)
@@ -169,13 +227,19 @@ def driver_found(facts: Facts) -> Finding:
                                 "machine without NVIDIA GPUs. If it should have one, check `lspci | grep -i nvidia`."])
     kind = failure_kind(data)
     details = _failure_details(data)
+    others = [k for k in failure_kinds(data) if k != kind]
+    if others:
+        details.append(f"also reported: {', '.join(others)}; {kind} is the more specific cause, so its fix comes first")
     if kind in _FAILURES:
         summary, fix, extra = _FAILURES[kind]
         if kind == "library_not_found" and not data.get("pci_gpus"):
             extra = []
-        return fail(summary, fix=fix, details=extra + details)
+        if "{pip}" in fix:
+            # envcheck's own NVML binding asked the driver for the function: envcheck's interpreter.
+            fix = fix.format(pip=own_pip(facts) + " install")
+        return fail(summary, fix=fix, details=extra + details).by(FAILURE_WHO.get(kind))
     return fail("there are signs of an NVIDIA GPU or driver, but neither NVML nor nvidia-smi could list the GPUs",
-                   fix="Run `nvidia-smi` and read its error; if the driver is missing, install it and reboot.",
+                   fix="Run `nvidia-smi` and read its error; if the driver is missing, the machine's admin installs it and reboots.",
                    details=details)
 
 
@@ -221,9 +285,9 @@ def kernel_module(facts: Facts) -> Finding | None:
     if userspace != kernel or others:
         mismatched = userspace if userspace != kernel else others[0]
         return fail(f"kernel module {kernel} is loaded but the userspace driver is {mismatched}: CUDA and NVML fail until they match",
-                       fix=f"Reboot, or reload the modules with nothing using the GPU:\n{RELOAD_MODULES}",
+                       fix=f"The machine's admin reboots it, or reloads the modules with nothing using the GPU:\n{RELOAD_MODULES}",
                        details=["This usually means the driver package was upgraded without a reboot.",
-                                f"/proc/driver/nvidia/version: {kernel}; libnvidia-ml.so: {', '.join(libraries) or 'not found'}"])
+                                f"/proc/driver/nvidia/version: {kernel}; libnvidia-ml.so: {', '.join(libraries) or 'not found'}"]).by("admin")
     return ok(f"kernel module and userspace driver are the same version ({kernel})")
 
 
@@ -251,7 +315,7 @@ def uvm_device(facts: Facts) -> Finding | None:
         details=["Common after suspend/resume; reloading nvidia_uvm fixes it "
                  "(pytorch/pytorch#88639, ultralytics/ultralytics#7716).",
                  "The first CUDA program can create the node itself only when the setuid nvidia-modprobe helper is installed."],
-    )
+    ).by("admin")
 
 
 def _normalise(name: str) -> str:
@@ -269,7 +333,9 @@ def nvml_binding(facts: Facts) -> Finding | None:
     Why: An old copy shadows NVIDIA's binding and fails on newer drivers (missing functions, wrong
     structures), which breaks GPU monitors and this doctor.
 
-    Fix: `pip uninstall -y nvidia-ml-py3 pynvml && pip install --force-reinstall nvidia-ml-py`.
+    Fix: `python -m pip uninstall -y nvidia-ml-py3 pynvml && python -m pip install --force-reinstall nvidia-ml-py`,
+    with the interpreter that has the look-alike: the target's (its full path under `--python`), or
+    envcheck's own when only the binding envcheck imported is old.
     """
     data = _nvidia(facts)
     binding = data.get("pynvml") or {}
@@ -284,8 +350,11 @@ def nvml_binding(facts: Facts) -> Finding | None:
         problems.append(f"the pynvml module envcheck imported ({binding['module_file']}) has no nvmlInitWithFlags, "
                         "so it is not NVIDIA's current binding")
     if problems:
+        # A look-alike in the target environment is fixed there; one only in envcheck's own
+        # environment (the pynvml envcheck imported) is fixed with envcheck's interpreter.
+        fix = reinstall_binding(facts, own=not shadowing)
         return warn("a look-alike NVML binding may shadow nvidia-ml-py (gpustat, nvitop and "
-                       "PyTorch's GPU memory tools can then fail)", fix=REINSTALL_BINDING, details=problems)
+                       "PyTorch's GPU memory tools can then fail)", fix=fix, details=problems).by("you")
     if not binding.get("module_file") and not installed.get("nvidia-ml-py"):
         return None  # no binding anywhere: nothing can be shadowed
     if not has_nvidia_hardware_or_driver(data):
@@ -368,7 +437,7 @@ def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env:
         details.append(f"last known: {known}")
     details.append("A lost GPU can make CUDA fail to start or number the other GPUs differently from nvidia-smi; "
                    "selecting GPUs by UUID (`nvidia-smi -L`) avoids both.")
-    return Finding(f"driver.gpu.{suffix}", Status.FAIL, f"{label} {words}", fix=fix, details=details)
+    return Finding(f"driver.gpu.{suffix}", Status.FAIL, f"{label} {words}", fix=fix, details=details).by("admin")
 
 
 @check("driver.gpus", "driver", "Each GPU: memory, load, temperature, and who is using it", facts=("nvidia", "env"))
@@ -429,7 +498,8 @@ def gpus(facts: Facts) -> list[Finding] | None:
             problems.append(f"GPU {index} is hot ({temp} C, warning threshold {setting(facts, 'gpu_hot_c')} C, setting gpu_hot_c)")
             fix = (fix + "\n" if fix else "") + "check the fans and airflow (`nvidia-smi -q -d TEMPERATURE,PERFORMANCE` shows thermal slowdown)"
         if problems:
-            findings.append(Finding(f"driver.gpu.{index}", Status.WARN, "; ".join(problems), fix=fix, details=details))
+            findings.append(Finding(f"driver.gpu.{index}", Status.WARN, "; ".join(problems), fix=fix, details=details)
+                            .by("you" if index in busy else "admin"))
         else:
             if not procs:
                 state = "free"
