@@ -37,6 +37,7 @@ AREAS: dict[str, str] = {
     "path": "PATH and libraries",
     "shell": "Shell start-up files",
     "proxy": "Proxies",
+    "network": "Package indexes, channels and download endpoints",
     "driver": "NVIDIA driver and GPUs",
     "cuda": "CUDA devices",
     "nvcc": "CUDA toolkit (nvcc) for building extensions",

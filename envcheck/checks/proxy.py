@@ -127,30 +127,89 @@ def malformed(facts: Facts) -> Finding | list[Finding] | None:
     return findings
 
 
+def _tool_proxies(facts: Facts) -> list[dict]:
+    """Proxies set for pip (config file or PIP_PROXY) and conda (proxy_servers in any condarc):
+    [{tool, value, where, fix_target}], from the `network` facts (which know each file), else from
+    the `proxy` facts (pip config, PIP_PROXY and ~/.condarc only)."""
+    network = facts.data("network")
+    found = []
+    if network:
+        pip_proxy = ((network.get("pip") or {}).get("settings") or {}).get("proxy")
+        if pip_proxy:
+            found.append({"tool": "pip", "value": pip_proxy["value"], "kind": pip_proxy.get("kind"),
+                          "source": pip_proxy["source"], "section": pip_proxy.get("section"), "line": pip_proxy.get("line")})
+        for key, item in ((network.get("conda") or {}).get("proxy_servers") or {}).items():
+            found.append({"tool": "conda", "key": key, "value": item["value"], "source": item["source"]})
+        return found
+    data = facts.data("proxy")
+    if data.get("pip_env_proxy"):
+        found.append({"tool": "pip", "value": data["pip_env_proxy"].get("url") or "", "kind": "variable", "source": "PIP_PROXY"})
+    elif (data.get("pip_config") or {}).get("proxy"):
+        found.append({"tool": "pip", "value": data["pip_config"]["proxy"].get("url") or "", "kind": "file",
+                      "source": "your pip config file", "section": "global", "line": None})
+    conda = data.get("conda") or {}
+    for key, info in (conda.get("proxy_servers") or {}).items():
+        found.append({"tool": "conda", "key": key, "value": info.get("url") or "", "source": conda.get("path") or "~/.condarc"})
+    return found
+
+
+def _as_http(value: str) -> str:
+    """The same proxy URL with http://; hidden credentials become placeholders to fill in."""
+    return "http://" + value.split("://", 1)[1].replace("***@", "USER:PASSWORD@")
+
+
 @check("proxy.https_scheme", "proxy", "No https:// scheme on a proxy URL (pip: check_hostname requires server_hostname)",
-       facts=("proxy",))
-def https_scheme(facts: Facts) -> Finding | None:
-    """A proxy URL with the `https://` scheme (fail).
+       facts=("proxy", "network"))
+def https_scheme(facts: Facts) -> Finding | list[Finding] | None:
+    """A proxy URL with the `https://` scheme (fail): in a proxy variable (`https_proxy`, ...), in
+    pip's `proxy` setting (any pip config file, or `PIP_PROXY`), or in conda's `proxy_servers` (any
+    condarc file).
 
     Why: Local proxies (Clash, v2ray) speak plain HTTP; pip fails with "ValueError: check_hostname
-    requires server_hostname" (pypa/pip#9972).
+    requires server_hostname" (pypa/pip#9972). The scheme is how the client talks to the proxy,
+    not the scheme of the sites it fetches, so conda's `proxy_servers: {https: https://...}` is the
+    same mistake.
 
-    Fix: `export https_proxy=http://HOST:PORT`
+    Fix: `export https_proxy=http://HOST:PORT`; in pip.conf `proxy = http://HOST:PORT`;
+    `conda config --set proxy_servers.https http://HOST:PORT`.
     """
     variables = _proxy_variables(facts)
-    if not variables:
+    tools = _tool_proxies(facts)
+    if not variables and not tools:
         return None
+    findings = []
     bad = [name for name, info in variables.items() if info.get("scheme") == "https"]
-    if not bad:
+    if bad:
+        first = variables[bad[0]]
+        host = f"{first.get('host')}:{first.get('port') or first.get('effective_port')}"
+        findings.append(fail(
+            f"{', '.join(bad)} use{'s' if len(bad) == 1 else ''} an https:// proxy URL: local proxies (Clash, v2ray) speak plain "
+            "HTTP, and pip fails with 'ValueError: check_hostname requires server_hostname'",
+            fix="\n".join(f"export {name}=http://{host}" for name in bad),
+            details=["pypa/pip#9972: the scheme is how the client talks to the proxy, not the site it fetches."],
+        ))
+    for item in tools:
+        if not item["value"].lower().startswith("https://"):
+            continue
+        fixed = _as_http(item["value"])
+        if item["tool"] == "pip" and item.get("kind") == "variable":
+            where, fix = "PIP_PROXY", f"export PIP_PROXY={fixed}"
+        elif item["tool"] == "pip":
+            line = f", line {item['line']}" if item.get("line") else ""
+            where = f"pip's proxy setting in {item['source']}"
+            fix = f"In {item['source']} [{item.get('section') or 'global'}]{line}, set:\n  proxy = {fixed}"
+        else:
+            where = f"conda's proxy_servers.{item['key']} in {item['source']}"
+            fix = f"conda config --file {item['source']} --set proxy_servers.{item['key']} {fixed}"
+        findings.append(fail(
+            f"{where} is an https:// proxy URL ({item['value']}): local proxies (Clash, v2ray) speak plain HTTP, so "
+            f"{item['tool']} cannot connect through it (pip: 'ValueError: check_hostname requires server_hostname')",
+            fix=fix,
+            details=["pypa/pip#9972: the scheme is how the client talks to the proxy, not the site it fetches."],
+        ))
+    if not findings:
         return ok("no proxy URL uses the https:// scheme")
-    first = variables[bad[0]]
-    host = f"{first.get('host')}:{first.get('port') or first.get('effective_port')}"
-    return fail(
-        f"{', '.join(bad)} use{'s' if len(bad) == 1 else ''} an https:// proxy URL: local proxies (Clash, v2ray) speak plain "
-        "HTTP, and pip fails with 'ValueError: check_hostname requires server_hostname'",
-        fix="\n".join(f"export {name}=http://{host}" for name in bad),
-        details=["pypa/pip#9972: the scheme is how the client talks to the proxy, not the site it fetches."],
-    )
+    return findings
 
 
 @check("proxy.socks_support", "proxy", "A SOCKS proxy is usable by pip/requests (PySocks installed)",

@@ -44,6 +44,7 @@ _MODULES = [
     "envcheck.facts.paths",
     "envcheck.facts.shell",
     "envcheck.facts.proxy",
+    "envcheck.facts.network",
     "envcheck.facts.nvidia",
     "envcheck.facts.nvcc",
     "envcheck.facts.terminal",

@@ -7,8 +7,6 @@ only a yes/no "has_credentials" says there was a user or password.
 from __future__ import annotations
 
 import configparser
-import os
-
 import re
 import socket
 import threading
@@ -18,8 +16,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from envcheck.core.context import Context
-from envcheck.facts import collector
 from envcheck.core.redact import hide_credentials_in_url, redact_text
+from envcheck.facts import collector
+from envcheck.facts.network import pip_config_files as network_pip_config_files
 
 PROXY_KINDS = ("http", "https", "ftp", "all", "no")
 _PROXY_NAME = re.compile(r"^(http|https|ftp|all|no|socks)_proxy$", re.IGNORECASE)
@@ -101,26 +100,11 @@ def _environment_proxies(ctx: Context) -> dict:
 
 
 def pip_config_files(ctx: Context) -> list[Path]:
-    """pip's configuration files, lowest priority first, as pip's "Configuration" docs list them:
-    global (XDG_CONFIG_DIRS/pip/pip.conf, /etc/pip.conf), user (~/.pip/pip.conf, then
-    XDG_CONFIG_HOME/pip/pip.conf), site (<prefix of the target interpreter>/pip.conf), then
-    PIP_CONFIG_FILE, which overrides them all; PIP_CONFIG_FILE=/dev/null disables every file."""
-    forced = ctx.env.get("PIP_CONFIG_FILE")
-    if forced == os.devnull:
-        return []
-    root = ctx.sys_root
-    files = [root / d.lstrip("/") / "pip" / "pip.conf" for d in (ctx.env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":") if d]
-    files.append(root / "etc" / "pip.conf")
-    files.append(ctx.home / ".pip" / "pip.conf")
-    files.append(Path(ctx.env.get("XDG_CONFIG_HOME") or ctx.home / ".config") / "pip" / "pip.conf")
-    python = Path(ctx.python)
-    prefix = python.parent.parent
-    if not (prefix / "pyvenv.cfg").exists():  # not a venv: the real interpreter's prefix
-        prefix = Path(os.path.realpath(python)).parent.parent
-    files.append(prefix / "pip.conf")
-    if forced:
-        files.append(Path(forced))
-    return files
+    """pip's configuration files that pip reads, lowest priority first (facts/network.py follows
+    pip's "Configuration" docs: global, user, base, site, then PIP_CONFIG_FILE, which overrides them
+    all and, when it names an existing file, makes pip skip the user files; PIP_CONFIG_FILE=/dev/null
+    disables every file)."""
+    return [Path(entry["path"]) for entry in network_pip_config_files(ctx) if entry["loaded"]]
 
 
 def _pip_config(ctx: Context) -> dict:
@@ -141,7 +125,8 @@ def _pip_config(ctx: Context) -> dict:
         for section in parser.sections():
             for key, value in parser.items(section):
                 entries[f"{section}.{key}"] = redact_text(value.strip().strip("'\""))
-    proxy_value = entries.get("global.proxy") or next((v for k, v in entries.items() if k.endswith(".proxy")), None)
+    # As in pip: an [install] section beats [global].
+    proxy_value = entries.get("install.proxy") or entries.get("global.proxy")
     return {
         "entries": entries,
         "proxy": parse_proxy_url(proxy_value) if proxy_value else None,
