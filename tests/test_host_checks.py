@@ -276,18 +276,28 @@ def test_venv_inside_conda_env_warns():
     assert run(Facts.of(python=python_facts()), "python.venv_in_conda") == []
 
 
-def test_user_site_shadowing_warns_with_pythonnousersite():
+def test_user_site_packages_are_a_note_and_shadowing_is_decided_by_import_order():
+    # Packages in ~/.local alone are a note; that one really wins over the env's copy is python.shadowing's.
     facts = Facts.of(python=python_facts(user_site_distributions={"numpy": "1.24.0"}, shadowed_by_user_site=["numpy"]))
     finding = only(run(facts, "python.user_site"))
-    assert finding.status is Status.WARN and "numpy" in finding.summary and "PYTHONNOUSERSITE=1" in finding.fix
+    assert finding.status is Status.OK and "PYTHONNOUSERSITE=1" in finding.fix
+    assert any("numpy" in d and "python.shadowing" in d for d in finding.details)
     assert only(run(Facts.of(python=python_facts()), "python.user_site")).status is Status.OK
 
 
-def test_pythonpath_warns():
-    data = python_facts()
-    data["pythonpath"] = "/home/u/old_project"
+def test_pythonpath_with_installed_packages_warns_and_source_folders_are_a_note():
+    data = python_facts(pythonpath_entries=[{"dir": "/home/u/old/site-packages", "exists": True,
+                                             "distributions": ["numpy", "torch"]}])
+    data["pythonpath"] = "/home/u/old/site-packages"
     finding = only(run(Facts.of(python=data), "python.pythonpath"))
-    assert finding.status is Status.WARN and "/home/u/old_project" in finding.summary and "unset PYTHONPATH" in finding.fix
+    assert finding.status is Status.WARN and "/home/u/old/site-packages" in finding.summary
+    assert "torch" in finding.summary and "unset PYTHONPATH" in finding.fix
+    source = python_facts(pythonpath_entries=[{"dir": "/home/u/proj/src", "exists": True, "distributions": []}])
+    source["pythonpath"] = "/home/u/proj/src"
+    assert only(run(Facts.of(python=source), "python.pythonpath")).status is Status.OK
+    home = python_facts()
+    home["pythonhome"] = "/opt/py"
+    assert only(run(Facts.of(python=home), "python.pythonpath")).status is Status.WARN
     assert only(run(Facts.of(python=python_facts()), "python.pythonpath")).status is Status.OK
 
 
@@ -319,11 +329,15 @@ def test_missing_and_duplicate_path_entries():
         {"dir": "/usr/bin", "exists": True, "is_dir": True, "duplicate_of": 0},
     ]
     facts = Facts.of(paths=paths_facts(path=entries))
+    # A missing folder is skipped by the shell: a note, not a warning (shell.path_exports names the line).
     missing = only(run(facts, "path.missing_dirs"))
-    assert missing.status is Status.WARN and "/opt/cuda-10.2/bin" in missing.summary
+    assert missing.status is Status.OK and "/opt/cuda-10.2/bin" in missing.summary
     duplicate = only(run(facts, "path.duplicates"))
     assert "/usr/bin" in duplicate.summary
     assert only(run(Facts.of(paths=paths_facts()), "path.missing_dirs")).status is Status.OK
+    empty = entries + [{"dir": "", "exists": True, "is_dir": True, "duplicate_of": None}]
+    finding = only(run(Facts.of(paths=paths_facts(path=empty)), "path.missing_dirs"))
+    assert finding.status is Status.WARN and "current folder" in finding.summary
 
 
 def test_shadowed_nvcc_warns_and_shows_winner():

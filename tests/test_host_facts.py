@@ -93,6 +93,8 @@ def test_python_target_is_inspected_and_path_pip_resolved(tmp_path, clean_env):
     env_b = tmp_path / "envB"
     (env_a / "bin").mkdir(parents=True)
     os.symlink(sys.executable, env_a / "bin/python")
+    # A venv: its bin/python links to the base interpreter, yet it installs into env_a.
+    (env_a / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
     make_executable(env_b / "bin/python", "#!/bin/sh\nexit 0\n")
     make_executable(env_b / "bin/pip", f"#!{env_b}/bin/python\nimport sys\n")
     env = dict(clean_env, PATH=f"{env_a}/bin:{env_b}/bin:/usr/bin:/bin", CONDA_PREFIX=str(env_a),
@@ -169,9 +171,18 @@ def test_pyinfo_reports_user_site_shadowing(tmp_path):
     dist_info = Path(first["user_site"]) / f"{name}-0.0.1.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.1\n")
+    # Metadata alone imports nothing: not shadowing (the old rule "in both places = the user site wins" was wrong).
+    metadata_only = json.loads(subprocess.run([other, str(PYINFO)], capture_output=True, text=True, env=env, timeout=30).stdout)
+    assert metadata_only["user_site_distributions"] == {name: "0.0.1"}
+    assert name not in metadata_only["shadowed_by_user_site"]
+    module = name.replace("-", "_")
+    (Path(first["user_site"]) / module).mkdir()
+    (Path(first["user_site"]) / module / "__init__.py").write_text("")
     second = json.loads(subprocess.run([other, str(PYINFO)], capture_output=True, text=True, env=env, timeout=30).stdout)
-    assert second["user_site_distributions"] == {name: "0.0.1"}
     assert name in second["shadowed_by_user_site"]
+    origin = second["import_origins"][module]
+    assert origin["origin"] == "user_site" and origin["version"] == "0.0.1"
+    assert any(o["origin"] == "env" for o in origin["others"])
     # The user-site copy comes first on sys.path, so it is the one import would use.
     assert second["distributions"][name] == "0.0.1"
 
@@ -299,7 +310,7 @@ def test_shell_scans_startup_files(tmp_path, clean_env):
     assert bashrc["conda_init"] is True and bashrc["conda_init_lines"] == [4, 7]
     by_line = {a["line"]: a for a in bashrc["assignments"]}
     assert sorted(by_line) == [2, 6, 8, 9, 10, 11, 12]  # comments and the alias are not assignments
-    assert by_line[2]["parts"][0] == {"dir": f"{home}/.local/bin", "exists": True, "prepended": True,
+    assert by_line[2]["parts"][0] == {"dir": f"{home}/.local/bin", "exists": True, "guarded": False, "prepended": True,
                                       "replaces_old_value": False, "python_executables": ["python"]}
     assert by_line[6]["in_conda_block"] is True and by_line[8]["in_conda_block"] is False
     assert by_line[8]["parts"][0]["exists"] is False
@@ -312,6 +323,8 @@ def test_shell_scans_startup_files(tmp_path, clean_env):
 
     assert data["files"][".bash_profile"]["sources_bashrc"] is False
     assert data["files"][".profile"]["sources_bashrc"] is True
+    # A login bash reads ~/.bash_profile and stops: ~/.profile is never read.
+    assert data["files"][".bash_profile"]["read"] is True and data["files"][".profile"]["read"] is False
     assert data["files"][".zshrc"] == {"path": str(home / ".zshrc"), "exists": False}
     assert data["login_shell_name"] == "bash"
 

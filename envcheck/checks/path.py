@@ -15,10 +15,13 @@ _SHADOW_MATTERS = ("nvcc", "torchrun", "nvidia-smi")
 
 @check("path.missing_dirs", "path", "PATH entries that do not exist", facts=("paths",))
 def missing_dirs(facts: Facts) -> Finding | None:
-    """`PATH` entries that do not exist, and empty entries (warn); an empty `PATH` (fail).
+    """Empty or relative `PATH` entries (warn); an empty `PATH` (fail); entries that do not exist (OK, a
+    note: the shell skips them, and distributions' default PATHs name folders such as `/snap/bin` or
+    `/usr/local/games` that many machines lack; a start-up file line adding a missing folder is
+    reported by `shell.path_exports`).
 
-    Why: Usually an uninstalled toolkit or a typo in `~/.bashrc`; an empty entry makes the current
-    folder searchable.
+    Why: An empty or relative entry makes the current folder (or one relative to it) searchable: a
+    `python` or `ls` lying in the folder you `cd` into runs instead of the real one.
 
     Fix: Remove them from the `export PATH=…` lines (the shell area names the line).
     """
@@ -28,14 +31,22 @@ def missing_dirs(facts: Facts) -> Finding | None:
     if not entries:
         return fail("PATH is empty: no command can be found",
                        fix='export PATH=/usr/local/bin:/usr/bin:/bin   (then fix the line in ~/.bashrc that cleared it)')
-    missing = [e["dir"] or "(empty entry = current folder)" for e in entries if not e.get("is_dir") or not e["dir"]]
-    if not missing:
-        return ok(f"all {len(entries)} PATH entries exist")
-    return warn(
-        f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist: {', '.join(missing)}",
-        fix="Remove them from the `export PATH=...` lines in ~/.bashrc (see the shell area for the exact lines).",
-        details=["A missing folder usually means an uninstalled toolkit or a typo; an empty entry makes the current folder searchable."],
-    )
+    relative = [e["dir"] or "(empty entry = current folder)" for e in entries if not e["dir"].startswith("/")]
+    missing = [e["dir"] for e in entries if e["dir"].startswith("/") and not e.get("is_dir")]
+    note = (f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist (skipped when looking "
+            f"up commands): {', '.join(missing)}") if missing else None
+    if relative:
+        return warn(
+            f"PATH has {'an empty or relative entry' if len(relative) == 1 else 'empty or relative entries'}: "
+            f"{', '.join(relative)}: commands are then also looked up relative to the current folder",
+            fix="Remove them from the `export PATH=...` lines in ~/.bashrc (a doubled or trailing ':' is an empty entry; "
+                "see the shell area for the exact lines).",
+            details=[note] if note else [],
+        )
+    if missing:
+        return ok(note, details=["Harmless for lookup; a start-up file line that adds a missing folder is reported by "
+                                 "shell.path_exports."])
+    return ok(f"all {len(entries)} PATH entries exist")
 
 
 @check("path.duplicates", "path", "Duplicate PATH entries", facts=("paths",))
@@ -128,9 +139,10 @@ def _major_minor(version: str | None) -> tuple[int, ...] | None:
 @check("path.ld_library_path_cuda", "path", "CUDA/cuDNN libraries on LD_LIBRARY_PATH that differ from torch's CUDA",
        facts=("paths", "torch"))
 def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
-    """`LD_LIBRARY_PATH` folders with CUDA/cuDNN/NCCL/nvJitLink libraries whose CUDA version differs
-    from `torch.version.cuda` (from the `torch` collector) or is unknown (warn); skips, saying so,
-    when torch's CUDA version is not known.
+    """Existing `LD_LIBRARY_PATH` folders that really hold CUDA/cuDNN/NCCL/nvJitLink libraries whose
+    CUDA version differs from `torch.version.cuda` (from the `torch` collector) or is unknown
+    (warn); skips, saying so, when torch's CUDA version is not known. A folder that does not exist
+    (even one named `cuda-10.2`) or holds no such library loads nothing: at most a note.
 
     Why: These load before the pip `nvidia-*` libraries torch was built with: "undefined symbol:
     __nvJitLinkAddData_12_1" (pytorch/pytorch#111469).
@@ -142,14 +154,18 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
         return None
     if not data.get("ld_library_path_set"):
         return ok("LD_LIBRARY_PATH is not set (torch uses its own CUDA libraries)")
-    with_cuda = [e for e in data.get("ld_library_path") or [] if e.get("cuda_libraries") or e.get("cuda_version_source") == "path"]
+    entries = data.get("ld_library_path") or []
+    # Only folders the loader can really take libraries from count.
+    with_cuda = [e for e in entries if e.get("exists") is not False and e.get("cuda_libraries")]
+    missing = [e["dir"] for e in entries if e.get("exists") is False and e.get("dir")]
+    notes = [f"LD_LIBRARY_PATH names folders that do not exist (the loader skips them): {', '.join(missing)}"] if missing else []
     if not with_cuda:
-        return ok("LD_LIBRARY_PATH is set but holds no CUDA, cuDNN or NCCL libraries")
+        return ok("LD_LIBRARY_PATH is set but holds no CUDA, cuDNN or NCCL libraries", details=notes)
     torch_cuda = facts.data("torch").get("cuda")
     torch_version = _major_minor(torch_cuda)
     findings = []
     for entry in with_cuda:
-        libs = ", ".join(entry.get("cuda_libraries") or []) or "no CUDA libraries found in it"
+        libs = ", ".join(entry.get("cuda_libraries") or [])
         guess = entry.get("cuda_version") or "unknown"
         where = f"{entry['dir']} (CUDA {guess}; {libs})"
         if torch_version is None:
@@ -167,7 +183,7 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
         # A guess with only a major version ("12") is compared on the major alone.
         compared = torch_version[: len(lib_version)]
         if lib_version == compared:
-            findings.append(ok(f"CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {torch_cuda}: {where}"))
+            findings.append(ok(f"CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {torch_cuda}: {where}", details=notes))
             continue
         findings.append(warn(
             f"LD_LIBRARY_PATH puts CUDA {guess} libraries ({entry['dir']}) ahead of torch's CUDA {torch_cuda} ones: "

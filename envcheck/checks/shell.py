@@ -23,7 +23,11 @@ def _short(path: str) -> str:
 
 
 def _assignments(facts: Facts):
+    """Watched lines of the start-up files the shell really reads: a login bash reads only the first
+    of ~/.bash_profile, ~/.bash_login and ~/.profile (the collector marks the others "read": False)."""
     for info in (facts.data("shell").get("files") or {}).values():
+        if info.get("read") is False:
+            continue
         for assignment in info.get("assignments") or []:
             yield info, assignment
 
@@ -80,17 +84,23 @@ def proxy_exports(facts: Facts) -> Finding | None:
        facts=("shell",))
 def path_exports(facts: Facts) -> Finding | list[Finding] | None:
     """A `PATH` line that replaces `PATH` instead of extending it (warn); a `PATH` line after conda's
-    init block that prepends a folder holding python/pip (warn); `PATH`/`LD_LIBRARY_PATH` lines
-    naming folders that do not exist (warn). Lines inside the conda block are ignored.
+    init block that prepends a folder holding python/pip (warn); a `PATH` line adding a folder that
+    does not exist (warn). Not reported: lines inside the conda block, lines guarded by
+    `if [ -d DIR ]` (Debian's and Ubuntu's default `~/.profile` adds `~/bin` and `~/.local/bin` that
+    way: they run only when the folder exists), lines of a login file bash never reads (`~/.profile`
+    when `~/.bash_profile` or `~/.bash_login` exists). A missing `LD_LIBRARY_PATH` folder is only a
+    note: the loader skips it.
 
     Why: A prepend after `conda initialize` hides the active env's python: the cause behind
-    `python.conda_active_python`
+    `python.conda_active_python`. A folder that does not exist is usually a typo or an uninstalled
+    toolkit (the `nvcc` you think is on PATH is not).
 
     Fix: Move the line above the conda block, or append: `export PATH="$PATH:DIR"`
     """
     if not facts.data("shell"):
         return None
     findings = []
+    notes = []
     checked = 0
     for info, assignment in _assignments(facts):
         if assignment["name"] not in ("PATH", "LD_LIBRARY_PATH") or assignment.get("in_conda_block"):
@@ -108,10 +118,15 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
                 details=[assignment["text"]],
             ))
         for part in parts:
-            if part.get("exists") is False:
+            if part.get("exists") is False and not part.get("guarded"):
+                if assignment["name"] == "LD_LIBRARY_PATH":
+                    notes.append(f"{_where(assignment)} adds {part['dir']} to LD_LIBRARY_PATH, which does not exist "
+                                 "(the loader skips it)")
+                    continue
                 findings.append(warn(
                     f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
-                    fix=f"Remove {part['dir']} from line {assignment['line']} of {_short(assignment['file'])}.",
+                    fix=f"Remove {part['dir']} from line {assignment['line']} of {_short(assignment['file'])}, "
+                        f"or guard it: if [ -d {part['dir']} ]; then ...; fi",
                     details=[assignment["text"]],
                 ))
             if assignment["name"] == "PATH" and after_conda and part.get("prepended") and part.get("python_executables"):
@@ -123,7 +138,8 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
                     details=[assignment["text"]],
                 ))
     if not findings:
-        return ok(f"{checked} PATH/LD_LIBRARY_PATH line{'s' if checked != 1 else ''} in start-up files look fine")
+        return ok(f"{checked} PATH/LD_LIBRARY_PATH line{'s' if checked != 1 else ''} in start-up files look fine",
+                  details=notes)
     return findings
 
 
@@ -140,7 +156,7 @@ def conda_init(facts: Facts) -> Finding | None:
     if not data:
         return None
     files = data.get("files") or {}
-    with_block = [name for name, info in files.items() if info.get("conda_init")]
+    with_block = [name for name, info in files.items() if info.get("conda_init") and info.get("read") is not False]
     conda = data.get("conda") or {}
     shell_name = data.get("login_shell_name")
     wanted = _RC_FOR_SHELL.get(shell_name or "")
@@ -167,8 +183,8 @@ def conda_init(facts: Facts) -> Finding | None:
 
 @check("shell.login_reads_bashrc", "shell", "Login shells (ssh) also read ~/.bashrc", facts=("shell",))
 def login_reads_bashrc(facts: Facts) -> Finding | None:
-    """`~/.bash_profile` (or, without it, `~/.profile`) does not source `~/.bashrc`, or neither exists
-    (warn).
+    """The login file bash reads (the first of `~/.bash_profile`, `~/.bash_login`, `~/.profile`) does
+    not source `~/.bashrc`, or none exists (warn).
 
     Why: Ssh starts a login shell, which reads the first of those and never `~/.bashrc`: conda init
     and PATH lines are skipped over ssh.
@@ -186,7 +202,7 @@ def login_reads_bashrc(facts: Facts) -> Finding | None:
     if not bashrc.get("exists"):
         return None
     # bash as a login shell reads the first of ~/.bash_profile, ~/.bash_login, ~/.profile and stops.
-    for name in (".bash_profile", ".profile"):
+    for name in (".bash_profile", ".bash_login", ".profile"):
         info = files.get(name) or {}
         if not info.get("exists"):
             continue
@@ -197,5 +213,5 @@ def login_reads_bashrc(facts: Facts) -> Finding | None:
             "included, are skipped",
             fix=f"echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/{name}",
         )
-    return warn("there is no ~/.bash_profile or ~/.profile, so login shells (ssh) never read ~/.bashrc",
+    return warn("there is no ~/.bash_profile, ~/.bash_login or ~/.profile, so login shells (ssh) never read ~/.bashrc",
                    fix="echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/.profile")

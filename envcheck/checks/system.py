@@ -188,3 +188,64 @@ def wsl(facts: Facts) -> Finding | None:
         fix="Install or update the NVIDIA driver in Windows (not in WSL), then run `wsl --shutdown` in PowerShell and reopen WSL.",
         details=details,
     )
+
+
+# PyTorch's multiprocessing docs ("Sharing strategies", https://pytorch.org/docs/stable/multiprocessing.html)
+# say the default file_descriptor strategy keeps a descriptor open per shared tensor and to switch to
+# file_system where the limit cannot be raised, but give no number. 4096 is the value of the
+# workaround in pytorch/pytorch#973 (and 4x the 1024 soft limit Debian/Ubuntu/systemd give).
+OPEN_FILES_NEEDED = 4096
+OPEN_FILES_RAISE_TO = 65535
+
+
+@check("system.open_files_limit", "system", "The open-files limit (ulimit -n) is high enough for DataLoader workers",
+       facts=("system", "python"))
+def open_files_limit(facts: Facts) -> Finding | None:
+    """The soft `RLIMIT_NOFILE` (`ulimit -n`) below 4096 (warn), saying whether the hard limit lets
+    you raise it yourself; not reported when the target interpreter has no torch.
+
+    Why: With the default `file_descriptor` sharing strategy every tensor a DataLoader worker sends
+    holds an open descriptor (PyTorch docs, "Sharing strategies":
+    https://pytorch.org/docs/stable/multiprocessing.html); at the common default of 1024, loaders
+    with several workers and batches of many tensors fail with "RuntimeError: received 0 items of
+    ancdata" or "Too many open files" (pytorch/pytorch#973). 4096 is the value of the workaround in
+    that issue; the docs give no number.
+
+    Fix: `ulimit -n 65535` (or the hard limit, if lower) in `~/.bashrc`, or
+    `torch.multiprocessing.set_sharing_strategy('file_system')` at the top of the training script;
+    a low hard limit only an admin can raise (`/etc/security/limits.conf`, systemd `LimitNOFILE`)
+    """
+    data = facts.data("system")
+    if not data or "open_files_limit" not in data:
+        return None
+    limits = data.get("open_files_limit") or {}
+    soft, hard = limits.get("soft"), limits.get("hard")
+    if limits.get("error"):
+        return skip(f"the open-files limit could not be read: {limits['error']}")
+    target = facts.data("python").get("target") or {}
+    distributions = target.get("distributions")
+    if isinstance(distributions, dict) and distributions and "torch" not in distributions:
+        return ok(f"open-files limit {soft if soft is not None else 'unlimited'} (torch is not installed in the target, "
+                  "so DataLoader workers do not apply)")
+    if soft is None or soft >= OPEN_FILES_NEEDED:
+        return ok(f"open-files limit (ulimit -n) is {soft if soft is not None else 'unlimited'}: enough for DataLoader workers")
+    hard_text = "unlimited" if hard is None else str(hard)
+    strategy = "import torch.multiprocessing\ntorch.multiprocessing.set_sharing_strategy('file_system')   (at the top of the training script)"
+    details = [f"soft limit {soft}, hard limit {hard_text}; warned below {OPEN_FILES_NEEDED}",
+               "PyTorch docs, sharing strategies: https://pytorch.org/docs/stable/multiprocessing.html; pytorch/pytorch#973"]
+    summary = (f"the open-files limit (ulimit -n) is {soft}: DataLoader workers with the default file_descriptor sharing "
+               "strategy can fail with 'RuntimeError: received 0 items of ancdata' or 'Too many open files'")
+    if hard is not None and hard < OPEN_FILES_NEEDED:
+        return warn(
+            summary + f"; the hard limit is {hard}, so only an administrator can raise it",
+            fix=f"{strategy}\nor ask an admin to raise the hard limit ('nofile' in /etc/security/limits.conf, "
+                "or LimitNOFILE= for a systemd service)",
+            details=details,
+        )
+    target_limit = OPEN_FILES_RAISE_TO if hard is None else min(OPEN_FILES_RAISE_TO, hard)
+    return warn(
+        summary,
+        fix=f"echo 'ulimit -n {target_limit}' >> ~/.bashrc   (then open a new shell; the hard limit {hard_text} allows it)\n"
+            f"or: {strategy}",
+        details=details,
+    )

@@ -102,7 +102,10 @@ def library_path_entries(value: str | None) -> list[dict]:
         libraries = _cuda_libraries(directory) if directory.is_dir() else []
         from_dir = cuda_version_from_dir(raw)
         from_libs = cuda_version_from_libs(libraries)
-        if from_dir:
+        # What the folder holds beats what its name says; a bare major ("12") is less than a name's 12.1.
+        if from_libs and "." in from_libs:
+            guess, source = from_libs, "libcudart"
+        elif from_dir:
             guess, source = from_dir, "path"
         elif from_libs:
             guess, source = from_libs, "libcudart"

@@ -8,6 +8,7 @@ diagnosed without installing envcheck into that env.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import sys
@@ -25,13 +26,19 @@ _SH_TRAMPOLINE = re.compile(r"""exec'?\s+"?(?P<interp>/[^"\s]+)"?""")
 
 
 def prefix_of(executable: str) -> str:
-    """The environment an executable in <prefix>/bin belongs to.
+    """The environment an executable installs into (what its sys.prefix will be), symlinks resolved.
 
-    Resolves the folder but not the file: a venv's bin/python is a symlink to the base
-    interpreter, yet it installs into the venv.
+    Python looks for pyvenv.cfg next to the path it was started as (its folder or the folder above),
+    before following any link: a venv's bin/python is a symlink to the base interpreter, yet it
+    installs into the venv. Without a pyvenv.cfg there, the link is followed to the real file, so
+    `~/bin/python -> /usr/bin/python3` is /usr, not the home folder.
     """
-    path = Path(executable)
-    return str(path.parent.resolve().parent)
+    path = Path(os.path.abspath(executable))
+    # site.py/getpath: pyvenv.cfg in the executable's folder or the one above; sys.prefix is then
+    # the folder above the executable's.
+    if (path.parent / "pyvenv.cfg").is_file() or (path.parent.parent / "pyvenv.cfg").is_file():
+        return str(path.parent.parent.resolve())
+    return str(path.resolve().parent.parent)
 
 
 def _parse_json_output(stdout: str) -> dict | None:
@@ -144,6 +151,7 @@ def collect_python(ctx: Context) -> dict:
         target, target_error = inspect_target(ctx)
         on_path = {name: future.result() for name, future in lookups.items()}
     env = ctx.env
+    conda_prefix = env.get("CONDA_PREFIX") or None
     return {
         "target": target,
         "target_error": target_error,
@@ -151,6 +159,8 @@ def collect_python(ctx: Context) -> dict:
         "on_path": on_path,
         "conda": {
             "prefix": env.get("CONDA_PREFIX"),
+            # Compared with the real prefix of `python` on PATH (links resolved), not by spelling.
+            "prefix_real": os.path.realpath(conda_prefix) if conda_prefix else None,
             "default_env": env.get("CONDA_DEFAULT_ENV"),
             "exe": env.get("CONDA_EXE"),
             "shlvl": env.get("CONDA_SHLVL"),

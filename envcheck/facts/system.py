@@ -1,4 +1,5 @@
-"""The host: OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints."""
+"""The host: OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints, and the
+open-files limit."""
 
 from __future__ import annotations
 
@@ -130,6 +131,20 @@ def _usable_cpus() -> int | None:
         return None
 
 
+def _open_files_limit() -> dict:
+    """The soft and hard RLIMIT_NOFILE (`ulimit -n`, `ulimit -Hn`) of this process, which the shell it
+    was started from passed on, as the target interpreter and its DataLoader workers get it too.
+    None means unlimited or unknown."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError, AttributeError) as exc:
+        return {"soft": None, "hard": None, "error": f"{type(exc).__name__}: {exc}"}
+    infinity = getattr(resource, "RLIM_INFINITY", -1)
+    return {"soft": None if soft == infinity else soft, "hard": None if hard == infinity else hard, "error": None}
+
+
 def _cpu_model(ctx: Context) -> str | None:
     """The CPU's marketing name (x86 "model name"; some ARM kernels only give "Hardware" or nothing)."""
     for line in (ctx.read_text(ctx.proc_root / "cpuinfo") or "").splitlines():
@@ -139,7 +154,7 @@ def _cpu_model(ctx: Context) -> str | None:
     return None
 
 
-@collector("system", "OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints")
+@collector("system", "OS, kernel, glibc, CPUs, memory, free disk, /dev/shm, WSL and container hints, ulimit -n")
 def collect_system(ctx: Context) -> dict:
     release = _os_release(ctx)
     uname = platform.uname()
@@ -161,4 +176,5 @@ def collect_system(ctx: Context) -> dict:
         "wsl": _wsl(ctx),
         "container": _container(ctx),
         "cgroup_limits": _cgroup_limits(ctx),
+        "open_files_limit": _open_files_limit(),
     }
