@@ -231,7 +231,7 @@ if ! shopt -oq posix; then
 fi
 """
 
-# Ubuntu's /etc/environment PATH: /snap/bin and the games folders are missing on many servers.
+# Ubuntu's /etc/environment PATH: /snap/bin and the games folders are missing on many servers (and here).
 UBUNTU_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games:/usr/local/games:/snap/bin"
 
 
@@ -239,7 +239,7 @@ def test_clean_debian_home_gives_no_warning_from_shell_and_path_checks(tmp_path,
     home = Path(clean_env["HOME"])
     (home / ".profile").write_text(DEBIAN_PROFILE)
     (home / ".bashrc").write_text(DEBIAN_BASHRC)
-    env = dict(clean_env, SHELL="/bin/bash", PATH=UBUNTU_PATH + ":/nonexistent-snap-like/bin")
+    env = dict(clean_env, SHELL="/bin/bash", PATH=UBUNTU_PATH)
     ctx = make_ctx(env, tmp_path)
     facts = Facts.of(shell=collect_shell(ctx), paths=collect_paths(ctx))
     assert area_problems(facts, "shell", "path") == []
@@ -247,6 +247,9 @@ def test_clean_debian_home_gives_no_warning_from_shell_and_path_checks(tmp_path,
     profile = facts.data("shell")["files"][".profile"]
     assert [a["line"] for a in profile["assignments"]] == [15, 20]
     assert all(part["guarded"] and part["exists"] is False for a in profile["assignments"] for part in a["parts"])
+    # A folder no default names, missing from PATH, is still reported.
+    assert only(run(Facts.of(paths=collect_paths(make_ctx(dict(env, PATH=UBUNTU_PATH + ":/opt/cuda-10.2/bin"),
+                                                          tmp_path))), "path.missing_dirs")).status is Status.WARN
     # The same line unguarded is still reported.
     (home / ".profile").write_text(DEBIAN_PROFILE + 'PATH="$HOME/nope/bin:$PATH"\n')
     findings = run(Facts.of(shell=collect_shell(ctx)), "shell.path_exports")

@@ -329,13 +329,16 @@ def test_missing_and_duplicate_path_entries():
         {"dir": "/usr/bin", "exists": True, "is_dir": True, "duplicate_of": 0},
     ]
     facts = Facts.of(paths=paths_facts(path=entries))
-    # A missing folder is skipped by the shell: a note, not a warning (shell.path_exports names the line).
     missing = only(run(facts, "path.missing_dirs"))
-    assert missing.status is Status.OK and "/opt/cuda-10.2/bin" in missing.summary
+    assert missing.status is Status.WARN and "/opt/cuda-10.2/bin" in missing.summary
     duplicate = only(run(facts, "path.duplicates"))
     assert "/usr/bin" in duplicate.summary
     assert only(run(Facts.of(paths=paths_facts()), "path.missing_dirs")).status is Status.OK
-    empty = entries + [{"dir": "", "exists": True, "is_dir": True, "duplicate_of": None}]
+    # Folders a distribution's default PATH names whether or not they exist (Ubuntu's /snap/bin): a note.
+    snap = [entries[0], {"dir": "/snap/bin", "exists": False, "is_dir": False, "duplicate_of": None, "distro_default": True}]
+    note = only(run(Facts.of(paths=paths_facts(path=snap)), "path.missing_dirs"))
+    assert note.status is Status.OK and "/snap/bin" in note.details[0]
+    empty = snap + [{"dir": "", "exists": True, "is_dir": True, "duplicate_of": None}]
     finding = only(run(Facts.of(paths=paths_facts(path=empty)), "path.missing_dirs"))
     assert finding.status is Status.WARN and "current folder" in finding.summary
 

@@ -310,7 +310,7 @@ def test_shell_scans_startup_files(tmp_path, clean_env):
     assert bashrc["conda_init"] is True and bashrc["conda_init_lines"] == [4, 7]
     by_line = {a["line"]: a for a in bashrc["assignments"]}
     assert sorted(by_line) == [2, 6, 8, 9, 10, 11, 12]  # comments and the alias are not assignments
-    assert by_line[2]["parts"][0] == {"dir": f"{home}/.local/bin", "exists": True, "guarded": False, "prepended": True,
+    assert by_line[2]["parts"][0] == {"dir": f"{home}/.local/bin", "exists": True, "guarded": False, "default_dir": True, "prepended": True,
                                       "replaces_old_value": False, "python_executables": ["python"]}
     assert by_line[6]["in_conda_block"] is True and by_line[8]["in_conda_block"] is False
     assert by_line[8]["parts"][0]["exists"] is False

@@ -15,13 +15,13 @@ _SHADOW_MATTERS = ("nvcc", "torchrun", "nvidia-smi")
 
 @check("path.missing_dirs", "path", "PATH entries that do not exist", facts=("paths",))
 def missing_dirs(facts: Facts) -> Finding | None:
-    """Empty or relative `PATH` entries (warn); an empty `PATH` (fail); entries that do not exist (OK, a
-    note: the shell skips them, and distributions' default PATHs name folders such as `/snap/bin` or
-    `/usr/local/games` that many machines lack; a start-up file line adding a missing folder is
-    reported by `shell.path_exports`).
+    """`PATH` entries that do not exist, and empty or relative entries (warn); an empty `PATH` (fail).
+    Folders that distributions' default PATHs and skeleton files name whether or not they exist
+    (`/snap/bin`, `/usr/games`, `/usr/local/games`, `~/bin`, `~/.local/bin`, ...) are only a note when
+    missing: that is how the machine was set up, and the shell skips them.
 
-    Why: An empty or relative entry makes the current folder (or one relative to it) searchable: a
-    `python` or `ls` lying in the folder you `cd` into runs instead of the real one.
+    Why: A missing folder usually means an uninstalled toolkit or a typo in `~/.bashrc` (the `nvcc`
+    you think is on PATH is not); an empty or relative entry makes the current folder searchable.
 
     Fix: Remove them from the `export PATH=…` lines (the shell area names the line).
     """
@@ -32,21 +32,23 @@ def missing_dirs(facts: Facts) -> Finding | None:
         return fail("PATH is empty: no command can be found",
                        fix='export PATH=/usr/local/bin:/usr/bin:/bin   (then fix the line in ~/.bashrc that cleared it)')
     relative = [e["dir"] or "(empty entry = current folder)" for e in entries if not e["dir"].startswith("/")]
-    missing = [e["dir"] for e in entries if e["dir"].startswith("/") and not e.get("is_dir")]
-    note = (f"{len(missing)} PATH entr{'y does' if len(missing) == 1 else 'ies do'} not exist (skipped when looking "
-            f"up commands): {', '.join(missing)}") if missing else None
-    if relative:
+    absent = [e for e in entries if e["dir"].startswith("/") and not e.get("is_dir")]
+    missing = [e["dir"] for e in absent if not e.get("distro_default")]
+    defaults = [e["dir"] for e in absent if e.get("distro_default")]
+    note = [f"not on this machine, as in many default setups (skipped when looking up commands): {', '.join(defaults)}"] \
+        if defaults else []
+    problems = missing + relative
+    if problems:
         return warn(
-            f"PATH has {'an empty or relative entry' if len(relative) == 1 else 'empty or relative entries'}: "
-            f"{', '.join(relative)}: commands are then also looked up relative to the current folder",
-            fix="Remove them from the `export PATH=...` lines in ~/.bashrc (a doubled or trailing ':' is an empty entry; "
-                "see the shell area for the exact lines).",
-            details=[note] if note else [],
+            f"{len(problems)} PATH entr{'y does' if len(problems) == 1 else 'ies do'} not exist or "
+            f"{'is' if len(problems) == 1 else 'are'} relative: {', '.join(problems)}",
+            fix="Remove them from the `export PATH=...` lines in ~/.bashrc (see the shell area for the exact lines).",
+            details=["A missing folder usually means an uninstalled toolkit or a typo; an empty entry makes the current "
+                     "folder searchable."] + note,
         )
-    if missing:
-        return ok(note, details=["Harmless for lookup; a start-up file line that adds a missing folder is reported by "
-                                 "shell.path_exports."])
-    return ok(f"all {len(entries)} PATH entries exist")
+    return ok(f"all {len(entries)} PATH entries exist" if not defaults else
+              f"PATH entries are fine; {len(defaults)} default folder{'s' if len(defaults) != 1 else ''} "
+              f"{'are' if len(defaults) != 1 else 'is'} not on this machine", details=note)
 
 
 @check("path.duplicates", "path", "Duplicate PATH entries", facts=("paths",))

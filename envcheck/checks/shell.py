@@ -87,8 +87,9 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
     init block that prepends a folder holding python/pip (warn); a `PATH` line adding a folder that
     does not exist (warn). Not reported: lines inside the conda block, lines guarded by
     `if [ -d DIR ]` (Debian's and Ubuntu's default `~/.profile` adds `~/bin` and `~/.local/bin` that
-    way: they run only when the folder exists), lines of a login file bash never reads (`~/.profile`
-    when `~/.bash_profile` or `~/.bash_login` exists). A missing `LD_LIBRARY_PATH` folder is only a
+    way: they run only when the folder exists), the standard folders skeleton files add before they
+    exist (`~/bin`, `~/.local/bin`, as Fedora's `~/.bashrc` does), lines of a login file bash never
+    reads (`~/.profile` when `~/.bash_profile` or `~/.bash_login` exists). A missing `LD_LIBRARY_PATH` folder is only a
     note: the loader skips it.
 
     Why: A prepend after `conda initialize` hides the active env's python: the cause behind
@@ -118,7 +119,7 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
                 details=[assignment["text"]],
             ))
         for part in parts:
-            if part.get("exists") is False and not part.get("guarded"):
+            if part.get("exists") is False and not part.get("guarded") and not part.get("default_dir"):
                 if assignment["name"] == "LD_LIBRARY_PATH":
                     notes.append(f"{_where(assignment)} adds {part['dir']} to LD_LIBRARY_PATH, which does not exist "
                                  "(the loader skips it)")

@@ -28,7 +28,22 @@ def split_path_list(value: str | None) -> list[str]:
     return value.split(":")
 
 
-def path_entries(value: str | None) -> list[dict]:
+# Folders that distributions' default PATHs (Ubuntu's /etc/environment, Debian's /etc/profile, snapd,
+# flatpak) and skeleton start-up files list whether or not they exist on this machine: a missing one
+# is how the machine was set up, not a mistake of the user.
+DISTRO_DEFAULT_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/games",
+                       "/usr/local/games", "/snap/bin", "/var/lib/snapd/snap/bin", "/var/lib/flatpak/exports/bin")
+USER_DEFAULT_DIRS = ("bin", ".local/bin", ".local/share/flatpak/exports/bin")
+
+
+def is_distro_default(directory: str, home: str | os.PathLike | None = None) -> bool:
+    normal = os.path.normpath(directory)
+    if normal in DISTRO_DEFAULT_DIRS:
+        return True
+    return home is not None and normal in {os.path.normpath(os.path.join(str(home), d)) for d in USER_DEFAULT_DIRS}
+
+
+def path_entries(value: str | None, home: str | os.PathLike | None = None) -> list[dict]:
     entries = []
     first_seen: dict[str, int] = {}
     for index, raw in enumerate(split_path_list(value)):
@@ -39,6 +54,7 @@ def path_entries(value: str | None) -> list[dict]:
             "exists": os.path.exists(directory),
             "is_dir": os.path.isdir(directory),
             "duplicate_of": first_seen.get(normal),
+            "distro_default": bool(raw) and is_distro_default(raw, home),
         })
         first_seen.setdefault(normal, index)
     return entries
@@ -126,7 +142,7 @@ def collect_paths(ctx: Context) -> dict:
     path_value = ctx.env.get("PATH")
     library_value = ctx.env.get("LD_LIBRARY_PATH")
     return {
-        "path": path_entries(path_value),
+        "path": path_entries(path_value, ctx.home),
         "shadowed": shadowed_executables(path_value),
         "ld_library_path_set": library_value is not None,
         "ld_library_path": library_path_entries(library_value),

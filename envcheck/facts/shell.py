@@ -9,6 +9,7 @@ from pathlib import Path
 
 from envcheck.core.context import Context
 from envcheck.facts import collector
+from envcheck.facts.paths import is_distro_default
 from envcheck.core.redact import redact_text
 
 STARTUP_FILES = (".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc")
@@ -71,6 +72,8 @@ def _path_parts(value: str, name: str, home: Path, env, guarded_dirs=()) -> list
             "dir": redact_text(directory),
             "exists": None if unresolved else os.path.isdir(directory),
             "guarded": os.path.normpath(directory) in guarded_dirs,
+            # ~/bin, ~/.local/bin, /snap/bin...: skeleton files and installers add them before they exist.
+            "default_dir": is_distro_default(directory, home),
             "prepended": old_index is not None and index < old_index,
             "replaces_old_value": old_index is None,
             "python_executables": has,
