@@ -404,6 +404,9 @@ def test_online_probes_index_channel_and_endpoint(world, server, silent_port):
     assert any("Direct connection, no proxy" in f.fix for f in warned)
     oks = [f for f in findings if f.status is Status.OK]
     assert len(oks) == 1 and "3 package sources answer" in oks[0].summary
+    (world["tmp"] / "no-wheels-here").mkdir()
+    probes[f"{world['tmp']}/no-wheels-here"]["error"] = None  # the folder exists now
+    assert "(a local folder)" in [f for f in results(net.reachable, Facts.of(network=data)) if f.status is Status.OK][0].summary
 
 
 def test_probe_goes_through_the_proxy_unless_no_proxy(world, server):

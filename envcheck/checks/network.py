@@ -345,6 +345,8 @@ def reachable(facts: Facts) -> Finding | list[Finding] | None:
             if probe.get("error"):
                 findings.append(warn(f"{label} (from {entry.get('source')}): {probe['error']}",
                                      fix=f"Create the folder, or remove the setting from {entry.get('source')}").by("you"))
+            else:
+                answered.append(f"{entry.get('url')} (a local folder)")
             continue
         status = probe.get("status")
         if status is not None and status < 400:
