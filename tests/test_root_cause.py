@@ -261,3 +261,9 @@ def test_every_torch_install_command_names_the_target_interpreter():
                     assert f"{CONDA_PYTHON} -m pip install" in line, (finding.id, line)
                     assert " pip install" not in line.replace(f"{CONDA_PYTHON} -m pip install", ""), (finding.id, line)
     assert seen >= 8
+
+
+def test_cuda_environment_fixes_are_yours():
+    found = {f.id: f for f in run_checks([c for c in all_checks().values() if c.area == "cuda"],
+                                         Facts.of(nvidia=nvidia(), env={"vars": {"CUDA_VISIBLE_DEVICES": ""}}))}
+    assert found["cuda.visible_devices"].status is Status.WARN and found["cuda.visible_devices"].who == "you"

@@ -112,14 +112,15 @@ def visible_devices(facts: Facts) -> Finding | None:
     if not gpus:
         status = Status.SKIP if not nvidia.get("source") else Status.WARN
         return Finding("", status, f"CUDA_VISIBLE_DEVICES={shown!r} is set, but no GPU was found to check it against",
-                       fix="Fix the driver first (see the driver section), then run the doctor again.", details=details)
+                       fix="Fix the driver first (see the driver section), then run the doctor again.", details=details,
+                       who="admin")
 
     if raw.strip() == "" or (result.stopped_at is not None and result.entries and result.entries[0].token.strip() == "-1"):
         return warn(
             f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
             fix="unset CUDA_VISIBLE_DEVICES\n(find where it is set: grep -n CUDA_VISIBLE_DEVICES ~/.bashrc ~/.profile ~/.zshrc)",
             details=details or ["Often an accidental export left in a shell start-up file or a job script."],
-        )
+        ).by("you")
 
     gpu_errors = nvidia.get("gpu_errors") or []
     if result.stopped_at is not None:
@@ -132,7 +133,7 @@ def visible_devices(facts: Facts) -> Finding | None:
             f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
             f"CUDA will see only: {cuda_map_text(result, gpus)}",
             fix=fix, details=details,
-        )
+        ).by("you")
 
     if result.problems:
         if result.visible:
@@ -142,12 +143,12 @@ def visible_devices(facts: Facts) -> Finding | None:
         return warn(f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}, with problems",
                        fix="Write it without spaces, each device once, and at most one MIG instance, "
                            f"e.g. export {example}",
-                       details=details)
+                       details=details).by("you")
     if mig_selected:
         migs = mig_selected[0].get("mig_devices") or []
         target = migs[0]["uuid"] if migs and migs[0].get("uuid") else "MIG-<uuid from nvidia-smi -L>"
         return warn(f"CUDA_VISIBLE_DEVICES={shown!r} selects a whole GPU that is in MIG mode",
-                       fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details)
+                       fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details).by("you")
     return ok(f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}", details=details)
 
 
@@ -168,7 +169,7 @@ def device_order(facts: Facts) -> Finding | None:
     order = _env(facts).get("CUDA_DEVICE_ORDER")
     if order is not None and order not in DEVICE_ORDERS:
         return warn(f"CUDA_DEVICE_ORDER={order!r} is not a value CUDA knows (FASTEST_FIRST or PCI_BUS_ID)",
-                       fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID")
+                       fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID").by("you")
     models = sorted({g.get("name") or "unknown model" for g in gpus})
     if order == "PCI_BUS_ID":
         return ok("CUDA_DEVICE_ORDER=PCI_BUS_ID: CUDA numbers GPUs in nvidia-smi's (PCI bus) order")

@@ -80,7 +80,7 @@ def nvcc_version(facts: Facts) -> Finding | None:
     if release is None:
         error = (nvcc.get("home_nvcc_version") or {}).get("error") or "unknown"
         return warn(f"cannot tell the version of {path}: {error}",
-                       fix=f"Run `{path} --version` to see what is wrong with it", details=details)
+                       fix=f"Run `{path} --version` to see what is wrong with it", details=details).by("you")
     if not torch_cuda:
         return ok(f"nvcc {release} at {path} (torch's CUDA version unknown or a CPU build: nothing to compare)",
                        details=details)
@@ -91,10 +91,10 @@ def nvcc_version(facts: Facts) -> Finding | None:
         return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in major version: CUDA extensions "
                     "(flash-attention, apex, custom ops) will not build; torch itself and training are not affected",
                     fix=_toolkit_hint(torch_cuda), details=details + [
-                        "torch.utils.cpp_extension raises \"The detected CUDA version mismatches the version that was used to compile PyTorch\""])
+                        "torch.utils.cpp_extension raises \"The detected CUDA version mismatches the version that was used to compile PyTorch\""]).by("you")
     if have[:2] != want[:2]:
         return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in minor version: extensions build, with a warning",
-                       fix=_toolkit_hint(torch_cuda), details=details)
+                       fix=_toolkit_hint(torch_cuda), details=details).by("you")
     return ok(f"nvcc {release} matches torch's CUDA {torch_cuda}", details=details)
 
 
@@ -120,21 +120,21 @@ def nvcc_cuda_home(facts: Facts) -> Finding | None:
     suggestion = f"export CUDA_HOME={suggestions[0]}" if suggestions else "export CUDA_HOME=<your toolkit folder, e.g. /usr/local/cuda-12.8>"
     if nvcc.get("cuda_home_env") and nvcc.get("cuda_home_is_dir") is False:
         return fail(f"CUDA_HOME={nvcc['cuda_home_env']} is not a directory: extension builds will fail",
-                       fix=f"{suggestion}   (or: unset CUDA_HOME)")
+                       fix=f"{suggestion}   (or: unset CUDA_HOME)").by("you")
     if not nvcc.get("home_nvcc_exists"):
         return warn(f"torch would build extensions with {home} (from {source}), which has no bin/nvcc",
-                       fix=suggestion if suggestions else _toolkit_hint(facts.data("torch").get("cuda")))
+                       fix=suggestion if suggestions else _toolkit_hint(facts.data("torch").get("cuda"))).by("you")
     path_release = _release(nvcc.get("path_nvcc_version"))
     home_release = _release(nvcc.get("home_nvcc_version"))
     if nvcc.get("path_nvcc") and path_release and home_release and path_release != home_release:
         return warn(f"{source} points at CUDA {home_release} ({home}) but nvcc on PATH is {path_release}: "
                        "torch's extension builder uses CUDA_HOME first, so builds use the one you may not expect",
                        fix="Make them agree: export CUDA_HOME=<toolkit of the nvcc you want>, export PATH=$CUDA_HOME/bin:$PATH",
-                       details=[f"nvcc on PATH: {nvcc['path_nvcc']}", f"nvcc in {home}: {nvcc.get('home_nvcc')}"])
+                       details=[f"nvcc on PATH: {nvcc['path_nvcc']}", f"nvcc in {home}: {nvcc.get('home_nvcc')}"]).by("you")
     if nvcc.get("home_has_headers") is False:
         return warn(f"torch would use {home} as the CUDA toolkit (from {source}) but it has no include/cuda_runtime.h: "
                        "extension builds will fail to find CUDA headers",
                        fix=suggestion,
                        details=["torch takes dirname(dirname(which nvcc)) without resolving links, so an nvcc wrapper "
-                                "or symlink in /usr/local/bin makes it pick /usr/local"])
+                                "or symlink in /usr/local/bin makes it pick /usr/local"]).by("you")
     return ok(f"torch would build extensions with the toolkit at {home} (from {source})")
