@@ -4,6 +4,7 @@ lead from an id to its code and docs."""
 from __future__ import annotations
 
 import pkgutil
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,15 @@ from _cli import run_cli
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _ids_in_source() -> list[str]:
+    """The ids of the @check decorators as written in envcheck/checks/*.py: read from the files, not
+    from the registry, so a loop over the registry can be shown to have covered every check."""
+    ids = []
+    for path in sorted((REPO / "envcheck" / "checks").glob("*.py")):
+        ids += re.findall(r'^@check\("([^"]+)"', path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    return ids
+
+
 def test_every_check_module_is_imported():
     on_disk = {m.name for m in pkgutil.iter_modules(checks_pkg.__path__) if not m.name.startswith("_")}
     assert on_disk, "no check modules found"
@@ -24,7 +34,10 @@ def test_every_check_module_is_imported():
 
 
 def test_ids_areas_and_module_names_agree():
-    for c in all_checks().values():
+    checks = list(all_checks().values())
+    # An empty registry would make the loop below check nothing: it must hold every decorated check.
+    assert _ids_in_source() and sorted(c.id for c in checks) == sorted(_ids_in_source())
+    for c in checks:
         prefix = c.id.split(".")[0]
         assert prefix == c.area, c.id
         assert c.fn.__module__ == f"envcheck.checks.{prefix}", f"{c.id} lives in {c.fn.__module__}"
@@ -87,7 +100,9 @@ def test_list_checks_shows_code_and_docs_for_every_check(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     code, out, _ = run_cli(["doctor", "--list-checks"], capsys)
     assert code == 0
-    for c in all_checks().values():
+    checks = list(all_checks().values())
+    assert len(checks) == len(_ids_in_source()) > 0, "the loop below must cover every decorated check"
+    for c in checks:
         assert c.id in out
         assert c.docs_page in out
         assert c.source in out
@@ -99,6 +114,8 @@ def test_docs_pages_match_the_registry():
 
     folder = REPO / "docs" / "checks"
     wanted = pages()
+    # One page per check (plus index pages): two empty listings would compare equal and prove nothing.
+    assert len(wanted) > len(_ids_in_source()) > 0
     on_disk = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.md")}
     assert sorted(on_disk) == sorted(wanted), "a check was added or removed: regenerate docs/checks"
     stale = [name for name, text in wanted.items() if on_disk[name] != text]
@@ -106,6 +123,8 @@ def test_docs_pages_match_the_registry():
 
 
 def test_every_check_is_documented():
-    for c in all_checks().values():
+    checks = list(all_checks().values())
+    assert len(checks) == len(_ids_in_source()) > 0, "the loop below must cover every decorated check"
+    for c in checks:
         assert c.doc.looks_at, f"{c.id}: its docstring says nothing about what it looks at"
         assert c.doc.why, f"{c.id}: its docstring has no 'Why:' paragraph"

@@ -118,9 +118,18 @@ def test_records_nvidia_smi_fixtures_nvml_and_summary(tmp_path, clean_env, fake_
     for name in ("smi-list", "smi-table", "smi-query", "smi-q-xml", "smi-q", "smi-topo"):
         assert steps[name]["status"] == "ok" and steps[name]["seconds"] >= 0, name
     assert steps["smi-q-xml"]["files"] == ["nvidia-smi/q.xml"]
-    # No libnvidia-ml here: recorded as a failed step with NVML's own reason, not a crash.
-    if steps["nvml"]["status"] == "failed":
-        assert steps["nvml"]["note"].startswith("nvmlInit failed: NVMLError_")
+    # Whether NVML starts on this machine is asked here, independently of the script, so that each
+    # outcome is asserted (an `if status == "failed"` alone passed whatever the step recorded).
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        # No libnvidia-ml (CI): a failed step with NVML's own reason, not a crash.
+        assert steps["nvml"]["status"] == "failed", steps["nvml"]
+        assert steps["nvml"]["note"].startswith(f"nvmlInit failed: {type(exc).__name__}"), steps["nvml"]
+    else:
+        pynvml.nvmlShutdown()
+        assert steps["nvml"]["status"] == "ok", steps["nvml"]
+        assert "error" not in nvml["init"], nvml["init"]
     for name in ("torch", "doctor", "smoke-gpu0", "throughput"):
         assert steps[name]["status"] == "not-selected"
     assert steps["smoke-gpus"]["status"] == "not-selected"

@@ -7,8 +7,11 @@ pynvml exception classes, so the error mapping is tested against nvidia-ml-py it
 
 from __future__ import annotations
 
+import csv
 import importlib.util
+import io
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -56,6 +59,16 @@ def smi_env(tmp_path, clean_env):
     return make
 
 
+def _csv_rows(capture: str, section: str) -> list[dict[str, str]]:
+    """A section's CSV read with the csv module, header units removed: an independent reading of the
+    capture (the collector and _recorded both go through nvsmi's parser, so comparing them alone
+    would pass whatever that parser did)."""
+    body = fake_smi.section((CAPTURES / capture).read_text(), section)
+    rows = list(csv.reader(io.StringIO(body.strip()), skipinitialspace=True))
+    header = [re.sub(r" \[.*\]$", "", h) for h in rows[0]] if rows else []
+    return [dict(zip(header, r)) for r in rows[1:] if r]
+
+
 def _recorded(capture: str, state: str = "load") -> dict:
     text = (CAPTURES / capture).read_text()
     return {
@@ -90,6 +103,15 @@ def test_nvidia_smi_fallback_on_each_capture(smi_env, tmp_path, capture, monkeyp
         assert [p["user"] for p in got["processes"]] == [f"user{p['pid']}" if p["pid"] % 2 else None for p in got["processes"]]
     listed = {g["uuid"]: g["mig_devices"] for g in want["list"]}
     assert [g["mig_devices"] for g in facts["gpus"]] == [listed[g["uuid"]] for g in facts["gpus"]]
+    # Against the capture read with the csv module: at least one GPU, its numbers, and every process.
+    rows = _csv_rows(capture, "load :: query-gpu")
+    assert len(facts["gpus"]) == len(rows) >= 1
+    for got, row in zip(facts["gpus"], rows):
+        assert (got["index"], got["name"], got["uuid"]) == (int(row["index"]), row["name"], row["uuid"])
+        assert got["memory_total_mib"] == int(row["memory.total"].split()[0])
+        assert got["memory_used_mib"] == int(row["memory.used"].split()[0])
+    app_rows = _csv_rows(capture, "load :: query-compute-apps")
+    assert sorted(p["pid"] for g in facts["gpus"] for p in g["processes"]) == sorted(int(r["pid"]) for r in app_rows)
 
 
 def test_idle_state_has_no_processes(smi_env, tmp_path):

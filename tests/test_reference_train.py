@@ -7,6 +7,7 @@ shared 2-core machine.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import subprocess
 import sys
@@ -37,6 +38,15 @@ def tiny_config(data_dir: Path, **overrides) -> TrainConfig:
     return dataclasses.replace(cfg, **overrides)
 
 
+def _weights_digest(state_dict: dict) -> str:
+    """sha256 over a state_dict's names and raw tensor bytes in order, as TrainResult.state_digest is documented."""
+    digest = hashlib.sha256()
+    for name, tensor in state_dict.items():
+        digest.update(name.encode())
+        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def test_two_runs_with_the_same_seed_are_identical(tiny_data):
     first = train(tiny_config(tiny_data))
     second = train(tiny_config(tiny_data))
@@ -45,6 +55,8 @@ def test_two_runs_with_the_same_seed_are_identical(tiny_data):
     assert first.state_digest == second.state_digest
     different_seed = train(tiny_config(tiny_data, seed=4, max_steps=2))
     assert different_seed.step_losses != first.step_losses[:2]
+    # Equal digests above prove something only if the digest follows the weights.
+    assert different_seed.state_digest != first.state_digest
 
 
 def test_data_loader_workers_do_not_change_the_result(tiny_data):
@@ -61,6 +73,10 @@ def test_resume_at_epoch_boundary_matches_uninterrupted_run(tiny_data, tmp_path)
     resumed = train(tiny_config(tiny_data, epochs=2, scheduler="step", out_dir=tmp_path, resume=tmp_path / "checkpoint.pth"))
     assert first_part.step_losses + resumed.step_losses == whole.step_losses
     assert resumed.state_digest == whole.state_digest
+    # ... and that digest is the one of the weights the run saved, computed here from the checkpoint:
+    # a digest that ignored the weights (or was constant) would make the equality above meaningless.
+    saved = load_checkpoint(tmp_path / "checkpoint.pth")
+    assert saved["step"] == 6 and _weights_digest(saved["model"]) == resumed.state_digest
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in rows] == [0, 1]
 
@@ -136,14 +152,13 @@ def test_bad_inputs_are_one_train_error(tiny_data, tmp_path, monkeypatch):
         train(tiny_config(tiny_data, weights="imagenet"))
 
 
-def test_tensorboard_missing_is_one_clear_error(tiny_data, tmp_path):
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        with pytest.raises(TrainError, match="pip install tensorboard"):
-            train(tiny_config(tiny_data, tensorboard=True, out_dir=tmp_path))
-    else:
-        pytest.skip("tensorboard is installed here")
+def test_tensorboard_missing_is_one_clear_error(tiny_data, tmp_path, monkeypatch):
+    # Made unimportable here whether or not it is installed (the test used to skip itself wherever
+    # tensorboard was installed, so it could not fail there).
+    monkeypatch.setitem(sys.modules, "tensorboard", None)
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    with pytest.raises(TrainError, match="pip install tensorboard"):
+        train(tiny_config(tiny_data, tensorboard=True, out_dir=tmp_path))
 
 
 def test_cli_missing_data_dir_exits_2_with_one_line(tmp_path):

@@ -154,15 +154,19 @@ def test_one_gpu_in_gpus_skips_ddp_with_a_note():
     assert p.nproc == 1 and any("DDP" in n for n in p.notes)
 
 
-@pytest.mark.parametrize("text", ["0,,1", "a", "0,1,1", "-1"])
-def test_bad_gpu_lists_are_refused(text):
-    with pytest.raises(UserError):
+@pytest.mark.parametrize("text, message", [("0,,1", "give nvidia-smi GPU numbers"), ("a", "give nvidia-smi GPU numbers"),
+                                           ("0,1,1", "lists a GPU twice"), ("-1", "give nvidia-smi GPU numbers")])
+def test_bad_gpu_lists_are_refused(text, message):
+    with pytest.raises(UserError, match=message):
         parse_gpu_list(text)
 
 
 def test_conflicting_flags_are_refused():
-    for kwargs in ({"gpu": 0, "cpu": True}, {"gpus": "0,1", "cpu": True}, {"gpu": 0, "gpus": "1"}):
-        with pytest.raises(UserError):
+    # Each for the conflict itself: any other UserError (say, about GPU 1) must not pass for it.
+    for kwargs, message in (({"gpu": 0, "cpu": True}, "--cpu cannot be combined"),
+                            ({"gpus": "0,1", "cpu": True}, "--cpu cannot be combined"),
+                            ({"gpu": 0, "gpus": "1"}, "--gpu and --gpus cannot be used together")):
+        with pytest.raises(UserError, match=message):
             plan(**kwargs)
 
 

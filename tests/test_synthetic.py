@@ -50,7 +50,8 @@ def test_cached_dataset_is_reused_not_regenerated(tmp_path, monkeypatch):
     monkeypatch.setattr(synthetic, "write_dataset", must_not_run)
     again = synthetic.cached_dataset(seed=0, image_size=32, train_per_class=2, val_per_class=1, cache_dir=tmp_path)
     assert again == root
-    with pytest.raises(AssertionError):  # a different key is a different data set
+    # A different key is a different data set: generating it is what must_not_run reports.
+    with pytest.raises(AssertionError, match="generated again"):
         synthetic.cached_dataset(seed=1, image_size=32, train_per_class=2, val_per_class=1, cache_dir=tmp_path)
 
 

@@ -70,7 +70,8 @@ def test_rng_states_loaded_onto_a_non_cpu_device_cannot_be_restored(tmp_path):
     path, _, _ = _written_checkpoint(tmp_path)
     on_device = load_checkpoint(path, map_location="meta")
     assert on_device["rng"]["torch"].device.type == "meta"
-    with pytest.raises((RuntimeError, TypeError, NotImplementedError)):
+    # For the stated reason only: a TypeError from, say, a changed signature must not pass for it.
+    with pytest.raises((RuntimeError, TypeError, NotImplementedError), match="meta"):
         restore_rng_state(on_device["rng"], torch.Generator())
 
 
@@ -112,8 +113,13 @@ def test_resume_after_a_mid_epoch_stop_continues_exactly(tiny_data, tmp_path):
 
 def test_make_grad_scaler_uses_torch_amp_when_present_and_torch_cuda_amp_before_2_3(monkeypatch):
     scaler = make_grad_scaler(enabled=False)
-    if hasattr(torch.amp, "GradScaler"):
-        assert isinstance(scaler, torch.amp.GradScaler)
+    # Decided by the torch version, not by the hasattr the code itself asks; and by the exact class:
+    # from 2.3 the deprecated torch.cuda.amp.GradScaler subclasses torch.amp.GradScaler, so an
+    # isinstance check passed with either.
+    if tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2]) >= (2, 3):
+        assert type(scaler) is torch.amp.GradScaler
+    else:
+        assert type(scaler).__module__.startswith("torch.cuda.amp")
     monkeypatch.delattr(torch.amp, "GradScaler", raising=False)  # torch 2.1 / 2.2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.cuda.amp.GradScaler is deprecated from 2.4
@@ -278,6 +284,9 @@ def test_an_unreached_target_runs_to_the_epoch_cap_evaluating_every_n_steps(tiny
     plain = train(tiny_config(tiny_data))
     result = train(tiny_config(tiny_data, target_accuracy=1.0, eval_every_steps=2))
     if result.target_reached_at_step is not None:
+        # Only a real 100% may skip this test; an early stop below the target is the bug it guards.
+        reached = [row["val_acc"] for row in result.evaluations if row["step"] == result.target_reached_at_step]
+        assert reached and reached[0] >= 1.0, (result.target_reached_at_step, result.evaluations)
         pytest.skip("the tiny model happened to reach 100% validation accuracy")
     assert not result.stopped_early and result.steps == 6
     # Mid-epoch evaluations at steps 2 and 4 and one at each epoch end (3, 6).
