@@ -111,12 +111,6 @@ def test_signal_ends_every_child_and_removes_the_temp_folder(tmp_path, cache_hom
 @pytest.mark.slow
 @DDP_GROUP
 def test_a_finished_run_leaves_nothing_in_the_temp_folder(tmp_path, cache_home):
-    if os.environ.get("ENVCHECK_CI_OLDEST_TORCH"):
-        # Open problem, not a pass: in CI's torch 2.1.2 venv this --nproc 2 DDP run hung for the
-        # test's 300 s in 2 of the last 3 runs (on one xdist worker with the other DDP tests, so not
-        # a cross-worker port race); it passes with the newest torch. Skipped there until the hang
-        # is understood, so it does not hide behind a red CI.
-        pytest.skip("torch 2.1.2: a --nproc 2 DDP run that finished normally hung in CI (open problem)")
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     proc = _start(["--cpu", "--nproc", "2", "--phase", "ddp"], tmp, cache_home, "")

@@ -29,6 +29,14 @@ from typing import Any
 
 GRAD_TOLERANCE = 1e-5  # relative: DDP sums in buckets, so the mean differs from ours by rounding only
 
+# Objects that must outlive run_rank: the process ends with os._exit, so they are never destroyed.
+# On torch 2.1.2 (CI's oldest torch) freeing the DDP model at run_rank's return destroyed the gloo
+# process group from the main thread, holding the GIL, while it joined gloo's worker thread, which
+# was itself waiting for the GIL to free a finished all_gather's tensor: a deadlock that hung one
+# rank in about 1 run of 3 on a busy 2-core machine (py-spy: ~ProcessGroupGloo -> std::thread::join
+# on one thread, AsyncAllgatherWork::~AsyncAllgatherWork -> gil_scoped_acquire on the other).
+_KEEP_ALIVE: list[Any] = []
+
 
 def bus_bandwidth(nbytes: int, seconds: float, world_size: int) -> tuple[float, float]:
     """(algbw, busbw) in GB/s for an all_reduce of `nbytes` that took `seconds` (nccl-tests definition)."""
@@ -154,6 +162,7 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     reference = _small_model().to(device)
     reference.load_state_dict(model.state_dict())
     ddp = DistributedDataParallel(model, device_ids=[device.index] if use_cuda else None)
+    _KEEP_ALIVE.append(ddp)  # see _KEEP_ALIVE: never freed while the process group's threads run
     generator = torch.Generator().manual_seed(seed + 1000 + rank)
     images = torch.randn(8, 3, 16, 16, generator=generator).to(device)
     labels = torch.randint(0, 2, (8,), generator=generator).to(device)
