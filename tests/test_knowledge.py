@@ -298,11 +298,11 @@ def test_malformed_branch_data_is_refused():
     doc = copy.deepcopy(branches.load_branches())
     doc["architectures"]["Kepler"]["last_branch"] = 470
     with pytest.raises(k.KnowledgeError, match=r'gpu_driver_branches.yaml: architectures.Kepler.last_branch: expected a quoted driver branch'):
-        branches.validate_branches(doc)
+        k.validate("gpu_driver_branches", doc)
     doc = copy.deepcopy(branches.load_branches())
     doc["architectures"]["Turing"].pop("note")
     with pytest.raises(k.KnowledgeError, match="needs a note"):
-        branches.validate_branches(doc)
+        k.validate("gpu_driver_branches", doc)
 
 
 def test_newest_wheel_a_driver_runs_on_these_gpus():

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from envcheck.knowledge import loading
+
 from envcheck.checks import network as net
 from envcheck.checks import proxy as proxy_checks
 from envcheck.core.context import Context
 from envcheck.core.model import Facts, Status
-from envcheck.facts.network import collect_network, pip_config_files, probe_url
+from envcheck.facts.network import collect_network, probe_url
 from envcheck.knowledge import indexes
 from envcheck.knowledge.loading import KnowledgeError
 
@@ -302,11 +304,11 @@ def test_index_table_is_validated():
     broken = json.loads(json.dumps(doc))
     broken["pytorch"][0]["source"] = "NOPE"
     with pytest.raises(KnowledgeError, match=r"pytorch\[0\]: source must be one of the keys"):
-        indexes.validate(broken)
+        loading.validate("package_indexes", broken)
     broken = json.loads(json.dumps(doc))
     del broken["pypi"][1]["path"]
     with pytest.raises(KnowledgeError, match=r"pypi\[1\]: missing `path:`"):
-        indexes.validate(broken)
+        loading.validate("package_indexes", broken)
 
 
 def test_index_note_says_when_install_commands_bypass_the_mirror():

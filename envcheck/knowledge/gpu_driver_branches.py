@@ -5,81 +5,23 @@ Unix deprecation schedule; each row names its source). A GPU cannot run a driver
 branch, so a fix that says "upgrade the driver" must stay at or below the ceiling this module
 gives: a Tesla K80 (Kepler, CC 3.7) stops at R470 (CUDA 11.4), whatever a torch wheel asks for.
 
-The file is read and checked with the schema language of loading.py, but kept out of its FILES
-list (loading.py belongs to the wheel tables); `load_branches()` validates it on first use and a
-malformed edit raises KnowledgeError naming the file and the place.
+The file is validated like every knowledge file (loading.SCHEMAS), when envcheck.knowledge is imported.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Iterable, NamedTuple
 
-import yaml
-
+from envcheck.knowledge import loading
 from envcheck.knowledge.arch import architecture_of
-from envcheck.knowledge.loading import (
-    HERE,
-    MAJOR,
-    MINOR,
-    NOTE,
-    KnowledgeError,
-    ListOf,
-    MapOf,
-    Nullable,
-    Record,
-    Text,
-    data_file,
-)
 from envcheck.knowledge.versions import major_minor, version_tuple
 
 NAME = "gpu_driver_branches"
-BRANCH = Text('a quoted driver branch like "470"', r"\d+")
 
 
-def _source_is_listed(row: dict, doc: dict) -> str | None:
-    keys = [source["key"] for source in doc["sources"]]
-    if row.get("last_branch") is not None and row.get("source") not in keys:
-        return f"source must be one of the keys under `sources:` ({', '.join(keys)}), got {row.get('source')!r}"
-    if row.get("last_branch") is None and not row.get("note"):
-        return "an architecture without a last branch (last_branch: null) needs a note saying why"
-    if (row.get("last_branch") is None) != (row.get("max_cuda") is None):
-        return "last_branch and max_cuda are both known or both null"
-    return None
-
-
-SCHEMA = data_file(
-    architectures=MapOf(Text("an architecture name"), Record(
-        {"last_branch": Nullable(BRANCH), "max_cuda": Nullable(MINOR), "last_toolkit": Nullable(MAJOR)},
-        {"capabilities": ListOf(MINOR), "source": Text(), "note": NOTE},
-        rules=(_source_is_listed,))),
-)
-
-
-def validate_branches(doc: Any) -> None:
-    """Raise KnowledgeError unless `doc` fits SCHEMA (same messages as loading.validate)."""
-    from envcheck.knowledge import loading
-
-    if not isinstance(doc, dict) or not isinstance(doc.get("sources"), list) or not doc["sources"]:
-        raise KnowledgeError(f"envcheck/knowledge/{NAME}.yaml: needs a non-empty `sources:` list "
-                             "({key, title, url} each) naming where its facts come from")
-    try:
-        SCHEMA.check(doc, (), doc)
-    except loading._Invalid as exc:  # noqa: SLF001 - the same package's schema language
-        what = exc.message if exc.expected is None else f"expected {exc.expected}, got {loading._show(exc.got)}"
-        raise KnowledgeError(f"envcheck/knowledge/{NAME}.yaml: {loading._where(exc.path)}: {what}") from None
-
-
-@lru_cache(maxsize=None)
 def load_branches() -> dict[str, Any]:
     """gpu_driver_branches.yaml, read and validated once (shared: do not modify it)."""
-    path = HERE / f"{NAME}.yaml"
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{path}: cannot be read: {exc}") from exc
-    validate_branches(doc)
-    return doc
+    return loading.load(NAME)
 
 
 class LastBranch(NamedTuple):
@@ -140,4 +82,4 @@ def driver_within(driver_version: str | None, ceiling: LastBranch | None) -> boo
     return version_tuple(driver_version)[0] <= int(ceiling.branch)
 
 
-__all__ = ["LastBranch", "branch_ceiling", "branch_of", "driver_within", "last_branch", "load_branches", "validate_branches"]
+__all__ = ["LastBranch", "branch_ceiling", "branch_of", "driver_within", "last_branch", "load_branches"]

@@ -10,63 +10,18 @@ and its mirrors give that variant, anything else is unknown.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
-from envcheck.knowledge.loading import (
-    KnowledgeError,
-    ListOf,
-    Record,
-    Text,
-    _Invalid,
-    _show,
-    _where,
-    data_file,
-)
+from envcheck.knowledge import loading
 
 PYPI_DEFAULT = "pypi-default"
-FILE = Path(__file__).resolve().parent / "package_indexes.yaml"
-HOST = Text("a host name like pypi.org", r"[a-z0-9.-]+")
 _VARIANT = re.compile(r"^(cu\d+|cpu)$")
 
 
-def _source_listed(row: dict, doc: dict) -> str | None:
-    keys = [source["key"] for source in doc["sources"]]
-    return None if row["source"] in keys else f"source must be one of the keys under `sources:` ({', '.join(keys)}), got {row['source']!r}"
-
-
-SCHEMA = data_file(
-    pypi=ListOf(Record({"host": HOST, "path": Text("a path like /simple", r"/\S*"), "source": Text()},
-                       rules=(_source_listed,))),
-    pytorch=ListOf(Record({"host": HOST, "prefix": Text("a path ending in / like /whl/", r"/\S*/"),
-                           "channels": ListOf(Text(), min_len=0), "source": Text()}, rules=(_source_listed,))),
-)
-
-
-def validate(doc: Any) -> None:
-    """Raise KnowledgeError naming the place and the problem unless `doc` fits SCHEMA."""
-    if not isinstance(doc, dict):
-        raise KnowledgeError(f"envcheck/knowledge/package_indexes.yaml: the top level must be a mapping, got {_show(doc)}")
-    try:
-        SCHEMA.check(doc, (), doc)
-    except _Invalid as exc:
-        what = exc.message if exc.expected is None else f"expected {exc.expected}, got {_show(exc.got)}"
-        raise KnowledgeError(f"envcheck/knowledge/package_indexes.yaml: {_where(exc.path)}: {what}") from None
-
-
-@lru_cache(maxsize=None)
-def load() -> dict:
-    """The table, read and validated once (shared: do not modify it)."""
-    try:
-        doc = yaml.safe_load(FILE.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise KnowledgeError(f"{FILE}: cannot be read: {exc}") from exc
-    validate(doc)
-    return doc
+def load() -> dict[str, Any]:
+    """package_indexes.yaml, read and validated once like every knowledge file (shared: do not modify it)."""
+    return loading.load("package_indexes")
 
 
 def _parts(url: str) -> tuple[str, list[str]] | None:

@@ -22,7 +22,8 @@ from typing import Any, Callable, Sequence
 import yaml
 
 HERE = Path(__file__).resolve().parent
-FILES = ("cuda_driver", "torch_torchvision", "torch_wheels", "arch_lists", "compute_capability", "python_support")
+FILES = ("cuda_driver", "torch_torchvision", "torch_wheels", "arch_lists", "compute_capability", "python_support",
+         "gpu_driver_branches", "package_indexes")
 
 # libyaml's loader where PyYAML was built with it: it loads the six files in a fraction of the time.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -224,6 +225,30 @@ def data_file(**sections: Spec) -> Record:
     return Record({"sources": ListOf(SOURCE), **sections}, rules=(_source_keys_unique,))
 
 
+def _row_source_listed(row: dict, doc: dict) -> str | None:
+    """A row's `source:` names one of the file's `sources:` keys."""
+    keys = [source["key"] for source in doc["sources"]]
+    return None if row.get("source") in keys else f"source must be one of the keys under `sources:` ({', '.join(keys)}), got {row.get('source')!r}"
+
+
+def _branch_row(row: dict, doc: dict) -> str | None:
+    if row.get("last_branch") is not None:
+        return _row_source_listed(row, doc)
+    if not row.get("note"):
+        return "an architecture without a last branch (last_branch: null) needs a note saying why"
+    return None
+
+
+def _branch_and_cuda_together(row: dict, doc: dict) -> str | None:
+    if (row.get("last_branch") is None) != (row.get("max_cuda") is None):
+        return "last_branch and max_cuda are both known or both null"
+    return None
+
+
+BRANCH = Text('a quoted driver branch like "470"', r"\d+")
+HOST = Text("a host name like pypi.org", r"[a-z0-9.-]+")
+
+
 # ---------------------------------------------------------------- one schema per file
 
 SCHEMAS: dict[str, Record] = {
@@ -263,6 +288,18 @@ SCHEMAS: dict[str, Record] = {
             {"release_md": ListOf(Nullable(MINOR), length=2), "experimental": ListOf(PYTHON_TAG),
              "requires_python": Text("a requires_python specifier like \">=3.10\""), "note": NOTE},
             rules=(range_in_order("validated"), range_in_order("release_md")))),
+    ),
+    "gpu_driver_branches": data_file(
+        architectures=MapOf(Text("an architecture name"), Record(
+            {"last_branch": Nullable(BRANCH), "max_cuda": Nullable(MINOR), "last_toolkit": Nullable(MAJOR)},
+            {"capabilities": ListOf(MINOR), "source": Text(), "note": NOTE},
+            rules=(_branch_row, _branch_and_cuda_together))),
+    ),
+    "package_indexes": data_file(
+        pypi=ListOf(Record({"host": HOST, "path": Text("a path like /simple", r"/\S*"), "source": Text()},
+                           rules=(_row_source_listed,))),
+        pytorch=ListOf(Record({"host": HOST, "prefix": Text("a path ending in / like /whl/", r"/\S*/"),
+                               "channels": ListOf(Text(), min_len=0), "source": Text()}, rules=(_row_source_listed,))),
     ),
 }
 
