@@ -30,8 +30,11 @@ def python_command(facts: Facts) -> str:
     if not executable:
         return "python"
     on_path = (data.get("on_path") or {}).get("python") or {}
-    same_env = on_path.get("prefix") and target.get("prefix") and \
-        os.path.normpath(on_path["prefix"]) == os.path.normpath(target["prefix"])
+    # on_path's prefix has its symlinks resolved (facts.python_env.prefix_of), so compare it with
+    # the target's resolved sys.prefix: a home folder reached through a link is the same env.
+    target_prefix = target.get("prefix_real") or target.get("prefix")
+    same_env = on_path.get("prefix") and target_prefix and \
+        os.path.realpath(on_path["prefix"]) == os.path.realpath(target_prefix)
     return "python" if same_env else shlex.quote(executable)
 
 
