@@ -8,13 +8,15 @@ whose files name their sources; docs/checks-torch.md explains each check.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from typing import Any
+from typing import Any, Callable
 
 from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.checks._commands import pip_install, python_command
+from envcheck.checks.network import index_note
 from envcheck.core.model import Facts, Finding
 from envcheck.core.redact import redact_env_value
 from envcheck.facts.visible_devices import parse_visible_devices
@@ -23,7 +25,26 @@ from envcheck.knowledge.gpu_driver_branches import branch_ceiling
 
 # "python" for the target interpreter: install commands name it (checks/_commands.py), and
 # torch's import origin says whether it is a copy shadowing the environment's own.
-FACTS = ("torch", "nvidia", "env", "python")
+# "network": the user's pip index settings, which an install command's --index-url overrides.
+FACTS = ("torch", "nvidia", "env", "python", "network")
+
+_INDEX_URL = re.compile(r"--index-url\s+(\S+)")
+
+
+def _mind_the_mirror(fn: Callable[[Facts], Any]) -> Callable[[Facts], Any]:
+    """A fix that passes `--index-url URL` bypasses the index the user configured (a mirror in
+    pip.conf or PIP_INDEX_URL) for that command: the finding says so, and what to use instead
+    (checks/network.py index_note). Applied to every check of this area."""
+    @functools.wraps(fn)
+    def with_note(facts: Facts) -> Any:
+        result = fn(facts)
+        for finding in result if isinstance(result, list) else [result] if result is not None else []:
+            match = _INDEX_URL.search(finding.fix or "")
+            note = index_note(facts, match.group(1)) if match else None
+            if note and note not in finding.details:
+                finding.details.append(note)
+        return result
+    return with_note
 
 
 # ---------------------------------------------------------------- helpers shared by the checks
@@ -341,6 +362,7 @@ def libstdcxx_cause(facts: Facts, error: str) -> tuple[str, str, list[str]] | No
 
 
 @check("torch.import", "torch", "torch imports in the target interpreter (probe: import, CUDA init, devices)", facts=FACTS)
+@_mind_the_mirror
 def torch_import(facts: Facts) -> Finding:
     """The probe result: OK summary `torch 2.14.1+cu130 (CUDA 13.0, cuDNN 9.24.0), 2 GPUs visible`.
     **WARN** when torch is not installed. **FAIL** when the import fails, the probe hangs
@@ -426,6 +448,7 @@ def torch_import(facts: Facts) -> Finding:
 
 
 @check("torch.python_version", "torch", "the target Python is one torch publishes wheels for (when torch is missing)", facts=FACTS)
+@_mind_the_mirror
 def torch_python_version(facts: Facts) -> Finding | None:
     """Only when torch is missing: whether the newest torch in the data has wheels for the target
     Python (`python_support.yaml`, `validated` range). **WARN** when only an older torch supports
@@ -469,6 +492,7 @@ def torch_python_version(facts: Facts) -> Finding | None:
 
 
 @check("torch.cuda_build", "torch", "a CUDA build of torch on a machine with NVIDIA GPUs", facts=FACTS)
+@_mind_the_mirror
 def torch_cuda_build(facts: Facts) -> Finding | None:
     """A CPU-only wheel (`torch.version.cuda` is None or the version ends in `+cpu`) on a machine where
     NVIDIA GPUs were found.
@@ -512,6 +536,7 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
 
 
 @check("torch.driver", "torch", "the NVIDIA driver is new enough for the CUDA runtime inside the torch wheel", facts=FACTS)
+@_mind_the_mirror
 def torch_driver(facts: Facts) -> Finding | None:
     """The driver's highest CUDA compared with the wheel's CUDA. Equal or newer: OK.
     Same major, lower minor: **WARN** (minor-version compatibility, limited features), but only if
@@ -598,6 +623,7 @@ def _visible_devices_hide_all(facts: Facts, gpus: list[dict[str, Any]]) -> str |
 
 
 @check("torch.cuda_available", "torch", "torch.cuda.is_available() is True where NVML sees GPUs", facts=FACTS)
+@_mind_the_mirror
 def torch_cuda_available(facts: Facts) -> Finding | None:
     """`torch.cuda.is_available()` is False while NVML sees GPUs, on a CUDA build. Causes in this order:
     (1) driver too old; (2) `CUDA_VISIBLE_DEVICES` hides every GPU (parsed by
@@ -687,6 +713,7 @@ def _variant_for_capabilities(facts: Facts, version: str, capabilities: list[str
 
 
 @check("torch.arch", "torch", "torch ships kernels for every GPU's compute capability (its arch list)", facts=FACTS)
+@_mind_the_mirror
 def torch_arch(facts: Facts) -> Finding | None:
     """A visible GPU's compute capability is not covered by `get_arch_list()`. GPUs come
     from the probe, or from NVML when torch sees none. The list comes from the probe, or from
@@ -763,6 +790,7 @@ def torch_arch(facts: Facts) -> Finding | None:
 
 
 @check("torch.device_op", "torch", "a small matrix multiply on each GPU matches the CPU result", facts=FACTS)
+@_mind_the_mirror
 def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
     """A small matmul on each GPU, compared with the CPU result, fails or differs.
 
@@ -801,6 +829,7 @@ def _variant_index(torch: dict[str, Any]) -> str | None:
 
 
 @check("torch.torchvision", "torch", "torchvision is installed, paired with this torch, and its C++ ops load", facts=FACTS)
+@_mind_the_mirror
 def torch_torchvision(facts: Facts) -> Finding | None:
     """**WARN** when torchvision is not installed. **FAIL** when its minor version is not the one
     paired with torch (`torch_torchvision.yaml`), or its C++ ops are missing ("operator
@@ -860,6 +889,7 @@ def torch_torchvision(facts: Facts) -> Finding | None:
 
 
 @check("torch.cudnn", "torch", "cuDNN loads in a CUDA build of torch", facts=FACTS)
+@_mind_the_mirror
 def torch_cudnn(facts: Facts) -> Finding | None:
     """A CUDA build whose `torch.backends.cudnn.version()` is None or unavailable. The details list the
     cuDNN files actually loaded and the cuDNN this wheel ships (from the data).
