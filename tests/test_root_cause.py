@@ -220,6 +220,19 @@ def test_torch_checks_defer_to_python_shadowing(origin, words):
     assert "python.shadowing" in found["torch.cuda_available"].fix and "pip install" not in found["torch.cuda_available"].fix
 
 
+def test_the_deferral_says_whether_the_environment_has_a_torch_of_its_own():
+    stray = {"file": "/home/alice/.local/lib/python3.11/site-packages/torch/__init__.py",
+             "dir": "/home/alice/.local/lib/python3.11/site-packages", "origin": "user_site", "version": "2.1.2"}
+    alone = torch_findings(_old_driver_torch(), nvidia(driver="550.54.14", cuda="12.4"),
+                           python=python_facts(origins={"torch": dict(stray, others=[])}))
+    assert "the environment has no torch installed" in alone["torch.driver"].summary
+    assert "shadows" not in alone["torch.driver"].summary
+    hidden = {"dir": "/envs/dl/lib/python3.11/site-packages", "version": "2.4.1", "origin": "env"}
+    both = torch_findings(_old_driver_torch(), nvidia(driver="550.54.14", cuda="12.4"),
+                          python=python_facts(origins={"torch": dict(stray, others=[hidden])}))
+    assert "which shadows the environment's own torch" in both["torch.driver"].summary
+
+
 @pytest.mark.parametrize("origins", [None, {}, {"torch": None}, {"torch": {"origin": "env"}}, {"torch": "weird"}, "weird"])
 def test_torch_checks_do_not_defer_for_the_environments_own_torch(origins):
     python = python_facts()

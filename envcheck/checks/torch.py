@@ -224,6 +224,14 @@ def shadowing_torch(facts: Facts) -> dict[str, Any] | None:
     return None
 
 
+def _shadow_relation(origin: dict[str, Any]) -> str:
+    """Whether the stray copy hides one the environment has, or stands in for a missing one
+    (`others` lists the copies import would find further down sys.path)."""
+    if origin.get("others"):
+        return "which shadows the environment's own torch"
+    return "not the environment's own (the environment has no torch installed)"
+
+
 def defer_to_shadowing(facts: Facts) -> Finding | None:
     """A SKIP that points at python.shadowing, for the checks whose fix would install something to
     match the shadowing copy: installing into the environment does not change which torch is
@@ -234,8 +242,8 @@ def defer_to_shadowing(facts: Facts) -> Finding | None:
         return None
     where = origin.get("dir") or os.path.dirname(origin.get("file") or "") or "unknown folder"
     version = f" (torch {origin['version']})" if origin.get("version") else ""
-    return skip(f"torch here is the copy at {where}{version} from {_SHADOW_WORDS[origin['origin']]}, which shadows the "
-                "environment's torch; fix python.shadowing first, then run the doctor again",
+    return skip(f"torch here is the copy at {where}{version} from {_SHADOW_WORDS[origin['origin']]}, "
+                f"{_shadow_relation(origin)}; fix python.shadowing first, then run the doctor again",
                 details=["What this check would advise applies to the stray copy, not to the torch your environment installs."])
 
 
@@ -648,8 +656,8 @@ def torch_cuda_available(facts: Facts) -> Finding | None:
     if verdict.verdict == "too_old":
         shadow = shadowing_torch(facts)
         if shadow:
-            fix, who = (f"torch here is the copy at {shadow.get('dir') or shadow.get('file')}, which shadows the environment's "
-                        "torch: fix python.shadowing first"), "you"
+            fix, who = (f"torch here is the copy at {shadow.get('dir') or shadow.get('file')}, {_shadow_relation(shadow)}: "
+                        "fix python.shadowing first"), "you"
         else:
             fix, who, _ = driver_too_old_fix(facts, torch)
         causes.append((f"the driver is too old for torch's CUDA {torch.get('cuda')}", fix, who))
