@@ -40,6 +40,7 @@ AREAS: dict[str, str] = {
     "network": "Package indexes, channels and download endpoints",
     "driver": "NVIDIA driver and GPUs",
     "cuda": "CUDA devices",
+    "gpu": "GPU health and topology",
     "nvcc": "CUDA toolkit (nvcc) for building extensions",
     "torch": "PyTorch",
     "terminal": "Terminal sessions",

@@ -46,6 +46,7 @@ _MODULES = [
     "envcheck.facts.proxy",
     "envcheck.facts.network",
     "envcheck.facts.nvidia",
+    "envcheck.facts.gpu_health",
     "envcheck.facts.nvcc",
     "envcheck.facts.terminal",
     "envcheck.facts.toolchain",
