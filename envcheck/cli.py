@@ -70,12 +70,14 @@ def with_common_options(fn):
 
 def _register() -> None:
     # Imported here, not at the top, so each command module stays independent of the others.
-    from envcheck.commands import check_data, diff, doctor, explain, export, scaffold, smoke_train
+    from envcheck.commands import check_data, diff, doctor, explain, export, gpu_bench, scaffold, smoke_train
 
     # In the order users meet them.
-    for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("export", export), ("diff", diff),
+    for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("gpu-bench", gpu_bench), ("export", export), ("diff", diff),
                          ("scaffold", scaffold), ("check-data", check_data), ("explain", explain)):
         app.command(name)(with_common_options(module.command))
+    from envcheck.commands import fleet  # issue #13: the `fleet doctor|smoke-train` group
+    app.add_typer(fleet.build_app(with_common_options), name="fleet")
 
 
 _register()
