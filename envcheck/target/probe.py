@@ -370,4 +370,13 @@ if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     if sys.path and os.path.abspath(sys.path[0] or ".") == here:
         del sys.path[0]
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    # Everything is on stdout now. A normal exit would run torch's shutdown (atexit handlers, the
+    # teardown of thousands of modules and their native objects): 1.3 s measured with torch 2.14
+    # on a CPU-only machine, as long as a third of the probe, spent after the answer. The probe
+    # holds no file or state that needs it, so it leaves at once, with the same exit status.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
