@@ -6,6 +6,7 @@ Every URL shown comes from the collector, which already replaced credentials wit
 from __future__ import annotations
 
 from envcheck.checks import check, fail, ok, skip, warn
+from envcheck.checks._commands import pip_install, python_command
 from envcheck.core.model import Facts, Finding
 
 LOCAL_NAMES = ("localhost", "127.0.0.1")
@@ -231,7 +232,7 @@ def socks_support(facts: Facts) -> Finding | None:
     importable = target.get("socks_importable")
     if importable is None:
         return warn(f"{', '.join(socks)} use a SOCKS proxy; whether the target python can use it (PySocks) is unknown",
-                       fix="python -c 'import socks'   (if it fails: env -u all_proxy -u ALL_PROXY python -m pip install pysocks)")
+                       fix=f"{python_command(facts)} -c 'import socks'   (if it fails: env -u all_proxy -u ALL_PROXY {pip_install(facts, 'pysocks')})")
     if importable:
         return ok(f"{', '.join(socks)} use SOCKS and PySocks is installed in the target")
     unset = " ".join(f"-u {name}" for name in socks)
@@ -239,7 +240,7 @@ def socks_support(facts: Facts) -> Finding | None:
         f"{', '.join(socks)} point{'s' if len(socks) == 1 else ''} at a SOCKS proxy but the target python cannot import "
         "`socks`: pip and requests fail "
         "with 'Missing dependencies for SOCKS support'",
-        fix=f"env {unset} python -m pip install pysocks\n(the proxy must be unset for this one command, or pip fails the same way)",
+        fix=f"env {unset} {pip_install(facts, 'pysocks')}\n(the proxy must be unset for this one command, or pip fails the same way)",
         details=["conda/conda#3838, #5320"],
     )
 
