@@ -76,6 +76,8 @@ def _register() -> None:
     for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("gpu-bench", gpu_bench), ("export", export), ("diff", diff),
                          ("scaffold", scaffold), ("check-data", check_data), ("explain", explain)):
         app.command(name)(with_common_options(module.command))
+    from envcheck.commands import fleet  # issue #13: the `fleet doctor|smoke-train` group
+    app.add_typer(fleet.build_app(with_common_options), name="fleet")
 
 
 _register()
