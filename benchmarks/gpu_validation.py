@@ -55,6 +55,7 @@ STEPS: dict[str, tuple[str, float, str]] = {
     "smoke-gpu0": ("smoke", 200, "python -m envcheck smoke-train --gpu 0 --json"),
     "smoke-gpus": ("smoke", 150, "python -m envcheck smoke-train --gpus 0,1 --json (two or more GPUs)"),
     "throughput": ("throughput", 150, "python benchmarks/train_throughput.py --rounds 2"),
+    "gpu-bench": ("gpu-bench", 150, "python -m envcheck gpu-bench --gpu 0 --json --quick"),
 }
 GROUPS = sorted({group for group, _, _ in STEPS.values()})
 
@@ -400,6 +401,21 @@ def run_all(runner: Runner, smi: str, gpus: list[dict[str, Any]]) -> dict[str, A
             runner.record("throughput", "skipped", f"{script.relative_to(REPO)} is missing")
         else:
             runner.run("throughput", [py, str(script), "--rounds", "2"], "train_throughput.txt")
+
+    if runner.wanted("gpu-bench"):
+        if not smoke_ready:
+            runner.record("gpu-bench", "skipped", why_no_smoke)
+        else:
+            def bench_after(entry: dict[str, Any]) -> None:
+                report = _json_file(out / "gpu-bench.json")
+                # Exit 1 means "a figure is slow or failed": the bench itself worked if its JSON is there.
+                if entry["status"] == "failed" and entry["returncode"] == 1 and report is not None:
+                    entry["status"] = "ok"
+                if report is not None:
+                    entry["note"] = f"verdict {report.get('verdict')}"
+
+            runner.run("gpu-bench", [py, "-m", "envcheck", "gpu-bench", "--gpu", "0", "--json", "--quick"],
+                       "gpu-bench.json", after=bench_after)
     return facts
 
 

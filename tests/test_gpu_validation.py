@@ -114,7 +114,7 @@ def test_records_nvidia_smi_fixtures_nvml_and_summary(tmp_path, clean_env, fake_
     summary = json.loads((out / "summary.json").read_text())
     steps = {s["name"]: s for s in summary["steps"]}
     assert list(steps) == ["smi-list", "smi-table", "smi-query", "smi-q-xml", "smi-q", "smi-topo", "nvml", "torch",
-                           "doctor", "smoke-gpu0", "smoke-gpus", "throughput"]
+                           "doctor", "smoke-gpu0", "smoke-gpus", "throughput", "gpu-bench"]
     for name in ("smi-list", "smi-table", "smi-query", "smi-q-xml", "smi-q", "smi-topo"):
         assert steps[name]["status"] == "ok" and steps[name]["seconds"] >= 0, name
     assert steps["smi-q-xml"]["files"] == ["nvidia-smi/q.xml"]
@@ -130,7 +130,7 @@ def test_records_nvidia_smi_fixtures_nvml_and_summary(tmp_path, clean_env, fake_
         pynvml.nvmlShutdown()
         assert steps["nvml"]["status"] == "ok", steps["nvml"]
         assert "error" not in nvml["init"], nvml["init"]
-    for name in ("torch", "doctor", "smoke-gpu0", "throughput"):
+    for name in ("torch", "doctor", "smoke-gpu0", "throughput", "gpu-bench"):
         assert steps[name]["status"] == "not-selected"
     assert steps["smoke-gpus"]["status"] == "not-selected"
 
