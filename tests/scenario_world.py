@@ -167,6 +167,10 @@ def _nvml_loader(spec: Any):
         from test_nvidia_collector import _from_capture
 
         fake = _from_capture(CAPTURE_NAMES.get(spec["capture"], spec["capture"]))
+        # A constructed machine from a real capture: another driver, or other GPUs (say so in `source:`).
+        fake.driver = spec.get("driver", fake.driver)
+        fake.cuda = spec.get("cuda", fake.cuda)
+        fake.gpus = [dict(gpu, **(spec.get("gpu") or {})) for gpu in fake.gpus]
         return lambda: fake
     error = (spec or {}).get("error", "LibraryNotFound") if isinstance(spec, dict) or spec is None else spec
     error_class = getattr(pynvml, f"NVMLError_{error}")
