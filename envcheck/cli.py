@@ -1,42 +1,34 @@
 """The `envcheck` command line: wires one module per command into a typer app.
 
-Command modules are imported here, but each keeps heavy imports (torch) inside its function so
-`envcheck --help` and `envcheck doctor` start fast and work where torch is missing.
+Nothing heavy is imported at the top: `envcheck doctor` starts the torch probe (envcheck/target/
+probe.py, which imports torch in the target interpreter: the slowest part of the report) before
+typer, rich or any collector is imported, then builds an app with the command being run alone.
+Each command module keeps heavy imports (torch) inside its function so `envcheck --help` and
+`envcheck doctor` start fast and work where torch is missing.
 """
 
 from __future__ import annotations
 
 import sys
 
-import typer
-
 from envcheck import __version__
-from envcheck.core.errors import UserError
 
-app = typer.Typer(
-    name="envcheck",
-    help=(
-        "The first thing to run on a Linux GPU box before training PyTorch models.\n\n"
-        "Start with `envcheck doctor`; prove the GPU stack with `envcheck smoke-train --gpu 0`."
-    ),
-    no_args_is_help=True,
-    add_completion=True,  # typer's own: --install-completion / --show-completion for bash, zsh, fish
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+# In the order users meet them: command name -> module in envcheck.commands.
+COMMANDS = (("doctor", "doctor"), ("smoke-train", "smoke_train"), ("gpu-bench", "gpu_bench"), ("export", "export"), ("diff", "diff"),
+            ("scaffold", "scaffold"), ("check-data", "check_data"), ("explain", "explain"))
+
+HELP = (
+    "The first thing to run on a Linux GPU box before training PyTorch models.\n\n"
+    "Start with `envcheck doctor`; prove the GPU stack with `envcheck smoke-train --gpu 0`."
 )
 
 
 def _version(value: bool) -> None:
     if value:
+        import typer
+
         print(f"envcheck {__version__}")
         raise typer.Exit(0)
-
-
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
-) -> None:
-    pass
 
 
 def with_common_options(fn):
@@ -47,6 +39,8 @@ def with_common_options(fn):
     """
     import functools
     import inspect
+
+    import typer
 
     from envcheck.util import progress
 
@@ -62,25 +56,136 @@ def with_common_options(fn):
         inspect.Parameter("_quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
             False, "-q", "--quiet", help="No progress lines or spinner on stderr; errors and results only.")),
         inspect.Parameter("_version", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
-            False, "--version", callback=_version, is_eager=True, help="Print the version and exit.")),
+            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        ),
     ]
     wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])
     return wrapper
 
 
-def _register() -> None:
-    # Imported here, not at the top, so each command module stays independent of the others.
-    from envcheck.commands import check_data, diff, doctor, explain, export, gpu_bench, scaffold, smoke_train
+def build_app(only: str | None = None):
+    """The typer app. only: register that command alone (the one being run), so running
+    `envcheck doctor` does not import the other commands' modules (explain's markdown renderer,
+    smoke-train, scaffold): each command module stays independent of the others, and the help of
+    one command does not list its siblings anyway."""
+    import importlib
 
-    # In the order users meet them.
-    for name, module in (("doctor", doctor), ("smoke-train", smoke_train), ("gpu-bench", gpu_bench), ("export", export), ("diff", diff),
-                         ("scaffold", scaffold), ("check-data", check_data), ("explain", explain)):
-        app.command(name)(with_common_options(module.command))
-    from envcheck.commands import fleet  # issue #13: the `fleet doctor|smoke-train` group
-    app.add_typer(fleet.build_app(with_common_options), name="fleet")
+    import typer
+
+    app = typer.Typer(
+        name="envcheck",
+        help=HELP,
+        no_args_is_help=True,
+        add_completion=True,  # typer's own: --install-completion / --show-completion for bash, zsh, fish
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ) -> None:
+        pass
+
+    for name, module_name in COMMANDS:
+        if only is None or name == only:
+            module = importlib.import_module(f"envcheck.commands.{module_name}")
+            app.command(name)(with_common_options(module.command))
+    if only is None or only == "fleet":
+        from envcheck.commands import fleet  # issue #13: the `fleet doctor|smoke-train` group
+        app.add_typer(fleet.build_app(with_common_options), name="fleet")
+    return app
 
 
-_register()
+def __getattr__(name: str):
+    # `envcheck.cli.app`, the whole app, is built on first use rather than at import.
+    if name == "app":
+        return build_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _command_being_run(argv: list[str]) -> str | None:
+    """The command named by argv when it is the first argument (`envcheck doctor ...`); None for
+    anything else (`envcheck --help`, shell completion), which then gets every command."""
+    import os
+
+    if any(key.startswith("_ENVCHECK_COMPLETE") for key in os.environ):
+        return None
+    if argv and argv[0] in {name for name, _ in COMMANDS}:
+        return argv[0]
+    return None
+
+
+def _plain_coercion(command) -> None:
+    """Let typer convert plain values (a str, a float default, a list of str) without pydantic.
+
+    typer 0.2x coerces every option through a pydantic TypeAdapter, built when the command runs:
+    importing pydantic and building the adapters took 0.2-0.4 s of `envcheck doctor`'s start-up
+    on a 2-core machine, to hand back the very string or default it was given. Each option with a
+    plain annotation gets a converter that returns those values as pydantic would, and builds
+    typer's own adapter for anything else (a number typed on the command line, a bad value), so
+    conversions and error messages stay typer's. Does nothing where typer works differently.
+    """
+    try:
+        from dataclasses import dataclass, field
+        from typing import Any, List, Optional, Union, get_args, get_origin
+
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except Exception:  # noqa: BLE001 - another typer: keep its own behaviour
+        return
+
+    def kind_of(annotation: Any) -> str | None:
+        if get_origin(annotation) is Union:
+            args = [a for a in get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return None
+            annotation = args[0]
+        if annotation in (str, float, int, bool):
+            return annotation.__name__
+        if get_origin(annotation) is list and get_args(annotation) == (str,):
+            return "list_of_str"
+        return None
+
+    @dataclass(frozen=True)
+    class PlainRuntimeParam(RuntimeParam):
+        kind: str = "str"
+        descriptor: Any = field(default=None, compare=False)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            kind = self.kind
+            info = self.parameter_info
+            ranged = getattr(info, "min", None) is not None or getattr(info, "max", None) is not None
+            if kind == "str" and type(value) is str:
+                return value
+            if kind == "list_of_str" and isinstance(value, (tuple, list)) and all(type(v) is str for v in value):
+                return list(value)
+            if kind in ("float", "int", "bool") and type(value).__name__ == kind and (not ranged or value == info.default):
+                return value
+            real = build_runtime_param(self.descriptor)
+            param._runtime_param = real
+            return real._coerce_value(value, param=param, ctx=ctx)
+
+    def walk(cmd) -> None:
+        for param in getattr(cmd, "params", []):
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is None or getattr(param, "_runtime_param", "missing") is not None:
+                continue
+            info = descriptor.parameter_info
+            if descriptor.file_annotation is not None or getattr(info, "parser", None) is not None \
+                    or getattr(info, "click_type", None) is not None:
+                continue
+            kind = kind_of(descriptor.annotation)
+            if kind is None:
+                continue
+            try:
+                param._runtime_param = PlainRuntimeParam(parameter_info=info, annotation=descriptor.annotation,
+                                                         kind=kind, descriptor=descriptor)
+            except Exception:  # noqa: BLE001
+                return
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(command)
 
 
 def _hide_flag_placeholders(command) -> None:
@@ -114,10 +219,31 @@ def _usage_error_line(exc: Exception) -> str:
 
 
 def main() -> None:
+    argv = sys.argv[1:]
+    running = _command_being_run(argv)
+    if running == "doctor":
+        # Before typer, rich and the collectors are imported: importing torch is by far the
+        # slowest part of the report, and the rest of the start-up hides behind it.
+        from envcheck.facts import torch_probe
+
+        torch_probe.start_early(argv)
+    try:
+        _main(running)
+    finally:
+        if running == "doctor":
+            torch_probe.discard_early()
+
+
+def _main(running: str | None) -> None:
+    import typer
+
+    from envcheck.core.errors import UserError
+
     # Not standalone: click's errors come back here to be printed as one line. typer.Exit comes back
     # as its exit code, and errors the user can fix arrive as UserError.
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(build_app(running))
     _hide_flag_placeholders(command)
+    _plain_coercion(command)
     try:
         result = command.main(prog_name="envcheck", standalone_mode=False)
     except UserError as exc:

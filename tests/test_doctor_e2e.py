@@ -50,6 +50,15 @@ def test_every_collector_reported(doctor_json):
     assert set(doc["facts"]) == set(default_collectors()) | {"settings"}
 
 
+def test_the_torch_probe_started_before_the_collectors(doctor_json):
+    # envcheck/cli.py starts the probe before typer and the collectors are imported, and the torch
+    # collector adopts that process instead of starting a second one.
+    torch = json.loads(doctor_json.stdout)["facts"]["torch"]["data"]
+    assert torch["started_early"] is True
+    assert torch["status"] in ("ok", "not_installed")
+    assert torch["probe_wall_s"] >= 0
+
+
 def test_list_checks_names_every_registered_check():
     from envcheck.checks import all_checks
 

@@ -200,3 +200,68 @@ def test_torchvision_ops_library_that_does_not_load(tmp_path):
     tv = data["torchvision"]
     assert tv["installed"] is True and tv["ops_ok"] is False
     assert tv["ops_error"]
+
+
+# --- the early start of `envcheck doctor` (envcheck/cli.py starts the probe before anything else) ---
+
+
+def _no_torch_python(tmp_path: Path) -> str:
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\nexec {VENV_PYTHON} -S \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def test_early_probe_is_adopted_by_the_collector(tmp_path):
+    from envcheck.facts import torch_probe
+
+    python = _no_torch_python(tmp_path)
+    torch_probe.start_early(["doctor", "--json", "--python", python])
+    try:
+        assert torch_probe._early is not None and torch_probe._early.argv == [python, str(PROBE)]
+        data = run_probe(Context(python=python))  # the doctor's Context: this process's env and folder
+    finally:
+        torch_probe.discard_early()
+    assert data["started_early"] is True
+    assert data["status"] == "not_installed" and data["python"]["version"]
+    assert torch_probe._early is None
+
+
+def test_early_probe_for_another_run_is_stopped_not_used(tmp_path):
+    from envcheck.facts import torch_probe
+
+    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={fake} exec {VENV_PYTHON} \"$@\"\n")
+    wrapper.chmod(0o755)
+    torch_probe.start_early(["doctor", f"--python={wrapper}"])
+    early = torch_probe._early
+    assert early is not None
+    # Another environment than the one the early probe got: it must not stand in for this run.
+    data = run_probe(Context(python=_no_torch_python(tmp_path), env={"PATH": "/usr/bin:/bin"}), skip_device_op=True)
+    assert data["started_early"] is False and data["status"] == "not_installed"
+    assert early.proc.poll() is not None  # stopped, not left importing a hanging torch
+    assert torch_probe._early is None
+
+
+def test_unadopted_early_probe_is_stopped(tmp_path):
+    from envcheck.facts import torch_probe
+
+    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={fake} exec {VENV_PYTHON} \"$@\"\n")
+    wrapper.chmod(0o755)
+    torch_probe.start_early(["doctor", "--python", str(wrapper)])
+    early = torch_probe._early
+    assert early is not None
+    torch_probe.discard_early()
+    assert early.proc.poll() is not None and torch_probe._early is None
+
+
+@pytest.mark.parametrize("args", [["--no-torch-probe"], ["--only", "proxy"], ["--only=torch"], ["--list-checks"],
+                                  ["--help"], ["--python", "/no/such/python"]])
+def test_no_early_probe_when_the_doctor_runs_none(args):
+    from envcheck.facts import torch_probe
+
+    torch_probe.start_early(["doctor", "--json", *args])
+    assert torch_probe._early is None
