@@ -326,3 +326,16 @@ def test_driver_upgrade_stops_at_the_gpus_last_branch():
     assert driver_fit.driver_upgrade_for("13.0", ["6.1"]).reachable is True  # 580.65.06 is in R580
     assert driver_fit.driver_upgrade_for("13.1", ["6.1"]).reachable is False  # 590.44.01 is not
     assert driver_fit.driver_upgrade_for("13.0", ["9.0"]) == driver_fit.DriverUpgrade("580.65.06", None, True)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["models"][0]["tflops"].update(fp32="67"), r"models\[0\]\.tflops\.fp32: expected TFLOP/s, got '67'"),
+    (lambda d: d["attainable"].update(matmul=1.5), r"attainable\.matmul: expected a share of the peak, 0 to 1, got 1\.5"),
+    (lambda d: d["models"][1]["tflops"].update(int4=1.0), r"key 'int4': expected a dtype"),
+    (lambda d: d["models"][2].update(source="NOPE"), r"models\[2\]: source must be one of the keys"),
+])
+def test_malformed_gpu_peaks_are_refused(change, message):
+    doc = copy.deepcopy(k.load("gpu_peaks"))
+    change(doc)
+    with pytest.raises(k.KnowledgeError, match=message):
+        k.validate("gpu_peaks", doc)

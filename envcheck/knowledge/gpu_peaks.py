@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
+from envcheck.knowledge import loading
 
-PATH = Path(__file__).resolve().parent / "gpu_peaks.yaml"
 DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8")
 
 
-@lru_cache(maxsize=1)
 def load() -> dict[str, Any]:
-    data = yaml.safe_load(PATH.read_text(encoding="utf-8"))
-    keys = {s["key"] for s in data["sources"]}
-    for row in data["models"]:
-        if row["source"] not in keys:
-            raise ValueError(f"{PATH.name}: model {row['model']!r} cites unknown source {row['source']!r}")
-        unknown = set(row.get("tflops") or {}) - set(DTYPES)
-        if unknown:
-            raise ValueError(f"{PATH.name}: model {row['model']!r} has unknown dtypes {sorted(unknown)}")
-    return data
+    """gpu_peaks.yaml, validated like every knowledge file (loading.SCHEMAS; shared: do not modify it)."""
+    return loading.load("gpu_peaks")
 
 
 def source_url(key: str) -> str | None:

@@ -23,7 +23,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 FILES = ("cuda_driver", "torch_torchvision", "torch_wheels", "arch_lists", "compute_capability", "python_support",
-         "gpu_driver_branches", "package_indexes")
+         "gpu_driver_branches", "package_indexes", "gpu_peaks")
 
 # libyaml's loader where PyYAML was built with it: it loads the six files in a fraction of the time.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -86,6 +86,19 @@ class Text(Spec):
 
     def check(self, value: Any, path: Location, doc: dict) -> None:
         if not isinstance(value, str) or not value or (self.pattern and not re.fullmatch(self.pattern, value)):
+            raise _Invalid(path, "", self.describe, value)
+
+
+@dataclass(frozen=True)
+class Number(Spec):
+    """A positive number (int or float, not a boolean), at most `maximum` when given."""
+
+    describe: str = "a positive number"
+    maximum: float | None = None
+
+    def check(self, value: Any, path: Location, doc: dict) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0 or \
+                (self.maximum is not None and value > self.maximum):
             raise _Invalid(path, "", self.describe, value)
 
 
@@ -294,6 +307,15 @@ SCHEMAS: dict[str, Record] = {
             {"last_branch": Nullable(BRANCH), "max_cuda": Nullable(MINOR), "last_toolkit": Nullable(MAJOR)},
             {"capabilities": ListOf(MINOR), "source": Text(), "note": NOTE},
             rules=(_branch_row, _branch_and_cuda_together))),
+    ),
+    "gpu_peaks": data_file(
+        attainable=MapOf(Text("a figure name"), Number("a share of the peak, 0 to 1", maximum=1)),
+        pcie_lane_gbps=MapOf(MAJOR, Number("GB/s per lane")),
+        models=ListOf(Record(
+            {"model": Text(), "match": ListOf(Text()), "source": Text()},
+            {"exclude": ListOf(Text()), "tflops": MapOf(Text("a dtype", r"fp32|tf32|fp16|bf16|fp8"), Number("TFLOP/s"), min_len=0),
+             "memory_gbps": Number("GB/s"), "note": NOTE},
+            rules=(_row_source_listed,))),
     ),
     "package_indexes": data_file(
         pypi=ListOf(Record({"host": HOST, "path": Text("a path like /simple", r"/\S*"), "source": Text()},
