@@ -332,3 +332,100 @@ def test_merge_of_many_reports_is_linear(real_report):
     nodes = [(NodeRun(f"n{i:03d}"), node_report(real_report, driver="535.1" if i == 137 else "550.90.07")) for i in range(200)]
     doc = merge.merge(nodes)
     assert doc["differing_nodes"] == ["n137"] and doc["summary"]["answered"] == 200
+
+
+# ---------------------------------------------------------------------------------------------
+# fleet smoke-train
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants() -> list[psutil.Process]:
+    return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ddp")
+def test_two_node_gloo_through_c10d_rendezvous(fake_cluster, capsys, monkeypatch, tmp_path):
+    """Two simulated nodes (fake ssh runs the command here) meet at 127.0.0.1 and pass."""
+    node_tmp = tmp_path / "node-tmp"
+    node_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(node_tmp))
+    code, out, err = run_cli(["fleet", "smoke-train", "--cpu", "--hosts", "n1,n2", "--rdzv-endpoint",
+                              f"127.0.0.1:{_free_port()}", "--timeout", "60", "--json"], capsys)
+    assert code == 0, out + err
+    doc = json.loads(out)
+    assert doc["passed"] is True and doc["problems"] == []
+    assert [r["name"] for r in doc["nodes"]] == ["n1", "n2"] and all(r["state"] == "ok" for r in doc["nodes"])
+    numbers = doc["ddp"]["numbers"]
+    assert numbers["world_size"] == 2 and numbers["backend"] == "gloo" and numbers["busbw_gbps"] > 0
+    assert numbers["grads_equal_all_ranks"] and numbers["allreduce_values"] == [3.0, 3.0]
+    assert sum(1 for r in doc["nodes"] if r.get("rank0")) == 1
+    # The nodes were told how to meet, and left nothing behind: no process, no temporary folder.
+    log = (fake_cluster[0] / "ssh.log").read_text()
+    assert "--nnodes 2" in log and "--rdzv-id envcheck-" in log and "--watch-stdin" in log
+    assert _descendants() == []
+    assert list(node_tmp.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ddp")
+def test_a_refusing_node_is_named_and_the_other_times_out(fake_cluster, capsys, monkeypatch):
+    monkeypatch.setenv("FAKE_REFUSE", "n2")
+    start = time.monotonic()
+    code, out, err = run_cli(["fleet", "smoke-train", "--cpu", "--hosts", "n1,n2", "--rdzv-endpoint",
+                              f"127.0.0.1:{_free_port()}", "--timeout", "6", "--json"], capsys)
+    assert code == 1, out + err
+    assert time.monotonic() - start < 40
+    doc = json.loads(out)
+    rows = {r["name"]: r for r in doc["nodes"]}
+    assert rows["n2"]["state"] == "failed" and "Connection refused" in rows["n2"]["reason"]
+    assert rows["n1"]["state"] == "failed"
+    assert any(p.startswith("node n2: ssh exit 255") for p in doc["problems"])
+    assert doc["passed"] is False
+    assert _descendants() == []
+
+
+def test_summarise_names_the_failing_and_the_slow_node():
+    from envcheck.fleet import ddp
+    from envcheck.fleet.launch import NodeRun
+
+    rank = {"allreduce_expected": 6.0, "allreduce_value": 6.0, "allreduce_wrong": 0, "size_bytes": 2**20,
+            "algbw_gbps": 1.0, "busbw_gbps": 1.5, "grads_equal_rank0": True, "params_equal_rank0": True,
+            "grad_mean_rel_err": 0.0, "problems": []}
+    combined = {"world_size": 3, "backend": "nccl", "ranks": [dict(rank, rank=i, host=f"h{i}") for i in range(3)]}
+
+    def line(host, startup, code=0, result=None, errors=None):
+        return json.dumps({"envcheck_fleet_ddp": 1, "host": host, "startup_s": startup, "exit_code": code, "seconds": 9.0,
+                           "result": result, "errors": errors or {}, "log_tail": [], "stopped": None})
+
+    runs = [NodeRun("a", line("h0", 2.0, result=combined), exit_code=0), NodeRun("b", line("h1", 2.5), exit_code=0),
+            NodeRun("c", line("h2", 30.0), exit_code=0)]
+    report = ddp.summarise(runs, 3, 1)
+    # A slow node is named (a warning); the check itself passed.
+    assert report["ddp"]["passed"] and report["passed"] and report["problems"] == []
+    assert report["warnings"] == ["node c: slow: started 27.5 s after the median node (Python and envcheck start-up 30.0 s)"]
+    runs[2] = NodeRun("c", line("h2", 2.0, code=1, errors={"rank2": "DistBackendError: NCCL error: unhandled system error"}),
+                      exit_code=1)
+    report = ddp.summarise(runs, 3, 1)
+    assert not report["passed"] and report["warnings"] == []
+    assert report["problems"] == ["node c: torchrun exit code 1: rank2: DistBackendError: NCCL error: unhandled system error"]
+    runs[2] = NodeRun("c", failure="timeout", reason="timeout: no answer within 60 s; killed")
+    assert ddp.summarise(runs, 3, 1)["problems"] == ["node c: timeout: no answer within 60 s; killed"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--hosts", "a,b", "--nproc-per-node", "0"], "--nproc-per-node 0"),
+    (["--hosts", "a,b", "--rdzv-endpoint", "a b"], "--rdzv-endpoint"),
+    (["--hosts", "a,b", "--from", "x"], "No such option"),
+    (["--hosts", "a,b", "--timeout", "-1"], "--timeout -1"),
+])
+def test_smoke_train_bad_arguments(args, message, capsys):
+    code, _, err = run_cli(["fleet", "smoke-train", *args], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err

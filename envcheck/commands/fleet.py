@@ -8,6 +8,7 @@ input in one line (exit 2) and picks the launcher.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -174,9 +175,128 @@ def doctor_command(
     raise typer.Exit(doc["exit_code"])
 
 
+def smoke_train_command(
+    hosts: Optional[str] = typer.Option(None, "--hosts", metavar="A,B,C", help=HOSTS_HELP),
+    hosts_file: Optional[str] = typer.Option(None, "--hosts-file", metavar="FILE", help=HOSTS_FILE_HELP),
+    partition: Optional[str] = typer.Option(None, "--partition", help="Let srun allocate --nodes nodes in this SLURM partition."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", help="How many nodes (srun; default inside an allocation: all of its nodes)."),
+    cpu: bool = typer.Option(False, "--cpu", help="Check gloo on the CPUs instead of NCCL on the GPUs."),
+    nproc_per_node: Optional[int] = typer.Option(None, "--nproc-per-node", help="Ranks per node (default: one per GPU; 1 with --cpu)."),
+    rdzv_endpoint: Optional[str] = typer.Option(None, "--rdzv-endpoint", metavar="HOST:PORT", help="torchrun's c10d rendezvous (default: the first node, --port)."),
+    port: int = typer.Option(29400, "--port", help="Port of the rendezvous on the first node."),
+    timeout: float = typer.Option(300.0, "--timeout", help="Seconds the DDP run may take on each node before it counts as hung."),
+    size_mb: Optional[float] = typer.Option(None, "--size-mb", help="all_reduce size for the bandwidth, MiB (default 64 on GPUs, 8 on CPUs)."),
+    seed: int = typer.Option(0, "--seed", hidden=True),
+    remote_command: Optional[str] = typer.Option(None, "--remote-command", metavar="CMD", help=REMOTE_HELP),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON (docs/fleet.md)."),
+) -> None:
+    """Check NCCL (gloo with --cpu) all_reduce and a DDP step across nodes, through torchrun's c10d
+    rendezvous started on every node by ssh or srun; names the node that fails or is slow.
+
+    Exit status: 0 PASS, 1 FAIL, 2 bad input.
+    """
+    from envcheck import __version__
+    from envcheck.commands.smoke_train import RunGuard
+    from envcheck.fleet import ddp, launch
+
+    how = _launcher(hosts, hosts_file, None, partition, nodes, dict(os.environ))
+    launch.check_timeout(timeout)
+    nproc_given = nproc_per_node if nproc_per_node is not None else (1 if cpu else None)
+    size = size_mb if size_mb is not None else (8.0 if cpu else 64.0)
+    ddp.check_numbers(nproc_given if nproc_given is not None else 1, port, size)
+    if rdzv_endpoint is not None and not re.match(r"^[A-Za-z0-9._\-\[\]:]+:\d+$", rdzv_endpoint):
+        raise UserError(f"--rdzv-endpoint {rdzv_endpoint!r}: write HOST:PORT, e.g. node1:29400.")
+    remote = launch.remote_prefix(remote_command)
+    nproc_text = str(nproc_given) if nproc_given is not None else "gpu"
+    rdzv_id = ddp.new_rdzv_id()
+    if how["launcher"] == "ssh":
+        count = len(how["hosts"])
+        endpoint = rdzv_endpoint or f"{ddp.endpoint_host(how['hosts'][0])}:{port}"
+    else:
+        count = how["nodes"]
+        endpoint = rdzv_endpoint or f'"$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)":{port}'
+    if count < 2:
+        progress.note("fleet smoke-train: note: one node only; the check then covers that node's ranks, not the network.")
+    command = ddp.node_command(remote, count, nproc_text, endpoint, rdzv_id, cpu, size, seed, timeout,
+                               watch_stdin=how["launcher"] == "ssh")
+    limit = timeout + ddp.START_MARGIN_S
+    with RunGuard():
+        if how["launcher"] == "ssh":
+            # Every node at once: the rendezvous waits for all of them.
+            jobs = [(host, launch.ssh_argv(host, command, min(DEFAULT_CONNECT_TIMEOUT, limit))) for host in how["hosts"]]
+            with progress.status(f"fleet smoke-train: DDP across {count} nodes ..."):
+                runs = launch.run_parallel(jobs, count, limit, keep_stdin=True)
+        else:
+            argv = launch.srun_argv(count, how["partition"], command)
+            with progress.status(f"fleet smoke-train: DDP across {count} nodes (srun) ..."):
+                run = launch.run_one("srun", argv, limit)
+            runs = launch.srun_results(run, count, how["names"], limit)
+    report = ddp.summarise(runs, count, nproc_given or 0)
+    doc = {"schema_version": 1, "kind": "envcheck-fleet-smoke-train", "tool": {"name": "envcheck", "version": __version__},
+           "source": {k: v for k, v in how.items() if k != "names"},
+           "settings": {"nnodes": count, "nproc_per_node": nproc_text, "backend": "gloo" if cpu else "nccl",
+                        "rdzv_endpoint": endpoint, "rdzv_id": rdzv_id, "timeout_s": timeout, "size_mib": size,
+                        "remote_command": remote},
+           **report, "exit_code": 0 if report["passed"] else 1}
+    from envcheck.core.redact import redact_data
+
+    doc = redact_data(doc)
+    if json_out:
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        _render_smoke(Console(highlight=False, soft_wrap=not sys.stdout.isatty()), doc)
+    raise typer.Exit(doc["exit_code"])
+
+
+def _render_smoke(console: Console, doc: dict) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    s = doc["settings"]
+    console.print(Text(f"envcheck fleet smoke-train: {s['nnodes']} nodes x {s['nproc_per_node']} ranks, {s['backend']}, "
+                       f"rendezvous {s['rdzv_endpoint']}", style="bold"))
+    table = Table(title="Nodes", title_justify="left")
+    for col in ("node", "host", "state", "start-up s", "DDP s", "note"):
+        table.add_column(col, overflow="fold")
+    for r in doc["nodes"]:
+        note = r.get("reason") or r.get("slow") or ("rank 0 (reported the result)" if r.get("rank0") else "")
+        table.add_row(r["name"], r.get("host") or "-", Text(r["state"], style="red" if r["state"] != "ok" else "green"),
+                      "-" if r.get("startup_s") is None else f"{r['startup_s']:.1f}",
+                      "-" if r.get("seconds") is None else f"{r['seconds']:.1f}", note)
+    console.print(table)
+    ddp = doc["ddp"]
+    if ddp["passed"]:
+        console.print(f"DDP: {ddp['summary']}")
+    for problem in doc["problems"]:
+        console.print(Text(f"- {problem}", style="red"))
+    for warning in doc.get("warnings") or []:
+        console.print(Text(f"- {warning}", style="yellow"))
+    console.print(Text("PASS" if doc["passed"] else "FAIL", style="bold green" if doc["passed"] else "bold red"))
+
+
+def node_ddp_command(
+    nnodes: int = typer.Option(..., "--nnodes"),
+    nproc_per_node: str = typer.Option("gpu", "--nproc-per-node"),
+    rdzv_endpoint: str = typer.Option(..., "--rdzv-endpoint"),
+    rdzv_id: str = typer.Option(..., "--rdzv-id"),
+    cpu: bool = typer.Option(False, "--cpu"),
+    size_mb: float = typer.Option(8.0, "--size-mb"),
+    seed: int = typer.Option(0, "--seed"),
+    timeout: float = typer.Option(300.0, "--timeout"),
+    watch_stdin: bool = typer.Option(False, "--watch-stdin", help="Stop when stdin closes (ssh went away)."),
+) -> None:
+    """One node's part of `fleet smoke-train` (started there by ssh or srun): run torchrun, print one JSON line."""
+    from envcheck.fleet import ddp, launch
+
+    launch.check_timeout(timeout)
+    raise typer.Exit(ddp.node_main(nnodes, nproc_per_node, rdzv_endpoint, rdzv_id, cpu, size_mb, seed, timeout, watch_stdin))
+
+
 def build_app(wrap) -> typer.Typer:
     """The `fleet` command group; `wrap` adds the common options (cli.with_common_options)."""
     app = typer.Typer(name="fleet", no_args_is_help=True,
                       help="Run doctor or the multi-node DDP check on every node of a cluster (SLURM or ssh).")
     app.command("doctor")(wrap(doctor_command))
+    app.command("smoke-train")(wrap(smoke_train_command))
+    app.command("node-ddp", hidden=True)(wrap(node_ddp_command))
     return app

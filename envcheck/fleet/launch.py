@@ -166,10 +166,22 @@ def last_line(text: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
+def _drain(stream, sink: list[str]) -> None:
+    try:
+        for chunk in iter(lambda: stream.read(65536), ""):
+            sink.append(chunk)
+    except (OSError, ValueError):
+        pass
+
+
 def run_one(name: str, argv: Sequence[str], timeout: float, stop: _Stop | None = None,
-            env: dict | None = None) -> NodeRun:
+            env: dict | None = None, keep_stdin: bool = False) -> NodeRun:
     """Run argv with `timeout` seconds to finish; a process that overruns is killed with its whole
-    tree and the node is a "timeout" row."""
+    tree and the node is a "timeout" row.
+
+    keep_stdin: give the process a pipe on stdin that stays open while it runs and is closed when
+    it ends or is killed (ssh then closes the remote command's stdin, which `fleet node-ddp
+    --watch-stdin` takes as "the launcher went away")."""
     from envcheck.smoke.phases import CHILDREN
 
     start = time.monotonic()
@@ -177,35 +189,48 @@ def run_one(name: str, argv: Sequence[str], timeout: float, stop: _Stop | None =
         if stop is not None and stop.stopping:
             return NodeRun(name, failure="no_output", reason="not started: the command was interrupted")
         try:
-            proc = CHILDREN.popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  start_new_session=True, text=True, errors="replace", env=env)
+            proc = CHILDREN.popen(list(argv), stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True,
+                                  errors="replace", env=env)
         except OSError as exc:
             return NodeRun(name, failure="exit", reason=f"{argv[0]} could not be started ({exc.strerror or exc})")
+    out: list[str] = []
+    err: list[str] = []
+    readers = [threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True),
+               threading.Thread(target=_drain, args=(proc.stderr, err), daemon=True)]
+    for reader in readers:
+        reader.start()
+    timed_out = False
     try:
-        out, err = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        CHILDREN.stop(proc, grace=1.0)
-        try:
-            out, err = proc.communicate(timeout=2)
-        except (subprocess.TimeoutExpired, ValueError, OSError):
-            out, err = "", ""
-        return NodeRun(name, out or "", err or "", None, round(time.monotonic() - start, 2), "timeout",
-                       f"timeout: no answer within {timeout:g} s; killed")
+        timed_out = True
     finally:
-        if proc.poll() is not None:
-            CHILDREN.forget(proc)
-    return NodeRun(name, out, err, proc.returncode, round(time.monotonic() - start, 2))
+        # However it ended (an interrupt included), nothing of it outlives this call.
+        CHILDREN.stop(proc, grace=1.0)
+        if proc.stdin is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+    for reader in readers:
+        reader.join(timeout=2)
+    run = NodeRun(name, "".join(out), "".join(err), None if timed_out else proc.returncode,
+                  round(time.monotonic() - start, 2))
+    if timed_out:
+        run.failure, run.reason = "timeout", f"timeout: no answer within {timeout:g} s; killed"
+    return run
 
 
 def run_parallel(jobs: Sequence[tuple[str, list[str]]], parallel: int, timeout: float,
-                 on_done: Callable[[NodeRun, int, int], None] | None = None) -> list[NodeRun]:
+                 on_done: Callable[[NodeRun, int, int], None] | None = None, keep_stdin: bool = False) -> list[NodeRun]:
     """Run each (name, argv), at most `parallel` at once, each under its own `timeout`; results in
     the order of `jobs`. An interrupt starts nothing more and lets the caller's guard stop the rest."""
     stop = _Stop()
     results: dict[int, NodeRun] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, min(parallel, len(jobs) or 1)), thread_name_prefix="envcheck-fleet")
     try:
-        futures = {pool.submit(run_one, name, argv, timeout, stop): i for i, (name, argv) in enumerate(jobs)}
+        futures = {pool.submit(run_one, name, argv, timeout, stop, None, keep_stdin): i for i, (name, argv) in enumerate(jobs)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
