@@ -91,7 +91,10 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"note: {note}")
     if report.get("error"):
         lines.append(f"error: {report['error']}")
-    lines.append(f"verdict: {report['verdict']}")
+    if report["verdict"] == "not judged":
+        lines.append("verdict: not judged (no reference figures for this device: the figures above are what it measured)")
+    else:
+        lines.append(f"verdict: {report['verdict']}")
     return "\n".join(lines)
 
 
@@ -180,6 +183,10 @@ def command(
         overall = "slow"
     elif "error" in verdicts:
         overall = "partial"
+    elif all(v == "not judged" for v in verdicts):
+        # Nothing had a reference figure (a CPU, a GPU model not in gpu_peaks.yaml, a shared GPU):
+        # saying "ok" would claim a comparison that was never made.
+        overall = "not judged"
     else:
         overall = "ok"
     report = {
@@ -197,4 +204,4 @@ def command(
         "health": {k: health.get(k) for k in ("source", "error", "nccl_env")} if health else None,
     }
     print(json.dumps(report, indent=2) if json_out else render_text(report))
-    raise typer.Exit(0 if overall == "ok" else 1)
+    raise typer.Exit(0 if overall in ("ok", "not judged") else 1)
