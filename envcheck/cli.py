@@ -165,23 +165,36 @@ def _plain_coercion(command) -> None:
             param._runtime_param = real
             return real._coerce_value(value, param=param, ctx=ctx)
 
+    def install(param) -> None:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", "missing") is not None:
+            return
+        info = descriptor.parameter_info
+        if descriptor.file_annotation is not None or getattr(info, "parser", None) is not None \
+                or getattr(info, "click_type", None) is not None:
+            return
+        kind = kind_of(descriptor.annotation)
+        if kind is None:
+            return
+        try:
+            param._runtime_param = PlainRuntimeParam(parameter_info=info, annotation=descriptor.annotation,
+                                                     kind=kind, descriptor=descriptor)
+        except Exception:  # noqa: BLE001 - typer's RuntimeParam changed shape: leave the param as it is
+            pass
+
     def walk(cmd) -> None:
         for param in getattr(cmd, "params", []):
-            descriptor = getattr(param, "type_descriptor", None)
-            if descriptor is None or getattr(param, "_runtime_param", "missing") is not None:
-                continue
-            info = descriptor.parameter_info
-            if descriptor.file_annotation is not None or getattr(info, "parser", None) is not None \
-                    or getattr(info, "click_type", None) is not None:
-                continue
-            kind = kind_of(descriptor.annotation)
-            if kind is None:
-                continue
-            try:
-                param._runtime_param = PlainRuntimeParam(parameter_info=info, annotation=descriptor.annotation,
-                                                         kind=kind, descriptor=descriptor)
-            except Exception:  # noqa: BLE001
-                return
+            install(param)
+        # -h/--help is made per invocation (see _hide_flag_placeholders), so it is fixed as it is made.
+        make_help_option = getattr(cmd, "get_help_option", None)
+        if make_help_option is not None:
+            def help_option(ctx, make_help_option=make_help_option):
+                option = make_help_option(ctx)
+                if option is not None:
+                    install(option)
+                return option
+
+            cmd.get_help_option = help_option
         for sub in getattr(cmd, "commands", {}).values():
             walk(sub)
 
