@@ -155,3 +155,16 @@ def test_package_listing_is_an_on_demand_collector(tmp_path):
     not_python.chmod(0o755)
     failed = collect(Context(python=str(not_python)), ["packages"])["packages"]
     assert failed.ok and "printed no package list" in failed.data["problem"]
+
+
+def test_safe_url_hides_credentials_and_conda_tokens_even_in_broken_urls():
+    from envcheck.core.redact import redact_text, safe_url
+
+    assert safe_url("https://alice:s3cret@mirror.example.cn/simple") == "https://***@mirror.example.cn/simple"
+    assert safe_url("http://u:p@proxy:78x0") == "http://***@proxy:78x0"  # a bad port does not parse
+    assert safe_url("https://conda.anaconda.org/t/tk-0123abcd/private") == "https://conda.anaconda.org/t/***/private"
+    assert safe_url("proxy.lab:3128") == "proxy.lab:3128"
+    # The renderers' redaction hides a conda token too, wherever it appears in text.
+    assert "tk-0123abcd" not in redact_text("channel https://conda.anaconda.org/t/tk-0123abcd/private failed")
+    assert redact_text("https://repo.lab/api/repo/t/abc123/ch x") == "https://repo.lab/api/repo/t/***/ch x"
+    assert redact_text("no url here /t/abc") == "no url here /t/abc"

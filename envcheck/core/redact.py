@@ -19,6 +19,10 @@ _NOT_SECRET = {"PWD", "OLDPWD", "TOKENIZERS_PARALLELISM", "SSH_AUTH_SOCK", "XAUT
 
 # user:password@ inside any URL-ish string (proxies, index URLs, git remotes).
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<cred>[^/@\s:]+(?::[^/@\s]*)?)@")
+# A conda channel token: https://conda.anaconda.org/t/<token>/channel, or deeper in a private
+# server's path (conda's token-in-URL form). Any `/t/<segment>` inside a URL is hidden: hiding a
+# harmless segment costs less than printing a token.
+_CONDA_TOKEN = re.compile(r"(?P<pre>://[^\s]*?)/t/[^/\s]+")
 
 
 def is_secret_name(name: str) -> bool:
@@ -28,8 +32,9 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_url(url: str) -> str:
-    """Replace the user:password part of a URL; keep everything else readable."""
-    return _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", url)
+    """Replace the user:password part of a URL, and a conda channel token; keep everything else readable."""
+    url = _URL_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", url)
+    return _CONDA_TOKEN.sub(lambda m: f"{m.group('pre')}/t/{REDACTED}", url)
 
 
 def redact_text(text: str) -> str:
@@ -73,3 +78,12 @@ def hide_credentials_in_url(url: str) -> str:
     if port:
         host = f"{host}:{port}"
     return urlunsplit((parts.scheme, f"{REDACTED}@{host}", parts.path, parts.query, parts.fragment))
+
+
+def safe_url(value: str) -> str:
+    """A URL (or URL-ish setting) as collectors store it: credentials and conda tokens hidden, even
+    when it does not parse (hide_credentials_in_url raises nothing; a bad port falls back to the
+    pattern-based redaction)."""
+    if "://" not in value:
+        return redact_text(value)
+    return redact_url(hide_credentials_in_url(value))

@@ -35,7 +35,7 @@ from urllib.request import url2pathname
 import yaml
 
 from envcheck.core.context import Context
-from envcheck.core.redact import hide_credentials_in_url, redact_text
+from envcheck.core.redact import redact_text, safe_url
 from envcheck.facts import collector
 
 # The pip options that decide where packages come from, and the variables that set them.
@@ -54,19 +54,6 @@ PROBE_BUDGET = 3.0  # seconds of wall time for all probes together
 PROBE_TIMEOUT = 2.5  # one request
 
 
-_CONDA_TOKEN = re.compile(r"/t/[^/\s]+")
-
-
-def safe_url(value: str) -> str:
-    """The value with any user:password hidden, even when it does not parse as a URL, and a conda
-    token (`/t/<token>/` in a channel URL) hidden too."""
-    value = _CONDA_TOKEN.sub("/t/***", value)
-    if "://" not in value:
-        return redact_text(value)
-    try:
-        return hide_credentials_in_url(value)
-    except ValueError:
-        return redact_text(value)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from envcheck.core.context import Context
-from envcheck.core.redact import hide_credentials_in_url, redact_text
+from envcheck.core.redact import redact_text, safe_url
 from envcheck.facts import collector
 from envcheck.facts.network import pip_config_files as network_pip_config_files
 
@@ -27,25 +27,11 @@ DEFAULT_PORTS = {"http": 80, "https": 443, "socks4": 1080, "socks4a": 1080, "soc
 CONNECT_TIMEOUT = 1.5
 
 
-def _safe_url(value: str) -> str:
-    """The URL with credentials hidden, even when it does not parse.
-
-    hide_credentials_in_url raises ValueError on a bad port ("http://u:p@host:78x0"); the regex
-    redaction still hides the password there.
-    """
-    if "://" not in value:
-        return redact_text(value)
-    try:
-        return hide_credentials_in_url(value)
-    except ValueError:
-        return redact_text(value)
-
-
 def parse_proxy_url(value: str) -> dict:
     """scheme/host/port of a proxy URL; `error` says why it is unusable, never the password."""
     value = value.strip()
     result = {
-        "url": _safe_url(value),
+        "url": safe_url(value),
         "scheme": None,
         "host": None,
         "port": None,
@@ -73,7 +59,7 @@ def parse_proxy_url(value: str) -> dict:
         return result
     result["has_credentials"] = parts.username is not None or parts.password is not None
     if result["missing_scheme"] and result["has_credentials"]:
-        result["url"] = _safe_url(text)
+        result["url"] = safe_url(text)
     scheme = (parts.scheme or "").lower()
     result["scheme"] = None if result["missing_scheme"] else scheme
     result["host"] = parts.hostname
