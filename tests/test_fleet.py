@@ -429,3 +429,35 @@ def test_summarise_names_the_failing_and_the_slow_node():
 def test_smoke_train_bad_arguments(args, message, capsys):
     code, _, err = run_cli(["fleet", "smoke-train", *args], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ddp")
+def test_node_side_stops_its_ranks_when_ssh_goes_away(tmp_path):
+    """node-ddp --watch-stdin: when its stdin closes (ssh's connection ended), torchrun and the ranks go."""
+    node_tmp = tmp_path / "node-tmp"
+    node_tmp.mkdir()
+    env = dict(os.environ, ENVCHECK_SMOKE_TEST_SLEEP="ddp=120", TMPDIR=str(node_tmp), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "fleet", "node-ddp", "--nnodes", "1", "--nproc-per-node", "2",
+                             "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "--rdzv-id", "t1", "--cpu", "--timeout", "100",
+                             "--watch-stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(psutil.Process(proc.pid).children(recursive=True)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        below = psutil.Process(proc.pid).children(recursive=True)
+        assert len(below) >= 3  # torchrun and its two ranks
+        proc.stdin.close()
+        out = proc.stdout.read()
+        assert proc.wait(timeout=20) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    record = json.loads(out)
+    assert record["stopped"] == "the launcher went away (ssh closed)"
+    pids = [p.pid for p in below]
+    deadline = time.monotonic() + 5
+    while not _gone(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(pids)
+    assert list(node_tmp.iterdir()) == []
