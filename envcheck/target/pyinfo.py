@@ -52,6 +52,28 @@ def _norm(path):
         return path
 
 
+def _headers(dist):
+    """dist.metadata's headers, without parsing the long description after them.
+
+    importlib.metadata hands the whole METADATA file to the email parser, which walks the long
+    description line by line (torch's is thousands of lines): half the time of this script. The
+    headers end at the first empty line, so the parser is given the text up to there and returns
+    the same Name, Version and Requires-Dist. Anything unusual takes the standard path.
+    """
+    try:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    except Exception:
+        text = None
+    if not text:
+        return dist.metadata
+    end = text.find("\n\n")
+    if end >= 0:
+        text = text[:end + 1]
+    import email
+
+    return email.message_from_string(text)
+
+
 def _iter_distributions():
     """(name, version, location, requires, dist) for every installed distribution, in sys.path order."""
     try:
@@ -63,7 +85,7 @@ def _iter_distributions():
             # One broken metadata folder must not hide every other package.
             try:
                 # Read METADATA once: dist.version and dist.requires would each parse it again.
-                meta = dist.metadata
+                meta = _headers(dist)
                 name = meta["Name"]
                 version = meta["Version"]
             except Exception:
