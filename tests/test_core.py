@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from rich.console import Console
 
 from envcheck import facts as facts_mod
@@ -168,3 +170,38 @@ def test_safe_url_hides_credentials_and_conda_tokens_even_in_broken_urls():
     assert "tk-0123abcd" not in redact_text("channel https://conda.anaconda.org/t/tk-0123abcd/private failed")
     assert redact_text("https://repo.lab/api/repo/t/abc123/ch x") == "https://repo.lab/api/repo/t/***/ch x"
     assert redact_text("no url here /t/abc") == "no url here /t/abc"
+
+
+def test_collect_skips_and_runs_while_waiting_alongside_the_collectors(monkeypatch):
+    import threading
+
+    released = threading.Event()
+
+    def waits(ctx):
+        # Finishes only once while_waiting has run: it must run while the collectors do, not before.
+        assert released.wait(10)
+        return {"waited": True}
+
+    registry = {
+        "waits": facts_mod.Collector("waits", waits, "", 15),
+        "skipped": facts_mod.Collector("skipped", lambda ctx: {"ran": True}, "", None),
+        "on_demand": facts_mod.Collector("on_demand", lambda ctx: {}, "", None, on_demand=True),
+    }
+    monkeypatch.setattr(runner, "all_collectors", lambda: registry)
+    facts = runner.collect(Context(), skip={"skipped"}, while_waiting=released.set)
+    assert set(facts) == {"waits"} and facts["waits"].data == {"waited": True}
+
+    def broken():
+        raise RuntimeError("while waiting")
+
+    with pytest.raises(RuntimeError, match="while waiting"):
+        runner.collect(Context(), ["skipped"], while_waiting=broken)
+
+
+def test_collect_starts_collectors_as_their_modules_import():
+    # The real registry, imported module by module: every doctor collector is run exactly once.
+    from envcheck.facts import default_collectors
+
+    steps = list(runner._registry_steps())
+    assert steps[-1] is facts_mod.COLLECTORS
+    assert set(default_collectors()) <= set(steps[-1])

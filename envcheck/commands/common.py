@@ -59,20 +59,30 @@ def resolve_python(python: str | None) -> str:
 
 def gather(
     ctx: Context, only: list[str] | None = None, on_done=None, skip_facts: set[str] | None = None,
-    extra: dict[str, FactResult] | None = None,
+    extra: dict[str, FactResult] | None = None, while_waiting: Callable[[], None] | None = None,
 ) -> tuple[Facts, list]:
     """Collect what the selected checks need and run them. Used by doctor, export and smoke-train.
 
     skip_facts: collectors not to run (e.g. {"torch"} for a fast report); checks that need them
-    see an empty fact and say so.
+    see an empty fact and say so. while_waiting: work for this thread while the collectors run
+    (the doctor imports its report renderer there).
     """
-    checks = select(only)
-    needed: set[str] | None = None
     if only:
+        checks = select(only)
         needed = {name for c in checks for name in c.facts}
-    if skip_facts:
-        needed = (set(default_collectors()) if needed is None else needed) - set(skip_facts)
-    facts = collect(ctx, needed, on_done=on_done)
+        facts = collect(ctx, needed, on_done=on_done, skip=skip_facts, while_waiting=while_waiting)
+    else:
+        # Every check runs: the collectors start first, and the check modules (with the
+        # knowledge tables they import) load while the collectors wait on their subprocesses.
+        selected: dict[str, list] = {}
+
+        def prepare() -> None:
+            selected["checks"] = select(None)
+            if while_waiting is not None:
+                while_waiting()
+
+        facts = collect(ctx, None, on_done=on_done, skip=skip_facts, while_waiting=prepare)
+        checks = selected["checks"]
     facts.update(extra or {})
     return facts, run_checks(checks, facts)
 

@@ -7,7 +7,6 @@ import sys
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 
 from envcheck.checks import AREAS, select
 from envcheck.commands import common
@@ -17,7 +16,18 @@ from envcheck.facts import default_collectors
 from envcheck.util import progress
 from envcheck.core import settings
 from envcheck.core.model import FactResult, Status
-from envcheck.core.render import render_json, render_markdown, render_terminal
+
+
+def _console():
+    from rich.console import Console
+
+    # Piped to a file or a pager: do not hard-wrap sentences at 80 columns.
+    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def _import_renderer() -> None:
+    # rich and the renderer load while the collectors run, not before they start.
+    import envcheck.core.render  # noqa: F401
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -45,14 +55,12 @@ def command(
 
     Exit status: 0 when no check failed, 1 when at least one failed, 2 for usage errors.
     """
-    # Piped to a file or a pager: do not hard-wrap sentences at 80 columns.
-    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     if json_out and markdown:
         raise UserError("choose one of --json and --markdown.")
     if list_only:
         from envcheck.commands.explain import list_checks
 
-        list_checks(console)
+        list_checks(_console())
         raise typer.Exit(0)
     if not math.isfinite(timeout):
         raise UserError(f"--probe-timeout {timeout:g}: give the seconds the torch probe may take as a number, e.g. --probe-timeout 60.")
@@ -70,6 +78,8 @@ def command(
     on_done = None
     status = None
     if not json_out and not markdown and not progress.QUIET and sys.stderr.isatty():
+        from rich.console import Console
+
         err = Console(stderr=True)
         status = err.status("Collecting facts...")
         status.start()
@@ -84,15 +94,18 @@ def command(
         # The settings travel as a fact: checks read thresholds from it, run_checks marks silenced
         # findings, and --json shows what was in force.
         facts, findings = common.gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None,
-                                 extra={"settings": FactResult("settings", True, data=user_settings.to_dict())})
+                                 extra={"settings": FactResult("settings", True, data=user_settings.to_dict())},
+                                 while_waiting=_import_renderer)
     finally:
         if status is not None:
             status.stop()
+
+    from envcheck.core.render import render_json, render_markdown, render_terminal
 
     if json_out:
         sys.stdout.write(render_json(facts, findings, ctx.python) + "\n")
     elif markdown:
         sys.stdout.write(render_markdown(facts, findings, ctx.python) + "\n")
     else:
-        render_terminal(console, facts, findings, ctx.python, verbose)
+        render_terminal(_console(), facts, findings, ctx.python, verbose)
     raise typer.Exit(1 if any(f.status is Status.FAIL and f.counts for f in findings) else 0)
