@@ -472,3 +472,29 @@ def test_nvidia_smi_lists_the_other_gpus_when_one_fell_off_the_bus(tmp_path, cle
     [error] = facts["gpu_errors"]
     assert error["pci_bus_id"] == "0000:3B:00.0" and error["kind"] == "gpu_is_lost" and error["message"] == lost
     assert "exited with 15" in facts["smi"]["error"]
+
+
+def test_look_alike_binding_is_named_from_the_record_beside_it(tmp_path):
+    # An old `pynvml` distribution's own pynvml.py: found from the dist-info folder beside the
+    # module whose RECORD lists it, without reading every installed distribution.
+    from envcheck.facts.nvidia import _binding_facts
+
+    (tmp_path / "pynvml.py").write_text("def nvmlInit():\n    pass\n")
+    info = tmp_path / "pynvml-11.4.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pynvml\nVersion: 11.4.1\n\nlong text\nName: other\n")
+    (info / "RECORD").write_text("pynvml.py,sha256=abc,20\npynvml-11.4.1.dist-info/METADATA,,\n")
+    other = tmp_path / "nvidia_ml_py-13.0.0.dist-info"  # installed there too, but not the file imported
+    other.mkdir()
+    (other / "METADATA").write_text("Name: nvidia-ml-py\nVersion: 13.0.0\n\n")
+    (other / "RECORD").write_text("example.py,,\n")
+
+    class Module:
+        __file__ = str(tmp_path / "pynvml.py")
+
+        def nvmlInit(self):
+            pass
+
+    facts = _binding_facts(Module())
+    assert (facts["distribution"], facts["version"]) == ("pynvml", "11.4.1")
+    assert facts["has_nvmlInitWithFlags"] is False

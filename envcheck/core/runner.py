@@ -36,6 +36,10 @@ def _run_one(collector: Collector, ctx: Context, slot: dict) -> None:
         )
 
 
+_STARTS_FIRST = ("envcheck.facts.torch_probe", "envcheck.facts.python_env", "envcheck.facts.network",
+                 "envcheck.facts.nvidia", "envcheck.facts.toolchain")
+
+
 def _registry_steps() -> Iterator[dict[str, Collector]]:
     """The registry as it grows, one collector module imported at a time, then complete.
 
@@ -45,7 +49,11 @@ def _registry_steps() -> Iterator[dict[str, Collector]]:
     (tests hand the runner a fixed registry) is used as it is.
     """
     if all_collectors is _facts.all_collectors:
-        for module in getattr(_facts, "_MODULES", ()):
+        modules = list(getattr(_facts, "_MODULES", ()))
+        # The collectors that wait longest (on the torch import, the target interpreter, the
+        # network, the compilers) start first; then the rest in the registry's order.
+        first = [m for m in _STARTS_FIRST if m in modules]
+        for module in first + [m for m in modules if m not in first]:
             importlib.import_module(module)
             yield _facts.COLLECTORS
     yield all_collectors()

@@ -10,6 +10,7 @@ checks can say which fix applies.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -17,7 +18,6 @@ from typing import Any, Callable
 from envcheck.facts import nvsmi
 from envcheck.core.context import Context
 from envcheck.facts import collector
-from envcheck.knowledge.versions import canonical_name
 
 # Each nvidia-smi call may take this long; with the runner's kill-and-wait that keeps even a hung
 # nvidia-smi inside the collector's own limit below.
@@ -264,6 +264,58 @@ def _provides_pynvml(dist: Any) -> bool:
     return False
 
 
+def canonical_name(name: str) -> str:
+    """PEP 503 normalised project name, as envcheck.knowledge.versions.canonical_name gives it;
+    a copy, because importing the knowledge package (its YAML tables, packaging) here cost
+    0.09 s before the collectors after this one could start."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_DIST_INFO = re.compile(r"^(?P<name>[^-]+)-[^-]+\.dist-info$")
+
+
+def _owner_beside(module_file: str | None) -> tuple[str, str] | None:
+    """(distribution, version) of the NVML-named distribution installed beside the imported
+    module whose RECORD lists that very file; None when there is none (then importlib.metadata
+    looks through every folder, as before). Reads a folder listing and two small files, not the
+    importlib.metadata machinery: this is the common case, and the one a machine without a
+    driver pays for on every report."""
+    if not module_file:
+        return None
+    folder, base = os.path.split(module_file)
+    relative = base
+    if base.startswith("__init__."):
+        folder, package = os.path.split(folder)
+        relative = f"{package}/{base}"
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return None
+    for entry in sorted(entries):
+        match = _DIST_INFO.match(entry)
+        if not match or canonical_name(match.group("name")) not in _NVML_DISTRIBUTIONS:
+            continue
+        info = os.path.join(folder, entry)
+        try:
+            with open(os.path.join(info, "RECORD"), encoding="utf-8") as handle:
+                listed = any(line.split(",", 1)[0] == relative for line in handle)
+            if not listed:
+                continue
+            headers = {}
+            with open(os.path.join(info, "METADATA"), encoding="utf-8") as handle:
+                for line in handle:
+                    if not line.strip():
+                        break
+                    key, sep, value = line.partition(":")
+                    if sep and key in ("Name", "Version") and key not in headers:
+                        headers[key] = value.strip()
+        except OSError:
+            continue
+        if headers.get("Name") and headers.get("Version"):
+            return canonical_name(headers["Name"]), headers["Version"]
+    return None
+
+
 def _nvml_owners() -> list[Any]:
     """The installed distributions named like an NVML binding that install `pynvml`.
 
@@ -297,12 +349,15 @@ def _binding_facts(nvml: Any) -> dict[str, Any]:
     module_file = getattr(nvml, "__file__", None)
     distribution = version = None
     try:
-        for dist in _nvml_owners():
+        beside = _owner_beside(module_file)
+        for dist in [] if beside else _nvml_owners():
             distribution, version = canonical_name(dist.metadata["Name"]), dist.version
             # Several can be installed; the one whose files include the imported module wins.
             files = dist.files or []
             if module_file and any(str(f.locate()) == str(module_file) for f in files):
                 break
+        if beside:
+            distribution, version = beside
     except Exception:  # noqa: BLE001 - broken metadata must not hide the GPU facts
         pass
     return {
