@@ -235,16 +235,51 @@ def main() -> None:
     argv = sys.argv[1:]
     running = _command_being_run(argv)
     if running == "doctor":
-        # Before typer, rich and the collectors are imported: importing torch is by far the
-        # slowest part of the report, and the rest of the start-up hides behind it.
-        from envcheck.facts import torch_probe
-
-        torch_probe.start_early(argv)
+        _start_doctor_early(argv[1:])
     try:
         _main(running)
     finally:
         if running == "doctor":
-            torch_probe.discard_early()
+            from envcheck.core import runner
+
+            runner.discard_early()
+
+
+def _option_value(args: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` (the last one given), read without click."""
+    value = None
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith(name + "="):
+            value = arg[len(name) + 1:]
+    return value
+
+
+def _start_doctor_early(args: list[str]) -> None:
+    """Start the subprocesses `envcheck doctor ARGS` will run, before typer, rich and the
+    collectors are imported: the torch probe (importing torch is by far the slowest part of the
+    report, and the rest of the start-up hides behind it) and pyinfo.py in the target interpreter
+    (the slowest of the other collectors). Their collectors adopt them only when they would have
+    started the very same processes; an unadopted one is stopped when the command ends, so a
+    wrong guess here costs nothing but the process. Never raises."""
+    if any(a in ("--list-checks", "-h", "--help", "--version") or a.startswith("--only") for a in args):
+        return
+    try:
+        python = _option_value(args, "--python")
+        if python is None:
+            python = sys.executable
+        else:
+            from envcheck.commands.common import resolve_python
+
+            python = resolve_python(python)
+        from envcheck.facts import python_env, torch_probe
+
+        if "--no-torch-probe" not in args:
+            torch_probe.start_early(python)
+        python_env.start_early(python)
+    except Exception:  # noqa: BLE001 - a bad --python (UserError): the doctor reports it in its turn
+        return
 
 
 def _main(running: str | None) -> None:

@@ -212,56 +212,85 @@ def _no_torch_python(tmp_path: Path) -> str:
     return str(wrapper)
 
 
+def _hanging_torch_python(tmp_path: Path) -> str:
+    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
+    wrapper = tmp_path / "hanging-python"
+    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={fake} exec {VENV_PYTHON} \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
 def test_early_probe_is_adopted_by_the_collector(tmp_path):
-    from envcheck.facts import torch_probe
+    from envcheck.cli import _start_doctor_early
+    from envcheck.core import runner
 
     python = _no_torch_python(tmp_path)
-    torch_probe.start_early(["doctor", "--json", "--python", python])
+    _start_doctor_early(["--json", "--python", python])
     try:
-        assert torch_probe._early is not None and torch_probe._early.argv == [python, str(PROBE)]
+        assert runner.early_process("torch").argv == [python, str(PROBE)]
+        assert runner.early_process("python") is not None  # pyinfo.py, for the python collector
         data = run_probe(Context(python=python))  # the doctor's Context: this process's env and folder
     finally:
-        torch_probe.discard_early()
+        runner.discard_early()
     assert data["started_early"] is True
     assert data["status"] == "not_installed" and data["python"]["version"]
-    assert torch_probe._early is None
+    assert runner.early_process("torch") is None
 
 
 def test_early_probe_for_another_run_is_stopped_not_used(tmp_path):
-    from envcheck.facts import torch_probe
+    from envcheck.cli import _start_doctor_early
+    from envcheck.core import runner
 
-    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
-    wrapper = tmp_path / "python"
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={fake} exec {VENV_PYTHON} \"$@\"\n")
-    wrapper.chmod(0o755)
-    torch_probe.start_early(["doctor", f"--python={wrapper}"])
-    early = torch_probe._early
+    _start_doctor_early([f"--python={_hanging_torch_python(tmp_path)}"])
+    early = runner.early_process("torch")
     assert early is not None
-    # Another environment than the one the early probe got: it must not stand in for this run.
-    data = run_probe(Context(python=_no_torch_python(tmp_path), env={"PATH": "/usr/bin:/bin"}), skip_device_op=True)
+    try:
+        # Another environment than the one the early probe got: it must not stand in for this run.
+        data = run_probe(Context(python=_no_torch_python(tmp_path), env={"PATH": "/usr/bin:/bin"}), skip_device_op=True)
+    finally:
+        runner.discard_early()
     assert data["started_early"] is False and data["status"] == "not_installed"
     assert early.proc.poll() is not None  # stopped, not left importing a hanging torch
-    assert torch_probe._early is None
 
 
-def test_unadopted_early_probe_is_stopped(tmp_path):
-    from envcheck.facts import torch_probe
+def test_unadopted_early_processes_are_stopped(tmp_path):
+    from envcheck.cli import _start_doctor_early
+    from envcheck.core import runner
 
-    fake = _fake_torch(tmp_path, "import time\ntime.sleep(120)\n")
-    wrapper = tmp_path / "python"
-    wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={fake} exec {VENV_PYTHON} \"$@\"\n")
-    wrapper.chmod(0o755)
-    torch_probe.start_early(["doctor", "--python", str(wrapper)])
-    early = torch_probe._early
+    _start_doctor_early(["--python", _hanging_torch_python(tmp_path)])
+    early = runner.early_process("torch")
     assert early is not None
-    torch_probe.discard_early()
-    assert early.proc.poll() is not None and torch_probe._early is None
+    runner.discard_early()
+    assert early.proc.poll() is not None and runner.early_process("torch") is None
+    assert runner.early_process("python") is None
 
 
 @pytest.mark.parametrize("args", [["--no-torch-probe"], ["--only", "proxy"], ["--only=torch"], ["--list-checks"],
                                   ["--help"], ["--python", "/no/such/python"]])
 def test_no_early_probe_when_the_doctor_runs_none(args):
-    from envcheck.facts import torch_probe
+    from envcheck.cli import _start_doctor_early
+    from envcheck.core import runner
 
-    torch_probe.start_early(["doctor", "--json", *args])
-    assert torch_probe._early is None
+    _start_doctor_early(["--json", *args])
+    try:
+        assert runner.early_process("torch") is None
+    finally:
+        runner.discard_early()
+
+
+def test_early_pyinfo_is_adopted_by_the_python_collector():
+    from envcheck.cli import _start_doctor_early
+    from envcheck.core import runner
+    from envcheck.facts.python_env import inspect_target
+
+    _start_doctor_early(["--json", "--no-torch-probe"])
+    try:
+        assert runner.early_process("torch") is None
+        early = runner.early_process("python")
+        assert early is not None
+        data, error = inspect_target(Context())
+        assert runner.early_process("python") is None  # taken, not started a second time
+    finally:
+        runner.discard_early()
+    assert error is None and data["executable"] and data["distributions"]
+    assert early.proc.returncode == 0

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import os
+import signal
+import subprocess
 import threading
 import time
 import traceback
-from typing import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from envcheck import facts as _facts
-from envcheck.core.context import Context
+from envcheck.core.context import CommandResult, Context
 from envcheck.facts import Collector, all_collectors
 from envcheck.core.model import FactResult, Facts
 
@@ -124,3 +128,111 @@ def collect(
     if failure is not None:
         raise failure
     return facts
+
+
+# ---------------------------------------------------------------- subprocesses started early
+#
+# `envcheck doctor` starts the subprocesses of its slowest collectors (the torch probe, which
+# imports torch, and pyinfo.py in the target interpreter) as its very first act (envcheck/cli.py),
+# before typer, rich and the collectors' modules are imported: everything else then happens while
+# they run. A collector adopts such a process only when it would have started the very same one
+# (same argv, environment and folder) and waits for it as Context.run would; any other run, and a
+# process nobody adopted, is stopped at the end of the command.
+
+
+@dataclass
+class EarlyProcess:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    proc: subprocess.Popen
+    started: float
+
+
+_early_lock = threading.Lock()
+_early: dict[str, EarlyProcess] = {}
+
+
+def start_early(key: str, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+    """Start argv now, to be adopted under `key` by adopt_early. Never raises: a process that
+    cannot start is left to the collector, which reports why."""
+    argv = [str(a) for a in argv]
+    env = dict(os.environ if env is None else env)
+    try:
+        cwd = os.getcwd()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, cwd=cwd, start_new_session=True, text=True, errors="replace")
+    except Exception:  # noqa: BLE001 - OSError, a vanished folder: the normal path reports it
+        return
+    with _early_lock:
+        previous = _early.pop(key, None)
+        _early[key] = EarlyProcess(argv, env, cwd, proc, time.monotonic())
+    if previous is not None:
+        _stop(previous.proc)
+
+
+def early_process(key: str) -> EarlyProcess | None:
+    with _early_lock:
+        return _early.get(key)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+    try:
+        proc.communicate(timeout=2)
+    except Exception:  # noqa: BLE001 - stuck in the kernel: stop waiting
+        pass
+
+
+def discard_early() -> None:
+    """Stop every early process nothing adopted (a usage error, --only, a test)."""
+    with _early_lock:
+        left = list(_early.values())
+        _early.clear()
+    for early in left:
+        _stop(early.proc)
+
+
+def adopt_early(key: str, argv: Sequence[str], ctx: Context) -> EarlyProcess | None:
+    """The early process under `key` if it is exactly the one ctx.run(argv) would start; an
+    early process that is not is stopped. Either way it is no longer held."""
+    with _early_lock:
+        early = _early.pop(key, None)
+    if early is None:
+        return None
+    cwd = str(ctx.cwd) if ctx.cwd.is_dir() else None
+    if early.argv == [str(a) for a in argv] and early.env == dict(ctx.env) and early.cwd == cwd:
+        return early
+    _stop(early.proc)
+    return None
+
+
+def finish_early(early: EarlyProcess, timeout: float) -> CommandResult:
+    """Wait for an adopted process as Context.run waits for the one it starts: the same time
+    limit, counted from the process's start, and the same kill of its process group."""
+    proc = early.proc
+    remaining = max(0.0, early.started + timeout - time.monotonic())
+    try:
+        out, err = proc.communicate(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            out, err = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            out, err = "", ""
+        return CommandResult(early.argv, None, out or "", err or "", timed_out=True)
+    return CommandResult(early.argv, proc.returncode, out, err)
+
+
+def run_adopting(key: str, ctx: Context, argv: Sequence[str], timeout: float) -> tuple[CommandResult, EarlyProcess | None]:
+    """ctx.run(argv, timeout), or the wait for the early process that is that very run."""
+    early = adopt_early(key, argv, ctx)
+    if early is None:
+        return ctx.run(argv, timeout=timeout), None
+    return finish_early(early, timeout), early

@@ -61,9 +61,19 @@ def _parse_json_output(stdout: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def start_early(python: str) -> None:
+    """Start pyinfo.py under `python` before anything else is imported (envcheck/cli.py, for
+    `envcheck doctor`); inspect_target adopts it when its run would be the very same."""
+    from envcheck.core import runner
+
+    runner.start_early("python", [python, str(PYINFO)])
+
+
 def inspect_target(ctx: Context) -> tuple[dict | None, str | None]:
     """Run pyinfo.py with ctx.python: (data, None) or (partial data or None, why it failed)."""
-    result = ctx.run([ctx.python, str(PYINFO)], timeout=ctx.timeout)
+    from envcheck.core import runner
+
+    result, _early = runner.run_adopting("python", ctx, [ctx.python, str(PYINFO)], ctx.timeout)
     if result.error:
         return None, f"{ctx.python} could not be run: {result.error}"
     if result.timed_out:

@@ -23,11 +23,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -201,117 +197,12 @@ def probe_argv(python: str, env: Mapping[str, str], skip_device_op: bool = False
     return argv
 
 
-# ---------------------------------------------------------------- starting the probe early
-#
-# `envcheck doctor` starts the probe as its very first act (envcheck/cli.py), before typer, rich
-# and the other collectors are imported: importing torch takes seconds, and everything else then
-# happens while it runs. The torch collector adopts that process when it would have started the
-# very same one (same argv, environment and folder); any other run, and a process nobody adopted,
-# is stopped at the end of the command.
+def start_early(python: str) -> None:
+    """Start the probe `envcheck doctor` will run under `python` (envcheck/cli.py calls this
+    before anything else is imported); the collector adopts it (core/runner.py, start_early)."""
+    from envcheck.core import runner
 
-
-@dataclass
-class _Early:
-    argv: list[str]
-    env: dict[str, str]
-    cwd: str
-    proc: subprocess.Popen
-    started: float
-
-
-_early_lock = threading.Lock()
-_early: _Early | None = None
-
-
-def _option_value(argv: list[str], name: str) -> str | None:
-    """The value of `--name VALUE` or `--name=VALUE` (the last one given), read without click."""
-    value = None
-    for i, arg in enumerate(argv):
-        if arg == name and i + 1 < len(argv):
-            value = argv[i + 1]
-        elif arg.startswith(name + "="):
-            value = arg[len(name) + 1:]
-    return value
-
-
-def start_early(argv: list[str]) -> None:
-    """Start the probe `envcheck doctor ARGV` will run, if it will run one. Never raises: a guess
-    that does not hold costs nothing but the process, which is stopped unused."""
-    global _early
-    try:
-        if any(a in ("--no-torch-probe", "--list-checks", "-h", "--help", "--version") or a.startswith("--only")
-               for a in argv[1:]):
-            return
-        python = _option_value(argv, "--python")
-        if python is None:
-            python = sys.executable
-        else:
-            from envcheck.commands.common import resolve_python
-
-            python = resolve_python(python)
-        env = dict(os.environ)
-        cwd = os.getcwd()
-        command = probe_argv(python, env)
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=env, cwd=cwd, start_new_session=True, text=True, errors="replace")
-    except Exception:  # noqa: BLE001 - UserError for a bad --python, OSError: the normal path reports it
-        return
-    with _early_lock:
-        _early = _Early(command, env, cwd, proc, time.monotonic())
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-    try:
-        proc.communicate(timeout=2)
-    except Exception:  # noqa: BLE001 - stuck in the kernel: stop waiting
-        pass
-
-
-def discard_early() -> None:
-    """Stop the early probe if nothing adopted it (a usage error, --only without torch, a test)."""
-    global _early
-    with _early_lock:
-        early, _early = _early, None
-    if early is not None:
-        _stop(early.proc)
-
-
-def _adopt(argv: list[str], ctx: Context) -> _Early | None:
-    global _early
-    with _early_lock:
-        early = _early
-        if early is None:
-            return None
-        _early = None
-    cwd = str(ctx.cwd) if ctx.cwd.is_dir() else None
-    if early.argv == [str(a) for a in argv] and early.env == dict(ctx.env) and early.cwd == cwd:
-        return early
-    _stop(early.proc)
-    return None
-
-
-def _finish(early: _Early, timeout: float) -> CommandResult:
-    """Wait for the early probe as Context.run waits for the one it starts: the same time limit
-    from the process's start, the same kill of its whole process group on timeout."""
-    proc = early.proc
-    remaining = max(0.0, early.started + timeout - time.monotonic())
-    try:
-        out, err = proc.communicate(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            out, err = proc.communicate(timeout=2)
-        except subprocess.TimeoutExpired:
-            out, err = "", ""
-        return CommandResult(early.argv, None, out or "", err or "", timed_out=True)
-    return CommandResult(early.argv, proc.returncode, out, err)
+    runner.start_early("torch", probe_argv(python, os.environ))
 
 
 def run_probe(ctx: Context, skip_device_op: bool = False, no_cuda_context: bool = False) -> dict[str, Any]:
@@ -321,9 +212,12 @@ def run_probe(ctx: Context, skip_device_op: bool = False, no_cuda_context: bool 
     gets a context: versions, arch list and device count only)."""
     timeout = max(1.0, float(ctx.probe_timeout))
     argv = probe_argv(ctx.python, ctx.env, skip_device_op, no_cuda_context)
-    early = _adopt(argv, ctx)
-    started = early.started if early is not None else time.monotonic()
-    result = _finish(early, timeout) if early is not None else ctx.run(argv, timeout=timeout)
+    from envcheck.core import runner
+
+    started = time.monotonic()
+    result, early = runner.run_adopting("torch", ctx, argv, timeout)
+    if early is not None:
+        started = early.started
     data = interpret(result, timeout, ctx.python)
     data["probe_timeout_s"] = timeout
     # The probe's own wall time: with an early start it began before this collector did, so the
