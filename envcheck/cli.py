@@ -234,15 +234,49 @@ def _usage_error_line(exc: Exception) -> str:
 def main() -> None:
     argv = sys.argv[1:]
     running = _command_being_run(argv)
+    # Called by the console script or `python -m envcheck` (not by a test calling main()).
+    as_program = sys._getframe(1).f_globals.get("__name__") == "__main__"
     if running == "doctor":
         _start_doctor_early(argv[1:])
     try:
         _main(running)
+    except SystemExit as exc:
+        if running == "doctor" and as_program:
+            _leave_now(exc)
+        raise
     finally:
         if running == "doctor":
             from envcheck.core import runner
 
             runner.discard_early()
+
+
+def _leave_now(exc: SystemExit) -> None:
+    """End the doctor's process as soon as its report is out, with the exit status it would have.
+
+    The interpreter's normal shutdown tears down every module typer, rich, psutil and the
+    collectors imported: 0.1 s of a 0.7-0.8 s `doctor --no-torch-probe` on a 2-core machine. The
+    doctor leaves nothing that shutdown would finish: no files, no atexit work; its collector
+    threads are daemons, which a normal exit abandons too. Falls back to the normal exit when
+    flushing the output fails (a closed pipe), so that case is reported as before."""
+    import os
+
+    from envcheck.core import runner
+
+    code = exc.code
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        return  # sys.exit("message"): let Python print it
+    runner.discard_early()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - BrokenPipeError and the like: the normal exit reports them
+        return
+    os._exit(status)
 
 
 def _option_value(args: list[str], name: str) -> str | None:
