@@ -40,7 +40,7 @@ def _run_one(collector: Collector, ctx: Context, slot: dict) -> None:
         )
 
 
-_STARTS_FIRST = ("envcheck.facts.torch_probe", "envcheck.facts.python_env", "envcheck.facts.network",
+_STARTS_FIRST = ("envcheck.facts.network", "envcheck.facts.torch_probe", "envcheck.facts.python_env",
                  "envcheck.facts.nvidia", "envcheck.facts.toolchain")
 
 
