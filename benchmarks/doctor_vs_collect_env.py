@@ -76,10 +76,32 @@ def lookup(doc: dict, dotted: str) -> bool:
     return True
 
 
-def timed(argv: list[str]) -> tuple[float, int, str]:
+def timed(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
     start = time.perf_counter()
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO, env=env)
     return time.perf_counter() - start, proc.returncode, proc.stdout
+
+
+def with_code(tree: Path | None) -> dict[str, str] | None:
+    """The environment that makes `envcheck` import the package from `tree` (a checkout, e.g. a
+    `git worktree` of an older commit), ahead of the installed one; None: as installed."""
+    if tree is None:
+        return None
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tree.resolve()) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def code_description(tree: Path | None) -> str:
+    where = (tree or REPO).resolve()
+    try:
+        commit = subprocess.run(["git", "-C", str(where), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--", "envcheck"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"`{where}`"
+    return f"`{where}` at commit {commit or 'unknown'}" + (" with uncommitted changes under envcheck/" if dirty else "")
 
 
 def cpu_info() -> tuple[str, list[str]]:
@@ -127,6 +149,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=9, help="timed runs per command (default 9)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks-doctor.md")
+    parser.add_argument("--code", type=Path, default=None,
+                        help="the envcheck checkout to measure (put first on PYTHONPATH); default: the installed one")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout (e.g. `git worktree add /tmp/before COMMIT`) whose doctor is timed in "
+                             "the same alternation, for before/after figures from one run")
     args = parser.parse_args()
 
     python = sys.executable
@@ -137,18 +164,24 @@ def main() -> int:
         "doctor-fast": [envcheck, "doctor", "--json", "--no-torch-probe"],
         "import-torch": [python, "-c", "import torch"],
     }
+    envs: dict[str, dict[str, str] | None] = {name: None for name in commands}
+    envs["doctor"] = envs["doctor-fast"] = with_code(args.code)
+    if args.baseline is not None:
+        commands["doctor (baseline)"] = commands["doctor"]
+        commands["doctor-fast (baseline)"] = commands["doctor-fast"]
+        envs["doctor (baseline)"] = envs["doctor-fast (baseline)"] = with_code(args.baseline)
     load_before = load()
     # One untimed warm-up each: page cache, .pyc files.
-    for argv in commands.values():
-        timed(argv)
+    for name, argv in commands.items():
+        timed(argv, envs[name])
 
     times: dict[str, list[float]] = {name: [] for name in commands}
-    collector_times: dict[str, dict[str, list[float]]] = {"doctor": {}, "doctor-fast": {}}
+    collector_times: dict[str, dict[str, list[float]]] = {name: {} for name in commands if name.startswith("doctor")}
     last_doctor_json = None
     order = list(commands)
     for i in range(args.runs):
         for name in order if i % 2 == 0 else list(reversed(order)):
-            seconds, _rc, out = timed(commands[name])
+            seconds, _rc, out = timed(commands[name], envs[name])
             times[name].append(seconds)
             if name in collector_times:
                 try:
@@ -173,7 +206,10 @@ def main() -> int:
     driver = nvidia_driver_present()
 
     def label(name: str) -> str:
-        return " ".join(Path(a).name if i == 0 else a for i, a in enumerate(commands[name]))
+        text = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(commands[name]))
+        return text + (" (baseline)" if name.endswith("(baseline)") else "")
+
+    other_work = load_before.split("/")[0] not in ("unknown",) and float(load_before.split("/")[0]) >= 0.5
 
     lines = [
         "# Benchmark: `envcheck doctor` vs `python -m torch.utils.collect_env`",
@@ -185,9 +221,15 @@ def main() -> int:
         f"{'AVX-512: ' + ', '.join(avx512) if avx512 else 'no AVX-512'}",
         f"- NVIDIA driver: {'present' if driver else 'none (no /proc/driver/nvidia, no /dev/nvidia*)'}",
         f"- Target interpreter: `{python}`",
+        f"- envcheck measured: {code_description(args.code)}"
+        + (f"; baseline: {code_description(args.baseline)}" if args.baseline is not None else ""),
         "- Commands run in alternating order (ABCD, DCBA, ...), one untimed warm-up each; wall time per run.",
         f"- Load average (1/5/15 min) before: {load_before}, after: {load_after} "
-        f"({os.cpu_count()} CPUs; above that, other work was running and every figure is inflated alike).",
+        f"({os.cpu_count()} CPUs). "
+        + ("Other work was running on the machine during the run (the 1-minute load was already "
+           f"{load_before.split('/')[0]} before it started), so every figure is inflated; the "
+           "alternation spreads that alike over the commands, the ratios are what compare."
+           if other_work else "The machine was otherwise idle when the run started."),
         "",
         "| command | median (s) | min (s) | max (s) | ratio to collect_env | ratio to import torch |",
         "|---|---|---|---|---|---|",
@@ -208,6 +250,12 @@ def main() -> int:
         f"- doctor --no-torch-probe at most 0.15x `import torch`: {ratio_fast:.2f}x "
         f"({'met' if ratio_fast <= 0.15 else 'NOT met'}).",
     ]
+    if args.baseline is not None:
+        lines.append(
+            f"- baseline, same run: doctor {medians['doctor (baseline)'] / medians['collect_env']:.2f}x collect_env, "
+            f"doctor --no-torch-probe {medians['doctor-fast (baseline)'] / medians['import-torch']:.2f}x `import torch`"
+            + (f", nvidia collector {statistics.median(collector_times['doctor-fast (baseline)']['nvidia']):.3f} s"
+               if collector_times["doctor-fast (baseline)"].get("nvidia") else "") + ".")
     if nvidia is not None:
         lines.append(
             f"- nvidia collector at most 0.20 s {'with a driver (not a target: it has GPUs to read)' if driver else 'without a driver'}: "
@@ -221,18 +269,18 @@ def main() -> int:
         "run. The torch collector adopts the probe `envcheck doctor` starts first, so its duration_s",
         "leaves out what ran before the collectors; `torch (probe wall time)` is the probe's own.",
         "",
-        "| collector | doctor (s) | doctor --no-torch-probe (s) |",
-        "|---|---|---|",
+        "| collector | " + " | ".join(f"{label(w).replace('doctor --json', 'doctor')} (s)" for w in collector_times) + " |",
+        "|---|" + "---|" * len(collector_times),
     ]
-    names = sorted(set(collector_times["doctor"]) | set(collector_times["doctor-fast"]))
+    names = sorted(set().union(*collector_times.values()))
     for name in names:
         cells = []
-        for which in ("doctor", "doctor-fast"):
+        for which in collector_times:
             values = collector_times[which].get(name)
             cells.append(f"{statistics.median(values):.3f}" if values else "-")
         flag = " (over 0.2 s)" if (collector_times["doctor-fast"].get(name) and
                                    statistics.median(collector_times["doctor-fast"][name]) > 0.2) else ""
-        lines.append(f"| {name}{flag} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {name}{flag} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## Coverage of collect_env's fields in the doctor's JSON",
