@@ -10,17 +10,31 @@ Each command module keeps heavy imports (torch) inside its function so `envcheck
 from __future__ import annotations
 
 import sys
+from typing import Optional
 
 from envcheck import __version__
+from envcheck.i18n import N_
 
 # In the order users meet them: command name -> module in envcheck.commands.
 COMMANDS = (("doctor", "doctor"), ("smoke-train", "smoke_train"), ("gpu-bench", "gpu_bench"), ("export", "export"), ("diff", "diff"),
             ("scaffold", "scaffold"), ("check-data", "check_data"), ("explain", "explain"))
 
-HELP = (
+HELP = N_(
     "The first thing to run on a Linux GPU box before training PyTorch models.\n\n"
     "Start with `envcheck doctor`; prove the GPU stack with `envcheck smoke-train --gpu 0`."
 )
+LANG_HELP = N_("Language of the output: zh (中文) or en; default: ENVCHECK_LANG, else English.")
+# Help texts that are neither in a docstring nor in a typer.Option of ours: click's and typer's own,
+# and the docstrings of converted commands (typer reads the docstring; extraction needs a literal).
+# build_app translates every command's and option's help through the catalog (see _translate_help).
+OTHER_HELP = (
+    N_("Show this message and exit."),
+    N_("Inspect this machine's PyTorch/CUDA environment and say how to fix each problem.\n\n"
+       "Exit status: 0 when no check failed, 1 when at least one failed, 2 for usage errors."),
+)
+# typer's rich help panel titles (module constants in typer.rich_utils), English as typer has them.
+PANEL_TITLES = {"ARGUMENTS_PANEL_TITLE": N_("Arguments"), "OPTIONS_PANEL_TITLE": N_("Options"),
+                "COMMANDS_PANEL_TITLE": N_("Commands")}
 
 
 def _version(value: bool) -> None:
@@ -31,8 +45,21 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+def _lang(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from envcheck import i18n
+
+    if i18n.normalize(value) is None:
+        import typer
+
+        raise typer.BadParameter(i18n._("{value} is not a language envcheck speaks; use zh or en.").format(value=repr(value)))
+    i18n.set_language(value)
+    return value
+
+
 def with_common_options(fn):
-    """The command `fn` with -q/--quiet and --version added, so every command has them.
+    """The command `fn` with -q/--quiet, --lang and --version added, so every command has them.
 
     typer builds options from the function's signature, so the wrapper's signature is fn's plus
     two keyword-only options, which the wrapper takes off before calling fn.
@@ -49,14 +76,17 @@ def with_common_options(fn):
         if kwargs.pop("_quiet", False):
             progress.set_quiet(True)
         kwargs.pop("_version", None)
+        kwargs.pop("_lang", None)  # applied by its callback (and by main() before the app is built)
         return fn(*args, **kwargs)
 
     signature = inspect.signature(fn)
     extra = [
         inspect.Parameter("_quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
-            False, "-q", "--quiet", help="No progress lines or spinner on stderr; errors and results only.")),
+            False, "-q", "--quiet", help=N_("No progress lines or spinner on stderr; errors and results only."))),
+        inspect.Parameter("_lang", inspect.Parameter.KEYWORD_ONLY, annotation=Optional[str], default=typer.Option(
+            None, "--lang", metavar="zh|en", callback=_lang, is_eager=True, help=LANG_HELP)),
         inspect.Parameter("_version", inspect.Parameter.KEYWORD_ONLY, annotation=bool, default=typer.Option(
-            False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+            False, "--version", callback=_version, is_eager=True, help=N_("Print the version and exit.")),
         ),
     ]
     wrapper.__signature__ = signature.replace(parameters=[*signature.parameters.values(), *extra])
@@ -83,7 +113,8 @@ def build_app(only: str | None = None):
 
     @app.callback()
     def _root(
-        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help=N_("Print the version and exit.")),
+        lang: Optional[str] = typer.Option(None, "--lang", metavar="zh|en", callback=_lang, is_eager=True, help=LANG_HELP),
     ) -> None:
         pass
 
@@ -223,16 +254,62 @@ def _hide_flag_placeholders(command) -> None:
         _hide_flag_placeholders(sub)
 
 
+def _translate_help(command) -> None:
+    """Every command's and option's help text through the catalog, in the language chosen before
+    the app was built (typer reads help at definition time; the English texts are the msgids).
+    Also typer's panel titles. Does nothing in English."""
+    from envcheck.i18n import _, current_language
+
+    english = current_language() == "en"
+    # Imported only for Chinese (English start-up stays as fast); set back when it is loaded already.
+    rich_utils = sys.modules.get("typer.rich_utils")
+    if rich_utils is None and not english:
+        try:
+            from typer import rich_utils
+        except Exception:  # noqa: BLE001 - typer without rich: only the texts below
+            rich_utils = None
+    if rich_utils is not None:
+        for name, title in PANEL_TITLES.items():
+            if hasattr(rich_utils, name):
+                setattr(rich_utils, name, _(title))
+    if english:
+        return
+
+    def walk(cmd) -> None:
+        if getattr(cmd, "help", None):
+            cmd.help = _(cmd.help)
+        for param in getattr(cmd, "params", []):
+            if getattr(param, "help", None):
+                param.help = _(param.help)
+        make_help_option = cmd.get_help_option
+
+        def help_option(ctx, make_help_option=make_help_option):
+            option = make_help_option(ctx)
+            if option is not None and option.help:
+                option.help = _(option.help)
+            return option
+
+        cmd.get_help_option = help_option
+        for sub in getattr(cmd, "commands", {}).values():
+            walk(sub)
+
+    walk(command)
+
+
 def _usage_error_line(exc: Exception) -> str:
-    """click's usage error as one line, naming the command's --help (instead of typer's framed box)."""
+    """click's usage error as one line, naming the command's --help (instead of typer's framed box).
+    click's own message stays as click words it (English)."""
+    from envcheck.i18n import _
+
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
     ctx = getattr(exc, "ctx", None)
     where = f"{ctx.command_path} --help" if ctx is not None else "envcheck --help"
-    return f"envcheck: error: {message.strip().rstrip('.')}; see `{where}`."
+    return _("envcheck: error: {message}; see {help}.").format(message=message.strip().rstrip('.'), help=f"`{where}`")
 
 
 def main() -> None:
     argv = sys.argv[1:]
+    _choose_language(argv)
     running = _command_being_run(argv)
     # Called by the console script or `python -m envcheck` (not by a test calling main()).
     as_program = sys._getframe(1).f_globals.get("__name__") == "__main__"
@@ -279,6 +356,16 @@ def _leave_now(exc: SystemExit) -> None:
     os._exit(status)
 
 
+def _choose_language(argv: list[str]) -> None:
+    """--lang VALUE (read before typer builds the app, whose help texts are read at definition
+    time), else ENVCHECK_LANG, else the locale (see envcheck.i18n). A bad --lang is left to typer,
+    which refuses it as a usage error."""
+    from envcheck import i18n
+
+    args = argv[:argv.index("--")] if "--" in argv else argv
+    i18n.set_language(i18n.normalize(_option_value(args, "--lang")) or None)
+
+
 def _option_value(args: list[str], name: str) -> str | None:
     """The value of `--name VALUE` or `--name=VALUE` (the last one given), read without click."""
     value = None
@@ -319,26 +406,27 @@ def _start_doctor_early(args: list[str]) -> None:
 def _main(running: str | None) -> None:
     import typer
 
-    from envcheck.core.errors import UserError
+    from envcheck.core.errors import UserError, error_line, interrupted_line
 
     # Not standalone: click's errors come back here to be printed as one line. typer.Exit comes back
     # as its exit code, and errors the user can fix arrive as UserError.
     command = typer.main.get_command(build_app(running))
     _hide_flag_placeholders(command)
+    _translate_help(command)
     _plain_coercion(command)
     try:
         result = command.main(prog_name="envcheck", standalone_mode=False)
     except UserError as exc:
-        print(f"envcheck: error: {exc}", file=sys.stderr)
+        print(error_line(str(exc)), file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("envcheck: interrupted", file=sys.stderr)
+        print(interrupted_line(), file=sys.stderr)
         sys.exit(130)
     except Exception as exc:
         # click's exceptions (vendored inside newer typer, so matched by shape): usage errors,
         # bad parameter values, missing arguments (exit 2); Abort is Ctrl-C at a prompt.
         if type(exc).__name__ == "Abort":
-            print("envcheck: interrupted", file=sys.stderr)
+            print(interrupted_line(), file=sys.stderr)
             sys.exit(130)
         if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
             if exc.format_message().strip():  # empty for `envcheck` alone, which has printed its help

@@ -26,24 +26,26 @@ from typing import Callable, Iterable
 
 from envcheck.core.model import Facts, Finding, Status
 from envcheck.core.settings import silenced_by
+from envcheck.i18n import N_
 
 CheckResult = Finding | list[Finding] | None
 CheckFn = Callable[[Facts], CheckResult]
 
-# Report order. Each check belongs to exactly one area; `--only AREA` runs one.
+# Report order. Each check belongs to exactly one area; `--only AREA` runs one. The titles are
+# English msgids (N_): the renderers show them translated (envcheck.core.render.area_title).
 AREAS: dict[str, str] = {
-    "system": "System",
-    "python": "Python and environments",
-    "path": "PATH and libraries",
-    "shell": "Shell start-up files",
-    "proxy": "Proxies",
-    "network": "Package indexes, channels and download endpoints",
-    "driver": "NVIDIA driver and GPUs",
-    "cuda": "CUDA devices",
-    "gpu": "GPU health and topology",
-    "nvcc": "CUDA toolkit (nvcc) for building extensions",
-    "torch": "PyTorch",
-    "terminal": "Terminal sessions",
+    "system": N_("System"),
+    "python": N_("Python and environments"),
+    "path": N_("PATH and libraries"),
+    "shell": N_("Shell start-up files"),
+    "proxy": N_("Proxies"),
+    "network": N_("Package indexes, channels and download endpoints"),
+    "driver": N_("NVIDIA driver and GPUs"),
+    "cuda": N_("CUDA devices"),
+    "gpu": N_("GPU health and topology"),
+    "nvcc": N_("CUDA toolkit (nvcc) for building extensions"),
+    "torch": N_("PyTorch"),
+    "terminal": N_("Terminal sessions"),
 }
 
 

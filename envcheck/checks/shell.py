@@ -1,5 +1,10 @@
 """Shell start-up file checks: settings that belong on a command line, PATH lines that hide
-conda's python, conda init in the wrong file, login shells that skip ~/.bashrc."""
+conda's python, conda init in the wrong file, login shells that skip ~/.bashrc.
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix goes through _()
+or ngettext(), the descriptions are marked with N_(); paths, file:line, commands and variable names
+are placeholders or stay literally inside the message.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import os
 from envcheck.checks import check, ok, warn
 from envcheck.checks.cuda import select_gpus
 from envcheck.core.model import Facts, Finding
+from envcheck.i18n import N_, _, join, ngettext
 
 _RC_FOR_SHELL = {"bash": ".bashrc", "zsh": ".zshrc"}
 
@@ -32,7 +38,7 @@ def _assignments(facts: Facts):
             yield info, assignment
 
 
-@check("shell.cuda_visible_devices", "shell", "CUDA_VISIBLE_DEVICES set in a shell start-up file",
+@check("shell.cuda_visible_devices", "shell", N_("CUDA_VISIBLE_DEVICES set in a shell start-up file"),
        facts=("shell", "env", "nvidia"))
 def cuda_visible_devices(facts: Facts) -> Finding | None:
     """`CUDA_VISIBLE_DEVICES` set in a start-up file, with file:line (warn).
@@ -46,7 +52,7 @@ def cuda_visible_devices(facts: Facts) -> Finding | None:
         return None
     hits = [a for _, a in _assignments(facts) if a["name"] == "CUDA_VISIBLE_DEVICES"]
     if not hits:
-        return ok("CUDA_VISIBLE_DEVICES is not set in any shell start-up file")
+        return ok(_("CUDA_VISIBLE_DEVICES is not set in any shell start-up file"))
     # The per-command example must select the GPU it names: by index only where CUDA numbers GPUs
     # as nvidia-smi does (see select_gpus).
     nvidia = facts.data("nvidia")
@@ -54,14 +60,15 @@ def cuda_visible_devices(facts: Facts) -> Finding | None:
     first = next((g.get("index") for g in gpus if isinstance(g.get("index"), int)), 0)
     example = select_gpus([first], gpus, facts.data("env").get("vars") or {}, nvidia.get("gpu_errors"))
     return warn(
-        f"CUDA_VISIBLE_DEVICES is set in {', '.join(_where(a) for a in hits)}: every program in every new shell "
-        "silently sees only those GPUs",
-        fix=f"Delete that line, open a new shell, and choose GPUs per command instead:\n{example} python train.py",
+        _("CUDA_VISIBLE_DEVICES is set in {where}: every program in every new shell silently sees only those GPUs").format(
+            where=join(_where(a) for a in hits)),
+        fix=_("Delete that line, open a new shell, and choose GPUs per command instead:\n{command}").format(
+            command=f"{example} python train.py"),
         details=[f"{_where(a)}: {a['text']}" for a in hits],
     )
 
 
-@check("shell.proxy_exports", "shell", "Proxies set in shell start-up files (where a proxy comes from)", facts=("shell",))
+@check("shell.proxy_exports", "shell", N_("Proxies set in shell start-up files (where a proxy comes from)"), facts=("shell",))
 def proxy_exports(facts: Facts) -> Finding | None:
     """Proxy variables set in start-up files, with file:line (OK, informational).
 
@@ -73,14 +80,15 @@ def proxy_exports(facts: Facts) -> Finding | None:
         return None
     hits = [a for _, a in _assignments(facts) if a["name"].lower().endswith("_proxy")]
     if not hits:
-        return ok("no proxy is set in shell start-up files")
+        return ok(_("no proxy is set in shell start-up files"))
     return ok(
-        f"proxy variables are set in {', '.join(_where(a) for a in hits)} (every new shell uses them; see the proxy area)",
+        _("proxy variables are set in {where} (every new shell uses them; see the proxy area)").format(
+            where=join(_where(a) for a in hits)),
         details=[f"{_where(a)}: {a['text']}" for a in hits],
     )
 
 
-@check("shell.path_exports", "shell", "PATH lines that hide conda's python or add folders that do not exist",
+@check("shell.path_exports", "shell", N_("PATH lines that hide conda's python or add folders that do not exist"),
        facts=("shell",))
 def path_exports(facts: Facts) -> Finding | list[Finding] | None:
     """A `PATH` line that replaces `PATH` instead of extending it (warn); a `PATH` line after conda's
@@ -112,39 +120,44 @@ def path_exports(facts: Facts) -> Finding | list[Finding] | None:
         parts = assignment.get("parts") or []
         if assignment["name"] == "PATH" and parts and all(p.get("replaces_old_value") for p in parts):
             findings.append(warn(
-                f"{_where(assignment)} replaces PATH instead of extending it: /usr/bin and conda's folders are lost "
-                "for everything after that line",
-                fix=f"Keep the old value on line {assignment['line']} of {_short(assignment['file'])}: "
-                    'export PATH="NEW_DIR:$PATH"',
+                _("{where} replaces PATH instead of extending it: /usr/bin and conda's folders are lost for everything "
+                  "after that line").format(where=_where(assignment)),
+                fix=_("Keep the old value on line {line} of {file}: {command}").format(
+                    line=assignment["line"], file=_short(assignment["file"]), command='export PATH="NEW_DIR:$PATH"'),
                 details=[assignment["text"]],
             ))
         for part in parts:
             if part.get("exists") is False and not part.get("guarded") and not part.get("default_dir"):
                 if assignment["name"] == "LD_LIBRARY_PATH":
-                    notes.append(f"{_where(assignment)} adds {part['dir']} to LD_LIBRARY_PATH, which does not exist "
-                                 "(the loader skips it)")
+                    notes.append(_("{where} adds {folder} to LD_LIBRARY_PATH, which does not exist (the loader skips it)")
+                                 .format(where=_where(assignment), folder=part["dir"]))
                     continue
                 findings.append(warn(
-                    f"{_where(assignment)} adds {part['dir']} to {assignment['name']}, but that folder does not exist",
-                    fix=f"Remove {part['dir']} from line {assignment['line']} of {_short(assignment['file'])}, "
-                        f"or guard it: if [ -d {part['dir']} ]; then ...; fi",
+                    _("{where} adds {folder} to {variable}, but that folder does not exist").format(
+                        where=_where(assignment), folder=part["dir"], variable=assignment["name"]),
+                    fix=_("Remove {folder} from line {line} of {file}, or guard it: {guard}").format(
+                        folder=part["dir"], line=assignment["line"], file=_short(assignment["file"]),
+                        guard=f"if [ -d {part['dir']} ]; then ...; fi"),
                     details=[assignment["text"]],
                 ))
             if assignment["name"] == "PATH" and after_conda and part.get("prepended") and part.get("python_executables"):
                 findings.append(warn(
-                    f"{_where(assignment)} puts {part['dir']} (which has {', '.join(part['python_executables'])}) in front "
-                    "of PATH after conda's init block: it hides the active conda env's python and pip",
-                    fix=f"Move line {assignment['line']} of {_short(assignment['file'])} above the '>>> conda initialize >>>' "
-                        "block, or append instead: export PATH=\"$PATH:DIR\"",
+                    _("{where} puts {folder} (which has {programs}) in front of PATH after conda's init block: it hides "
+                      "the active conda env's python and pip").format(
+                        where=_where(assignment), folder=part["dir"], programs=join(part["python_executables"])),
+                    fix=_("Move line {line} of {file} above the {marker} block, or append instead: {command}").format(
+                        line=assignment["line"], file=_short(assignment["file"]), marker="'>>> conda initialize >>>'",
+                        command='export PATH="$PATH:DIR"'),
                     details=[assignment["text"]],
                 ))
     if not findings:
-        return ok(f"{checked} PATH/LD_LIBRARY_PATH line{'s' if checked != 1 else ''} in start-up files look fine",
+        return ok(ngettext("{count} PATH/LD_LIBRARY_PATH line in start-up files look fine",
+                           "{count} PATH/LD_LIBRARY_PATH lines in start-up files look fine", checked).format(count=checked),
                   details=notes)
     return findings
 
 
-@check("shell.conda_init", "shell", "conda's init block is in the start-up file of the shell you use", facts=("shell",))
+@check("shell.conda_init", "shell", N_("conda's init block is in the start-up file of the shell you use"), facts=("shell",))
 def conda_init(facts: Facts) -> Finding | None:
     """Conda installed but no init block anywhere; or the block only in a file the login shell
     (`$SHELL`) does not read, e.g. `.bashrc` with zsh (warn).
@@ -166,23 +179,25 @@ def conda_init(facts: Facts) -> Finding | None:
     # The full path works even where conda itself is not on PATH yet (no init block).
     conda_exe = conda.get("exe") or "conda"
     if wanted and wanted in with_block:
-        return ok(f"conda's init block is in ~/{wanted}, which your shell ({shell_name}) reads")
+        return ok(_("conda's init block is in {file}, which your shell ({shell}) reads").format(
+            file=f"~/{wanted}", shell=shell_name))
     if wanted and with_block:
         return warn(
-            f"conda's init block is in {', '.join('~/' + n for n in with_block)} but your shell is {shell_name}, "
-            f"which reads ~/{wanted}: `conda activate` will not work in new shells",
+            _("conda's init block is in {files} but your shell is {shell}, which reads {file}: {command} will not work "
+              "in new shells").format(files=join("~/" + n for n in with_block), shell=shell_name, file=f"~/{wanted}",
+                                      command="`conda activate`"),
             fix=f"{conda_exe} init {shell_name}",
         )
     if not with_block:
         return warn(
-            f"conda is installed ({conda_exe}) but no start-up file has its init block: `conda activate` fails with "
-            "'Run conda init before conda activate'",
-            fix=f"{conda_exe} init {shell_name or 'bash'}\nthen open a new shell",
+            _("conda is installed ({conda}) but no start-up file has its init block: {command} fails with {error}").format(
+                conda=conda_exe, command="`conda activate`", error="'Run conda init before conda activate'"),
+            fix=_("{command}\nthen open a new shell").format(command=f"{conda_exe} init {shell_name or 'bash'}"),
         )
-    return ok(f"conda's init block is in {', '.join('~/' + n for n in with_block)}")
+    return ok(_("conda's init block is in {files}").format(files=join("~/" + n for n in with_block)))
 
 
-@check("shell.login_reads_bashrc", "shell", "Login shells (ssh) also read ~/.bashrc", facts=("shell",))
+@check("shell.login_reads_bashrc", "shell", N_("Login shells (ssh) also read ~/.bashrc"), facts=("shell",))
 def login_reads_bashrc(facts: Facts) -> Finding | None:
     """The login file bash reads (the first of `~/.bash_profile`, `~/.bash_login`, `~/.profile`) does
     not source `~/.bashrc`, or none exists (warn).
@@ -208,11 +223,11 @@ def login_reads_bashrc(facts: Facts) -> Finding | None:
         if not info.get("exists"):
             continue
         if info.get("sources_bashrc"):
-            return ok(f"login shells read ~/{name}, which sources ~/.bashrc")
+            return ok(_("login shells read {file}, which sources ~/.bashrc").format(file=f"~/{name}"))
         return warn(
-            f"~/{name} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init "
-            "included, are skipped",
+            _("{file} does not source ~/.bashrc: over ssh (a login shell) your ~/.bashrc settings, conda init included, "
+              "are skipped").format(file=f"~/{name}"),
             fix=f"echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/{name}",
         )
-    return warn("there is no ~/.bash_profile, ~/.bash_login or ~/.profile, so login shells (ssh) never read ~/.bashrc",
+    return warn(_("there is no ~/.bash_profile, ~/.bash_login or ~/.profile, so login shells (ssh) never read ~/.bashrc"),
                    fix="echo '[ -f ~/.bashrc ] && . ~/.bashrc' >> ~/.profile")

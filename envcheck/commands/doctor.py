@@ -13,6 +13,7 @@ from envcheck.commands import common
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
 from envcheck.facts import default_collectors
+from envcheck.i18n import N_
 from envcheck.util import progress
 from envcheck.core import settings
 from envcheck.core.model import FactResult, Status
@@ -41,15 +42,15 @@ def _complete_only(incomplete: str) -> list[str]:
 
 
 def command(
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON report (schema in docs/json-schema.md)."),
-    markdown: bool = typer.Option(False, "--markdown", help="Print a Markdown report to paste into a bug report."),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show details for every finding and how long each collector took."),
-    list_only: bool = typer.Option(False, "--list-checks", help="List every check with a one-line description and exit."),
-    only: Optional[List[str]] = typer.Option(None, "--only", autocompletion=_complete_only, help="Run one area (e.g. proxy, driver, torch) or check id; repeat or comma-separate."),
-    python: Optional[str] = typer.Option(None, "--python", help="Diagnose another interpreter (e.g. a conda env's bin/python) without installing envcheck into it."),
-    offline: bool = typer.Option(False, "--offline", help="Make no network probes (proxy reachability)."),
-    timeout: float = typer.Option(60.0, "--probe-timeout", min=1.0, help="Seconds the torch probe may take to import torch and initialise CUDA."),
-    no_probe: bool = typer.Option(False, "--no-torch-probe", help="Do not import torch in the target interpreter (faster; torch checks are skipped)."),
+    json_out: bool = typer.Option(False, "--json", help=N_("Print a JSON report (schema in docs/json-schema.md).")),
+    markdown: bool = typer.Option(False, "--markdown", help=N_("Print a Markdown report to paste into a bug report.")),
+    verbose: bool = typer.Option(False, "-v", "--verbose", help=N_("Show details for every finding and how long each collector took.")),
+    list_only: bool = typer.Option(False, "--list-checks", help=N_("List every check with a one-line description and exit.")),
+    only: Optional[List[str]] = typer.Option(None, "--only", autocompletion=_complete_only, help=N_("Run one area (e.g. proxy, driver, torch) or check id; repeat or comma-separate.")),
+    python: Optional[str] = typer.Option(None, "--python", help=N_("Diagnose another interpreter (e.g. a conda env's bin/python) without installing envcheck into it.")),
+    offline: bool = typer.Option(False, "--offline", help=N_("Make no network probes (proxy reachability).")),
+    timeout: float = typer.Option(60.0, "--probe-timeout", min=1.0, help=N_("Seconds the torch probe may take to import torch and initialise CUDA.")),
+    no_probe: bool = typer.Option(False, "--no-torch-probe", help=N_("Do not import torch in the target interpreter (faster; torch checks are skipped).")),
 ) -> None:
     """Inspect this machine's PyTorch/CUDA environment and say how to fix each problem.
 

@@ -20,16 +20,19 @@ from envcheck.core.errors import UserError
 
 def list_checks(console: Console) -> None:
     """`envcheck doctor --list-checks`: every check by area, with where its code and docs are."""
+    from envcheck.i18n import _
+
     checks = all_checks()
     for area, title in AREAS.items():
         in_area = [c for c in checks.values() if c.area == area]
         if not in_area:
             continue
-        console.print(f"[bold]{area}[/bold] — {title}")
+        console.print(f"[bold]{area}[/bold] — {_(title)}")
         for c in in_area:
-            console.print(f"  {c.id:<32} {c.description}")
-            console.print(f"  {'':<32} [dim]code {c.source}   docs {c.docs_page}[/dim]")
-    console.print("\nMore on one check: envcheck explain CHECK_ID")
+            # Descriptions are translated where their module is converted (marked with N_()).
+            console.print(f"  {c.id:<32} {_(c.description)}")
+            console.print(f"  {'':<32} [dim]" + _("code {source}   docs {page}").format(source=c.source, page=c.docs_page) + "[/dim]")
+    console.print("\n" + _("More on one check: {command}").format(command="envcheck explain CHECK_ID"))
 
 
 def complete_check_ids(incomplete: str) -> list[str]:

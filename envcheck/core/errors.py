@@ -12,3 +12,17 @@ class UserError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+def error_line(message: str) -> str:
+    """The one line an error is printed as: `envcheck: error: MESSAGE` (the prefix in the current
+    language; the message is translated where it is raised)."""
+    from envcheck.i18n import _
+
+    return _("envcheck: error: {message}").format(message=message)
+
+
+def interrupted_line() -> str:
+    from envcheck.i18n import _
+
+    return _("envcheck: interrupted")

@@ -17,6 +17,7 @@ from envcheck import __version__
 from envcheck.checks import AREAS
 from envcheck.core.model import WHO_TEXT, Facts, Finding, Status
 from envcheck.core.redact import redact_data, redact_text
+from envcheck.i18n import _, join, ngettext
 
 SCHEMA_VERSION = 1
 
@@ -67,48 +68,76 @@ def summary_line(findings: list[Finding]) -> str:
     c = counts(findings)
     failing_areas = {f.area for f in findings if f.status is Status.FAIL and f.counts}
     warning_areas = {f.area for f in findings if f.status is Status.WARN and f.counts}
-    parts = [f"{c['ok']} ok", f"{c['warn']} warning{'s' if c['warn'] != 1 else ''}",
-             f"{c['fail']} failure{'s' if c['fail'] != 1 else ''}"]
+    parts = [_("{count} ok").format(count=c["ok"]),
+             ngettext("{count} warning", "{count} warnings", c["warn"]).format(count=c["warn"]),
+             ngettext("{count} failure", "{count} failures", c["fail"]).format(count=c["fail"])]
     if c["skip"]:
-        parts.append(f"{c['skip']} skipped")
+        parts.append(_("{count} skipped").format(count=c["skip"]))
     if c["silenced"]:
-        parts.append(f"{c['silenced']} silenced by settings")
-    line = ", ".join(parts)
+        parts.append(_("{count} silenced by settings").format(count=c["silenced"]))
+    line = join(parts)
     if failing_areas:
-        return f"Doctor found problems in {len(failing_areas)} area{'s' if len(failing_areas) != 1 else ''}: {line}."
+        n = len(failing_areas)
+        return ngettext("Doctor found problems in {count} area: {counts}.",
+                        "Doctor found problems in {count} areas: {counts}.", n).format(count=n, counts=line)
     if warning_areas:
-        return f"No failures; warnings in {len(warning_areas)} area{'s' if len(warning_areas) != 1 else ''}: {line}."
-    return f"No issues found: {line}."
+        n = len(warning_areas)
+        return ngettext("No failures; warnings in {count} area: {counts}.",
+                        "No failures; warnings in {count} areas: {counts}.", n).format(count=n, counts=line)
+    return _("No issues found: {counts}.").format(counts=line)
 
 
 def fix_label(finding: Finding) -> str:
-    """'fix', or 'fix (needs the machine's admin)' / 'fix (no admin needed)' when the finding says who."""
-    who = WHO_TEXT.get(finding.who or "")
-    return f"fix ({who})" if who else "fix"
+    """'fix', or 'fix (needs the machine's admin)' / 'fix (no admin needed)' when the finding says who
+    (the English of envcheck.core.model.WHO_TEXT), in the current language."""
+    if finding.who == "admin" and "admin" in WHO_TEXT:
+        return _("fix (needs the machine's admin)")
+    if finding.who == "you" and "you" in WHO_TEXT:
+        return _("fix (no admin needed)")
+    return _("fix")
+
+
+def fix_prefix(finding: Finding) -> str:
+    """The label with its colon, as the language writes it: 'fix: ' / '修复：'."""
+    return _("{label}: ").format(label=fix_label(finding))
+
+
+def area_title(area: str) -> str:
+    """An area's title (envcheck.checks.AREAS) in the current language."""
+    return _(AREAS[area])
+
+
+def status_word(status: Status) -> str:
+    """OK/WARN/FAIL/SKIP as the terminal and Markdown reports show it (JSON keeps status.value)."""
+    return {Status.OK: _("OK"), Status.WARN: _("WARN"), Status.FAIL: _("FAIL"), Status.SKIP: _("SKIP")}[status]
 
 
 def render_terminal(console: Console, facts: Facts, findings: list[Finding], python: str, verbose: bool) -> None:
-    console.print(f"[bold]envcheck doctor[/bold] {__version__} · diagnosing {escape(redact_text(python))}")
+    from rich.cells import cell_len
+
+    console.print(_("{command} {version} · diagnosing {python}").format(
+        command="[bold]envcheck doctor[/bold]", version=__version__, python=escape(redact_text(python))))
     if not verbose:
-        console.print("[dim](run with -v for details of every finding)[/dim]")
+        console.print("[dim]" + _("(run with -v for details of every finding)") + "[/dim]")
     for area, items in _by_area(findings).items():
         counted = [f for f in items if f.counts] or items
         worst = max(counted, key=lambda f: f.status.rank).status
         mark, colour = MARKS[worst]
         console.print()
-        console.print(f"[{colour}]\\[{mark}][/{colour}] [bold]{AREAS[area]}[/bold]")
+        console.print(f"[{colour}]\\[{mark}][/{colour}] [bold]{escape(area_title(area))}[/bold]")
         for f in items:
             if not f.counts:
                 # Listed, never hidden: the user sees what a setting keeps out of the verdict.
-                console.print(f"    [dim]~ {f.status.value.upper()} {escape(redact_text(f.summary))} "
-                              f"(silenced by {escape(f.silenced_by or '')})[/dim]" + (f" [dim]({f.id})[/dim]" if verbose else ""))
+                console.print("    [dim]" + _("~ {status} {summary} (silenced by {setting})").format(
+                    status=status_word(f.status), summary=escape(redact_text(f.summary)), setting=escape(f.silenced_by or ""))
+                    + "[/dim]" + (f" [dim]({f.id})[/dim]" if verbose else ""))
                 continue
             mark, colour = MARKS[f.status]
             console.print(f"    [{colour}]{mark}[/{colour}] {escape(redact_text(f.summary))}" + (f" [dim]({f.id})[/dim]" if verbose else ""))
             if f.fix and f.status in (Status.WARN, Status.FAIL):
-                label = fix_label(f)
+                first = fix_prefix(f)
                 for i, line in enumerate(redact_text(f.fix).splitlines()):
-                    prefix = f"{label}: " if i == 0 else " " * (len(label) + 2)
+                    prefix = first if i == 0 else " " * cell_len(first)
                     console.print(f"        [cyan]{escape(prefix)}[/cyan]{escape(line)}")
             if verbose or f.status is Status.FAIL:
                 for d in f.details if verbose else f.details[:3]:
@@ -117,14 +146,16 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
     if verbose:
         _print_settings(console, facts)
         console.print()
-        console.print("[bold]Collectors[/bold]")
+        console.print("[bold]" + _("Collectors") + "[/bold]")
         for r in sorted(facts.values(), key=lambda r: r.name):
-            state = "ok" if r.ok else f"[red]failed[/red]: {escape(redact_text(r.error or ''))}"
+            state = _("ok") if r.ok else _("{failed}: {error}").format(
+                failed="[red]" + _("failed") + "[/red]", error=escape(redact_text(r.error or "")))
             console.print(f"    {r.name:<12} {r.duration_s:6.2f}s  {state}")
     elif failed:
         console.print()
-        names = ", ".join(r.name for r in failed)
-        console.print(f"[yellow]Some facts could not be collected ({escape(names)}); run with -v to see why.[/yellow]")
+        names = join(r.name for r in failed)
+        console.print("[yellow]" + _("Some facts could not be collected ({collectors}); run with -v to see why.").format(
+            collectors=escape(names)) + "[/yellow]")
     console.print()
     console.print(summary_line(findings))
 
@@ -136,12 +167,14 @@ def _print_settings(console: Console, facts: Facts) -> None:
     if not data:
         return
     console.print()
-    console.print("[bold]Settings[/bold]")
+    console.print("[bold]" + _("Settings") + "[/bold]")
     changed = {name: source for name, source in (data.get("sources") or {}).items() if source != DEFAULT_SOURCE}
     if not changed:
-        console.print("    all at their defaults (no config file, no \\[tool.envcheck] in a pyproject.toml)")
+        console.print("    " + _("all at their defaults (no config file, no {table} in a pyproject.toml)").format(
+            table="\\[tool.envcheck]"))
     for name, source in changed.items():
-        console.print(f"    {name} = {escape(str(data['values'][name]))}  [dim](from {escape(source)})[/dim]")
+        console.print(f"    {name} = {escape(str(data['values'][name]))}  [dim]"
+                      + _("(from {source})").format(source=escape(source)) + "[/dim]")
 
 
 def render_markdown(facts: Facts, findings: list[Finding], python: str) -> str:
@@ -149,26 +182,27 @@ def render_markdown(facts: Facts, findings: list[Finding], python: str) -> str:
     lines = [
         f"### envcheck doctor {__version__}",
         "",
-        f"- target python: `{python}`",
-        f"- host: {platform.system()} {platform.release()} ({platform.machine()})",
-        f"- result: {summary_line(findings)}",
+        "- " + _("target python: {python}").format(python=f"`{python}`"),
+        "- " + _("host: {system} {release} ({machine})").format(
+            system=platform.system(), release=platform.release(), machine=platform.machine()),
+        "- " + _("result: {summary}").format(summary=summary_line(findings)),
         "",
     ]
     for area, items in _by_area(findings).items():
-        lines.append(f"#### {AREAS[area]}")
+        lines.append(f"#### {area_title(area)}")
         lines.append("")
         for f in items:
-            silenced = f" (silenced by {f.silenced_by})" if not f.counts else ""
-            lines.append(f"- **{f.status.value.upper()}**{silenced} `{f.id}`: {f.summary}")
+            silenced = " " + _("(silenced by {setting})").format(setting=f.silenced_by) if not f.counts else ""
+            lines.append(f"- **{status_word(f.status)}**{silenced} `{f.id}`: {f.summary}")
             if f.fix and f.status in (Status.WARN, Status.FAIL):
-                label = fix_label(f)
-                lines.append(f"  - {label}: `{f.fix}`" if "\n" not in f.fix else f"  - {label}:\n\n    ```\n    " + f.fix.replace("\n", "\n    ") + "\n    ```")
+                prefix = fix_prefix(f)
+                lines.append(f"  - {prefix}`{f.fix}`" if "\n" not in f.fix else f"  - {prefix.rstrip()}\n\n    ```\n    " + f.fix.replace("\n", "\n    ") + "\n    ```")
             for d in f.details:
                 lines.append(f"  - {d}")
         lines.append("")
     failed = [r for r in facts.values() if not r.ok]
     if failed:
-        lines.append("#### Facts that could not be collected")
+        lines.append("#### " + _("Facts that could not be collected"))
         lines.append("")
         for r in failed:
             lines.append(f"- `{r.name}`: {r.error}")

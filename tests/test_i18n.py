@@ -1,0 +1,387 @@
+"""Translations (issue #11): language choice, catalog completeness, and Chinese output of the parts
+converted so far (the doctor report frame, --list-checks headers, the error lines, the top-level and
+doctor --help, and the shell and terminal checks). English output is covered byte for byte by every
+other test file; here: the same facts give the same ids and statuses in both languages."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+
+from _cli import run_cli
+from envcheck import i18n
+from envcheck.checks import AREAS, select, run_checks
+from envcheck.core.model import FactResult, Facts, Status
+
+# --- language choice ---------------------------------------------------------------------------
+
+LOCALE_TABLE = [
+    # (environment, --lang, chosen with the locale switched on)
+    ({}, None, "en"),
+    ({"LANG": "zh_CN.UTF-8"}, None, "zh"),
+    ({"LANG": "zh_SG.UTF-8"}, None, "zh"),
+    ({"LANG": "zh_TW.UTF-8"}, None, "zh"),  # Traditional reads Simplified until a zh_TW catalog exists
+    ({"LANG": "zh_HK.UTF-8"}, None, "zh"),
+    ({"LANG": "en_US.UTF-8"}, None, "en"),
+    ({"LANG": "de_DE.UTF-8"}, None, "en"),
+    ({"LANG": "C.UTF-8"}, None, "en"),
+    ({"LC_MESSAGES": "zh_CN.UTF-8"}, None, "zh"),
+    ({"LC_ALL": "zh_CN.UTF-8"}, None, "zh"),
+    # LC_ALL before LC_MESSAGES before LANG
+    ({"LC_ALL": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8", "LANG": "zh_CN.UTF-8"}, None, "en"),
+    ({"LC_ALL": "", "LC_MESSAGES": "zh_CN.UTF-8", "LANG": "en_US.UTF-8"}, None, "zh"),
+    ({"LC_MESSAGES": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, None, "en"),
+    # LANGUAGE first, unless the locale is C/POSIX (or unset)
+    ({"LANGUAGE": "zh_CN:en", "LANG": "en_US.UTF-8"}, None, "zh"),
+    ({"LANGUAGE": "en:zh_CN", "LANG": "zh_CN.UTF-8"}, None, "en"),
+    ({"LANGUAGE": "fr:zh_CN", "LANG": "en_US.UTF-8"}, None, "zh"),
+    ({"LANGUAGE": "fr", "LANG": "zh_CN.UTF-8"}, None, "en"),
+    ({"LANGUAGE": "zh_CN", "LANG": "C"}, None, "en"),
+    ({"LANGUAGE": "zh_CN", "LC_ALL": "POSIX"}, None, "en"),
+    ({"LANGUAGE": "zh_CN"}, None, "en"),
+    # ENVCHECK_LANG over the locale, --lang over both; English can be forced in a Chinese locale
+    ({"ENVCHECK_LANG": "zh", "LANG": "en_US.UTF-8"}, None, "zh"),
+    ({"ENVCHECK_LANG": "en", "LANG": "zh_CN.UTF-8"}, None, "en"),
+    ({"ENVCHECK_LANG": "en", "LANGUAGE": "zh_CN", "LC_ALL": "zh_CN.UTF-8"}, None, "en"),
+    ({"ENVCHECK_LANG": "klingon", "LANG": "zh_CN.UTF-8"}, None, "zh"),
+    ({"LANG": "zh_CN.UTF-8"}, "en", "en"),
+    ({"ENVCHECK_LANG": "zh"}, "en", "en"),
+    ({"ENVCHECK_LANG": "en"}, "zh", "zh"),
+    ({}, "zh_CN", "zh"),
+    ({}, "zh-TW", "zh"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _reset_language():
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
+
+
+@pytest.mark.parametrize("environ,option,expected", LOCALE_TABLE)
+def test_language_choice_with_the_locale_switched_on(environ, option, expected):
+    assert i18n.choose_language(option, environ, locale_auto=True) == expected
+
+
+@pytest.mark.parametrize("environ,option,expected", LOCALE_TABLE)
+def test_while_locale_auto_is_off_only_lang_and_envcheck_lang_choose_chinese(environ, option, expected):
+    explicit = i18n.normalize(option) or i18n.normalize(environ.get("ENVCHECK_LANG"))
+    assert i18n.choose_language(option, environ, locale_auto=False) == (explicit or "en")
+
+
+def test_locale_auto_is_off_until_every_module_is_converted():
+    # docs/i18n.md: a Chinese locale gives English until the catalog covers the whole doctor.
+    assert i18n.LOCALE_AUTO is False
+    assert i18n.choose_language(None, {"LANG": "zh_CN.UTF-8"}) == "en"
+
+
+def test_set_and_current_language():
+    assert i18n.set_language("zh") == "zh" and i18n.current_language() == "zh"
+    assert i18n._("Settings") == "设置"
+    assert i18n.ngettext("{count} warning", "{count} warnings", 2).format(count=2) == "2 项警告"
+    assert i18n.set_language("en") == "en"
+    assert i18n._("Settings") == "Settings"
+    assert i18n.ngettext("{count} warning", "{count} warnings", 1) == "{count} warning"
+    assert i18n.ngettext("{count} warning", "{count} warnings", 2) == "{count} warnings"
+    assert i18n._("not a message in the catalog") == "not a message in the catalog"
+
+
+# --- the catalog -------------------------------------------------------------------------------
+
+babel = pytest.importorskip("babel")
+from envcheck.i18n import catalog as tools  # noqa: E402 - needs Babel
+
+
+def _problems(kind: str) -> list[str]:
+    return [p for p in tools.problems("zh") if p.startswith(kind)]
+
+
+def test_every_message_has_a_chinese_translation():
+    messages = [m for m in tools.read("zh") if m.id]
+    assert len(messages) > 90
+    assert _problems("untranslated") == [] and _problems("fuzzy") == []
+
+
+def test_placeholders_are_named_and_identical_in_both_languages():
+    assert [p for p in tools.problems("zh") if "placeholder" in p or "format string" in p] == []
+    assert tools.placeholders("{count} of {total}") == ["count", "total"]
+    assert tools.placeholders("{} and {0}") == ["", "0"]
+
+
+def test_the_catalog_holds_exactly_the_messages_in_the_code():
+    # Extraction compared with the .po: a new _() without `python -m envcheck.i18n extract` fails here.
+    extracted = {m.id for m in tools.extract_template() if m.id}
+    in_catalog = {m.id for m in tools.read("zh") if m.id}
+    assert extracted - in_catalog == set(), "run `python -m envcheck.i18n extract`"
+    assert in_catalog - extracted == set(), "run `python -m envcheck.i18n extract`"
+    for converted in ("envcheck/checks/shell.py", "envcheck/checks/terminal.py", "envcheck/core/render.py",
+                      "envcheck/core/errors.py", "envcheck/cli.py"):
+        assert any(converted in (loc for loc, _ in m.locations) for m in tools.extract_template()), converted
+
+
+def test_the_compiled_catalog_is_up_to_date_with_the_po():
+    assert [p for p in tools.problems("zh") if ".mo" in p] == [], "run `python -m envcheck.i18n compile`"
+
+
+def test_check_command_reports_a_complete_catalog(capsys):
+    from envcheck.i18n.__main__ import main
+
+    assert main(["check"]) == 0
+    assert "complete" in capsys.readouterr().out
+    assert main(["nonsense"]) == 2
+
+
+# --- "no English sentence" helper --------------------------------------------------------------
+
+# The commands the converted parts print (fixes, the report's header), taken out before looking
+# for English: commands are never translated.
+COMMANDS = ("envcheck doctor", "envcheck explain", "tmux new -s train", "tmux attach -t train",
+            "sudo apt install tmux", "conda install -c conda-forge tmux", "init bash", "init zsh")
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_NAMES = {"PyTorch", "Python", "Shell", "NVIDIA", "CUDA", "cuDNN", "NCCL", "GPU", "SSH", "ssh", "root"}
+
+
+def english_sentences(text: str, commands=COMMANDS) -> list[str]:
+    """Runs of 3+ English words left in text once code spans, quoted strings, the given commands,
+    paths and identifiers (anything with / ~ = _ . : $ @ - or a digit), ALL-CAPS names and product
+    names are taken out. Chinese characters and full-width punctuation end a run."""
+    found = []
+    for line in text.splitlines():
+        line = re.sub(r"`[^`]*`", " ", line)
+        line = re.sub(r"'[^']*'|\"[^\"]*\"", " ", line)
+        for command in commands:
+            line = line.replace(command, " ")
+        line = re.sub(r"[^\s%s]*[/~=_.:$@\\\d-][^\s%s]*" % (_CJK, _CJK), " ", line)
+        line = " ".join(w for w in line.split(" ") if w not in _NAMES and not re.fullmatch(r"[A-Z]{2,}", w))
+        found += [m.group(0) for m in re.finditer(r"[A-Za-z]+(?:[ \t]+[A-Za-z]+){2,}", line)]
+    return found
+
+
+def test_the_english_sentence_helper():
+    assert english_sentences("tmux is not installed") == ["tmux is not installed"]
+    assert english_sentences("没有失败项；Doctor found problems") == ["Doctor found problems"]
+    assert english_sentences("no proxy set (environment, pip config, ~/.condarc)") != []
+    assert english_sentences("不在 tmux 或 screen 中：训练会被终止") == []
+    assert english_sentences("修复：tmux new -s train   （按 Ctrl-b d 脱离会话，之后用 tmux attach -t train 重新连上）") == []
+    assert english_sentences("  • ~/.bashrc:3: export CUDA_VISIBLE_DEVICES=1") == []
+    assert english_sentences("把 ~/.bashrc 第 4 行移到 '>>> conda initialize >>>' 代码块之前：export PATH=\"$PATH:DIR\"") == []
+    assert english_sentences("envcheck doctor 0.1.0 · 正在诊断 /home/u/.venv/bin/python") == []
+    assert english_sentences("/home/u/miniconda3/bin/conda init bash") == []
+
+
+# --- Chinese output of the converted parts -----------------------------------------------------
+
+
+def _assignment(line, name, text, parts):
+    return {"file": "/home/u/.bashrc", "line": line, "name": name, "exported": True, "text": text,
+            "in_conda_block": False, "parts": parts}
+
+
+def _shell(assignments=(), conda_lines=None, shell="bash", conda_installed=False, **files):
+    base = {
+        ".bashrc": {"path": "/home/u/.bashrc", "exists": True, "conda_init": conda_lines is not None,
+                    "conda_init_lines": conda_lines, "sources_bashrc": False, "assignments": list(assignments)},
+        ".bash_profile": {"path": "/home/u/.bash_profile", "exists": False},
+        ".profile": {"path": "/home/u/.profile", "exists": True, "conda_init": False, "conda_init_lines": None,
+                     "sources_bashrc": True, "assignments": []},
+        ".zshrc": {"path": "/home/u/.zshrc", "exists": False},
+    }
+    base.update(files)
+    return {"login_shell": f"/bin/{shell}", "login_shell_name": shell, "files": base,
+            "conda": {"installed": conda_installed, "exe": "/home/u/miniconda3/bin/conda" if conda_installed else None}}
+
+
+BROKEN_ASSIGNMENTS = [
+    _assignment(3, "CUDA_VISIBLE_DEVICES", "export CUDA_VISIBLE_DEVICES=1", [{"dir": "1"}]),
+    _assignment(4, "https_proxy", "export https_proxy=http://10.0.0.1:3128", []),
+    _assignment(5, "PATH", "export PATH=/opt/tools/bin", [{"dir": "/opt/tools/bin", "replaces_old_value": True}]),
+    _assignment(6, "PATH", "export PATH=/opt/missing/bin:$PATH", [{"dir": "/opt/missing/bin", "exists": False}]),
+    _assignment(7, "LD_LIBRARY_PATH", "export LD_LIBRARY_PATH=/opt/nolib:$LD_LIBRARY_PATH",
+                [{"dir": "/opt/nolib", "exists": False}]),
+    _assignment(30, "PATH", "export PATH=/opt/py/bin:$PATH",
+                [{"dir": "/opt/py/bin", "prepended": True, "python_executables": ["python", "pip"]}]),
+]
+
+SCENARIOS = {
+    "healthy": dict(shell=_shell(conda_lines=[10, 20], conda_installed=True),
+                    terminal={"in_tmux": True, "tmux_session": "train", "tmux_installed": True}),
+    "healthy-screen": dict(shell=_shell([_assignment(7, "LD_LIBRARY_PATH", "export LD_LIBRARY_PATH=/opt/nolib",
+                                                     [{"dir": "/opt/nolib", "exists": False}])]),
+                           terminal={"in_screen": True, "screen_session": "123.pts", "tmux_installed": True}),
+    "broken": dict(shell=_shell(BROKEN_ASSIGNMENTS, conda_lines=[10, 20], conda_installed=True,
+                                **{".profile": {"path": "/home/u/.profile", "exists": True, "sources_bashrc": False,
+                                                "assignments": []}}),
+                   terminal={"over_ssh": True, "tmux_installed": False, "screen_installed": True}),
+    "no-conda-init": dict(shell=_shell(conda_installed=True, **{".profile": {"path": "/home/u/.profile", "exists": False}}),
+                          terminal={"tmux_installed": False}),
+    "zsh": dict(shell=_shell(conda_lines=[1, 9], conda_installed=True, shell="zsh"), terminal={}),
+}
+
+
+def _facts(scenario: str, settings: dict | None = None) -> Facts:
+    data = SCENARIOS[scenario]
+    facts = Facts.of(shell=data["shell"], terminal=data["terminal"] or {"tmux_installed": True},
+                     env={"vars": {}}, nvidia={"gpus": [{"index": 0}]})
+    if settings is not None:
+        facts["settings"] = FactResult("settings", True, data=settings)
+    return facts
+
+
+def _findings(facts: Facts):
+    return run_checks(select(["shell", "terminal"]), facts)
+
+
+def _terminal(language: str, scenario: str, verbose: bool = False, width: int = 80, silence: bool = True) -> str:
+    from envcheck.core.render import render_terminal
+
+    i18n.set_language(language)
+    facts = _facts(scenario, settings={"values": {"ignore": ["terminal.tmux_installed"]},
+                                       "sources": {"ignore": "/home/u/.config/envcheck/config.toml"}} if silence else None)
+    findings = _findings(facts)
+    for f in findings:
+        if f.id == "terminal.tmux_installed" and silence:
+            f.silenced_by = "/home/u/.config/envcheck/config.toml"
+    # A collector's own error text is not converted yet (envcheck/facts/): an identifier here.
+    facts["broken-collector"] = FactResult("broken-collector", False, error="TimeoutExpired")
+    out = io.StringIO()
+    render_terminal(Console(file=out, width=width, color_system=None, highlight=False), facts, findings,
+                    "/home/u/.venv/bin/python", verbose)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("verbose", [False, True])
+def test_chinese_report_of_the_converted_checks_has_no_english_sentence(scenario, verbose):
+    text = _terminal("zh", scenario, verbose)
+    assert english_sentences(text) == [], text
+    assert re.search(r"[\u4e00-\u9fff]", text)
+    english = _terminal("en", scenario, verbose)
+    assert english_sentences(english), english  # the helper does see English
+
+
+def test_the_broken_scenario_reaches_every_shell_and_terminal_message():
+    findings = _findings(_facts("broken")) + _findings(_facts("no-conda-init")) + _findings(_facts("zsh"))
+    warned = {f.id for f in findings if f.status is Status.WARN}
+    assert warned == {"shell.cuda_visible_devices", "shell.path_exports", "shell.conda_init",
+                      "shell.login_reads_bashrc", "terminal.session", "terminal.tmux_installed"}
+
+
+def test_chinese_markdown_frame_has_no_english_sentence():
+    from envcheck.core.render import render_markdown
+
+    i18n.set_language("zh")
+    facts = _facts("broken")
+    text = render_markdown(facts, _findings(facts), "/home/u/.venv/bin/python")
+    # The host line names the kernel (e.g. "Linux 6.1.0-18-amd64 (x86_64)"); everything else is ours.
+    assert english_sentences("\n".join(l for l in text.splitlines() if not l.startswith("- 主机"))) == [], text
+    assert "#### Shell 启动文件" in text and "修复" in text
+
+
+def test_chinese_fix_continuation_lines_line_up_under_the_wide_label():
+    text = _terminal("zh", "broken", silence=False)
+    lines = text.splitlines()
+    i = next(i for i, line in enumerate(lines) if "修复：sudo apt install tmux" in line)
+    # the second line of the fix starts where the first line's text starts, in cells
+    start = cell_len(lines[i][:lines[i].index("sudo")])
+    assert lines[i + 1][:start].strip() == "" and cell_len(lines[i + 1][:start]) == start
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_chinese_report_fits_80_columns(scenario):
+    # CJK characters take two cells: rich must wrap by cells, not characters.
+    for verbose in (False, True):
+        text = _terminal("zh", scenario, verbose, width=80)
+        assert all(cell_len(line) <= 80 for line in text.splitlines()), text
+    wide = _terminal("zh", "broken", width=200)
+    assert any(cell_len(line) > 80 for line in wide.splitlines())  # so the 80-column run had to wrap
+
+
+def test_json_has_the_same_ids_and_statuses_in_both_languages():
+    from envcheck.core.render import report_dict
+
+    reports = {}
+    for language in ("en", "zh"):
+        i18n.set_language(language)
+        facts = _facts("broken")
+        reports[language] = report_dict(facts, _findings(facts), "/usr/bin/python3")
+    shape = {lang: [(c["id"], c["area"], c["status"], c["who"], c["silenced_by"], bool(c["fix"]), len(c["details"]))
+                    for c in doc["checks"]] for lang, doc in reports.items()}
+    assert shape["en"] == shape["zh"]
+    assert reports["en"]["summary"] == reports["zh"]["summary"]
+    # The text fields are in the language of the run (docs/i18n.md).
+    assert all(re.search(r"[\u4e00-\u9fff]", c["summary"]) for c in reports["zh"]["checks"])
+    assert not any(re.search(r"[\u4e00-\u9fff]", c["summary"]) for c in reports["en"]["checks"])
+
+
+def test_doctor_json_from_the_command_line_in_both_languages(capsys, monkeypatch):
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    docs = {}
+    for language in ("en", "zh"):
+        code, out, _err = run_cli(["doctor", "--only", "shell,terminal", "--json", "--offline", "--no-torch-probe",
+                                   "--lang", language], capsys)
+        assert code in (0, 1)
+        docs[language] = json.loads(out)
+    assert [(c["id"], c["status"]) for c in docs["en"]["checks"]] == [(c["id"], c["status"]) for c in docs["zh"]["checks"]]
+    assert docs["en"]["summary"] == docs["zh"]["summary"]
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_a_chinese_locale_alone_keeps_english_while_locale_auto_is_off(capsys, monkeypatch):
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    _code, zh_locale, _ = run_cli(["doctor", "--help"], capsys)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    _code, c_locale, _ = run_cli(["doctor", "--help"], capsys)
+    assert zh_locale == c_locale and "Inspect this machine" in zh_locale
+
+
+def test_help_in_chinese_and_back_to_english(capsys, monkeypatch):
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    code, out, _ = run_cli(["doctor", "--help", "--lang", "zh"], capsys)
+    assert code == 0
+    assert "检查本机的 PyTorch/CUDA 环境" in out and "选项" in out and "输出 JSON 报告" in out
+    assert "显示此帮助信息并退出" in out and "Inspect this machine" not in out
+    code, out, _ = run_cli(["--lang", "zh", "--help"], capsys)
+    assert code == 0 and "第一个要运行的工具" in out and "命令" in out
+    monkeypatch.setenv("ENVCHECK_LANG", "zh")
+    code, out, _ = run_cli(["doctor", "--help"], capsys)
+    assert "检查本机的" in out
+    code, out, _ = run_cli(["doctor", "--help", "--lang", "en"], capsys)
+    assert code == 0 and "Inspect this machine" in out and "Options" in out and "检查" not in out
+
+
+def test_list_checks_headers_in_chinese(capsys):
+    code, out, _ = run_cli(["doctor", "--list-checks", "--lang", "zh"], capsys)
+    assert code == 0
+    assert "shell — Shell 启动文件" in out and "terminal — 终端会话" in out
+    assert "查看某个检查项的详细说明：envcheck explain CHECK_ID" in out
+    assert "在 tmux 或 screen 中运行" in out
+    for area in AREAS:
+        assert re.search(rf"^{area} — .*[\u4e00-\u9fff]|^{area} — PyTorch$", out, re.M), area
+
+
+def test_error_lines_in_chinese(capsys, monkeypatch):
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    code, _out, err = run_cli(["doctor", "--no-such-flag", "--lang", "zh"], capsys)
+    assert code == 2 and err.startswith("envcheck: 错误：") and "参见 `envcheck doctor --help`。" in err
+    code, _out, err = run_cli(["doctor", "--only", "nonsense", "--lang", "zh"], capsys)
+    assert code == 2 and err.startswith("envcheck: 错误：--only nonsense")
+    code, _out, err = run_cli(["doctor", "--only", "nonsense"], capsys)
+    assert code == 2 and err.startswith("envcheck: error: --only nonsense")
+
+
+def test_an_unknown_language_is_a_usage_error(capsys):
+    code, _out, err = run_cli(["doctor", "--lang", "fr", "--list-checks"], capsys)
+    assert code == 2 and "'fr'" in err and "zh or en" in err and "Traceback" not in err
