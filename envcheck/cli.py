@@ -135,16 +135,34 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _command_being_run(argv: list[str]) -> str | None:
-    """The command named by argv when it is the first argument (`envcheck doctor ...`); None for
-    anything else (`envcheck --help`, shell completion), which then gets every command."""
+# Options of `envcheck` itself that take a value, so may come before the command's name.
+_ROOT_OPTIONS_WITH_VALUE = ("--lang",)
+
+
+def _command_position(argv: list[str]) -> int | None:
+    """Where the command's name is in argv (`envcheck doctor ...`, `envcheck --lang zh doctor
+    ...`); None for anything else (`envcheck --help`, shell completion), which then gets every
+    command."""
     import os
 
     if any(key.startswith("_ENVCHECK_COMPLETE") for key in os.environ):
         return None
-    if argv and argv[0] in {name for name, _ in COMMANDS}:
-        return argv[0]
+    i = 0
+    while i < len(argv):
+        if argv[i] in _ROOT_OPTIONS_WITH_VALUE:
+            i += 2
+        elif any(argv[i].startswith(option + "=") for option in _ROOT_OPTIONS_WITH_VALUE):
+            i += 1
+        else:
+            break
+    if i < len(argv) and argv[i] in {name for name, _ in COMMANDS}:
+        return i
     return None
+
+
+def _command_being_run(argv: list[str]) -> str | None:
+    position = _command_position(argv)
+    return None if position is None else argv[position]
 
 
 def _plain_coercion(command) -> None:
@@ -314,7 +332,7 @@ def main() -> None:
     # Called by the console script or `python -m envcheck` (not by a test calling main()).
     as_program = sys._getframe(1).f_globals.get("__name__") == "__main__"
     if running == "doctor":
-        _start_doctor_early(argv[1:])
+        _start_doctor_early(argv[_command_position(argv) + 1:])
     try:
         _main(running)
     except SystemExit as exc:

@@ -294,3 +294,17 @@ def test_early_pyinfo_is_adopted_by_the_python_collector():
         runner.discard_early()
     assert error is None and data["executable"] and data["distributions"]
     assert early.proc.returncode == 0
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["doctor", "--json"], "doctor"),
+    (["--lang", "zh", "doctor", "--json"], "doctor"),
+    (["--lang=en", "doctor"], "doctor"),
+    (["--help"], None),
+    (["--lang", "doctor"], None),  # "doctor" is --lang's value here, and no command follows
+    (["explain", "doctor"], "explain"),
+])
+def test_the_command_is_found_after_envchecks_own_options(argv, expected):
+    from envcheck.cli import _command_being_run
+
+    assert _command_being_run(argv) == expected
