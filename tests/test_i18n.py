@@ -340,7 +340,13 @@ MODULE_WORLDS = {
     "proxy": ["baseline-clean-debian-home", "fa-proxy-with-no-proxy-localhost", "missed-proxy-case-mismatch",
               "missed-https-scheme-proxy-env", "missed-socks-proxy-without-pysocks", "missed-proxy-without-no-proxy",
               "net-pip-conf-https-proxy", "net-condarc-https-proxy"],
+    "path": ["baseline-clean-debian-home", "fa-debian-default-home-snap-path", "fa-duplicate-path-entries",
+             "fa-ld-library-path-missing-cuda-folder", "fa-home-bin-python-symlink", "missed-ld-preload"],
 }
+
+
+def _hit(folder, name):
+    return {"dir": folder, "path": f"{folder}/{name}", "realpath": f"{folder}/{name}"}
 
 
 def _proxy_variable(value, kind, **extra):
@@ -377,6 +383,39 @@ MODULE_FACTS = {
         "only-tools": dict(proxy={"variables": {}, "pip_config": {"proxy": {"url": "http://10.0.0.1:3128"}}}),
         "pip-config-https": dict(proxy={"variables": {}, "pip_config": {"proxy": {"url": "https://10.0.0.1:3128"}}}),
         "not-collected": dict(),
+    },
+    "path": {
+        "broken": dict(paths={
+            "path": [{"dir": "/opt/missing/bin", "is_dir": False}, {"dir": "", "is_dir": False},
+                     {"dir": "/usr/games", "is_dir": False, "distro_default": True},
+                     {"dir": "/usr/bin", "is_dir": True}, {"dir": "/usr/bin", "is_dir": True, "duplicate_of": 3}],
+            "shadowed": {
+                "nvcc": [_hit("/usr/local/cuda/bin", "nvcc"), _hit("/usr/bin", "nvcc")],
+                "pip": [_hit("/home/u/.local/bin", "pip"), _hit("/usr/bin", "pip")],
+                "torchrun": [_hit("/opt/conda/bin", "torchrun")],
+                "python": [_hit("/home/u/.venv/bin", "python")],
+            },
+            "ld_library_path_set": True,
+            "ld_library_path": [
+                {"dir": "/usr/local/cuda-11.8/lib64", "exists": True, "cuda_libraries": ["libcudart.so.11.0"],
+                 "cuda_version": "11.8"},
+                {"dir": "/opt/libs", "exists": True, "cuda_libraries": ["libcublas.so"], "cuda_version": None},
+                {"dir": "/usr/local/cuda-12.1/lib64", "exists": True, "cuda_libraries": ["libcudart.so.12"],
+                 "cuda_version": "12.1"},
+                {"dir": "/usr/local/cuda-10.2/lib64", "exists": False}],
+            "ld_preload": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
+        }, torch={"version": "2.3.0+cu121", "cuda": "12.1"}),
+        "empty-path-no-torch": dict(paths={
+            "path": [], "ld_library_path_set": True,
+            "ld_library_path": [{"dir": "/usr/local/cuda/lib64", "exists": True, "cuda_libraries": ["libcudart.so.12"],
+                                 "cuda_version": "12.4"}]}),
+        "cpu-torch": dict(paths={
+            "path": [{"dir": "/usr/bin", "is_dir": True}, {"dir": "/snap/bin", "is_dir": False, "distro_default": True}],
+            "shadowed": {"python": [_hit("/usr/bin", "python"), _hit("/home/u/bin", "python")]},
+            "ld_library_path_set": True,
+            "ld_library_path": [{"dir": "/usr/local/cuda/lib64", "exists": True, "cuda_libraries": ["libcudart.so.12"],
+                                 "cuda_version": "12.4"}, {"dir": "/opt/empty", "exists": True, "cuda_libraries": []}]},
+            torch={"version": "2.3.0+cpu", "cuda": None}),
     },
 }
 

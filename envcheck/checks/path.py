@@ -1,5 +1,10 @@
 """PATH and library-path checks: missing and duplicate entries, shadowed executables, CUDA
-libraries on LD_LIBRARY_PATH that do not match torch, LD_PRELOAD."""
+libraries on LD_LIBRARY_PATH that do not match torch, LD_PRELOAD.
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix goes through _()
+or ngettext(), the descriptions are marked with N_(); folders, commands and variable names are
+placeholders or stay literally inside the message.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ import os
 
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.core.model import Facts, Finding
+from envcheck.i18n import N_, _, join, ngettext
 
 # Several copies of these are a problem in themselves: the first one decides which CUDA toolkit
 # builds extensions, or which environment a distributed run starts in.
 _SHADOW_MATTERS = ("nvcc", "torchrun", "nvidia-smi")
 
 
-@check("path.missing_dirs", "path", "PATH entries that do not exist", facts=("paths",))
+@check("path.missing_dirs", "path", N_("PATH entries that do not exist"), facts=("paths",))
 def missing_dirs(facts: Facts) -> Finding | None:
     """`PATH` entries that do not exist, and empty or relative entries (warn); an empty `PATH` (fail).
     Folders that distributions' default PATHs and skeleton files name whether or not they exist
@@ -29,29 +35,33 @@ def missing_dirs(facts: Facts) -> Finding | None:
     if entries is None:
         return None
     if not entries:
-        return fail("PATH is empty: no command can be found",
-                       fix='export PATH=/usr/local/bin:/usr/bin:/bin   (then fix the line in ~/.bashrc that cleared it)')
-    relative = [e["dir"] or "(empty entry = current folder)" for e in entries if not e["dir"].startswith("/")]
+        return fail(_("PATH is empty: no command can be found"),
+                    fix=_("{command}   (then fix the line in ~/.bashrc that cleared it)").format(
+                        command="export PATH=/usr/local/bin:/usr/bin:/bin"))
+    relative = [e["dir"] or _("(empty entry = current folder)") for e in entries if not e["dir"].startswith("/")]
     absent = [e for e in entries if e["dir"].startswith("/") and not e.get("is_dir")]
     missing = [e["dir"] for e in absent if not e.get("distro_default")]
     defaults = [e["dir"] for e in absent if e.get("distro_default")]
-    note = [f"not on this machine, as in many default setups (skipped when looking up commands): {', '.join(defaults)}"] \
-        if defaults else []
+    note = [_("not on this machine, as in many default setups (skipped when looking up commands): {folders}").format(
+        folders=join(defaults))] if defaults else []
     problems = missing + relative
     if problems:
         return warn(
-            f"{len(problems)} PATH entr{'y does' if len(problems) == 1 else 'ies do'} not exist or "
-            f"{'is' if len(problems) == 1 else 'are'} relative: {', '.join(problems)}",
-            fix="Remove them from the `export PATH=...` lines in ~/.bashrc (see the shell area for the exact lines).",
-            details=["A missing folder usually means an uninstalled toolkit or a typo; an empty entry makes the current "
-                     "folder searchable."] + note,
+            ngettext("{count} PATH entry does not exist or is relative: {entries}",
+                     "{count} PATH entries do not exist or are relative: {entries}", len(problems)).format(
+                count=len(problems), entries=join(problems)),
+            fix=_("Remove them from the {lines} lines in ~/.bashrc (see the shell area for the exact lines).").format(
+                lines="`export PATH=...`"),
+            details=[_("A missing folder usually means an uninstalled toolkit or a typo; an empty entry makes the current "
+                       "folder searchable.")] + note,
         )
-    return ok(f"all {len(entries)} PATH entries exist" if not defaults else
-              f"PATH entries are fine; {len(defaults)} default folder{'s' if len(defaults) != 1 else ''} "
-              f"{'are' if len(defaults) != 1 else 'is'} not on this machine", details=note)
+    return ok(_("all {count} PATH entries exist").format(count=len(entries)) if not defaults else
+              ngettext("PATH entries are fine; {count} default folder is not on this machine",
+                       "PATH entries are fine; {count} default folders are not on this machine", len(defaults)).format(
+                  count=len(defaults)), details=note)
 
 
-@check("path.duplicates", "path", "Duplicate PATH entries", facts=("paths",))
+@check("path.duplicates", "path", N_("Duplicate PATH entries"), facts=("paths",))
 def duplicates(facts: Facts) -> Finding | None:
     """Folders listed more than once (OK, noted).
 
@@ -64,11 +74,12 @@ def duplicates(facts: Facts) -> Finding | None:
         return None
     repeated = sorted({e["dir"] for e in entries if e.get("duplicate_of") is not None})
     if not repeated:
-        return ok("no duplicate PATH entries")
+        return ok(_("no duplicate PATH entries"))
     # Harmless for lookup (the first copy wins either way), so not a warning.
     return ok(
-        f"PATH lists {len(repeated)} folder{'s' if len(repeated) != 1 else ''} more than once ({', '.join(repeated)}); "
-        "harmless, usually from sourcing ~/.bashrc twice",
+        ngettext("PATH lists {count} folder more than once ({folders}); harmless, usually from sourcing ~/.bashrc twice",
+                 "PATH lists {count} folders more than once ({folders}); harmless, usually from sourcing ~/.bashrc twice",
+                 len(repeated)).format(count=len(repeated), folders=join(repeated)),
     )
 
 
@@ -83,7 +94,7 @@ def _distinct(hits: list[dict]) -> list[dict]:
     return result
 
 
-@check("path.shadowed", "path", "Executables (python, pip, nvcc, torchrun, ...) with several copies on PATH",
+@check("path.shadowed", "path", N_("Executables (python, pip, nvcc, torchrun, ...) with several copies on PATH"),
        facts=("paths",))
 def shadowed(facts: Facts) -> Finding | list[Finding] | None:
     """Several different `nvcc`, `torchrun` or `nvidia-smi` on `PATH` (warn, naming the winner and the
@@ -105,12 +116,14 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
         if len(distinct) < 2:
             continue
         winner, hidden = distinct[0], distinct[1:]
-        line = f"{name}: {winner['path']} wins over {', '.join(h['path'] for h in hidden)}"
+        hidden_paths = join(h["path"] for h in hidden)
+        line = _("{name}: {winner} wins over {hidden}").format(name=name, winner=winner["path"], hidden=hidden_paths)
         if name in _SHADOW_MATTERS:
             findings.append(warn(
-                f"{len(distinct)} different `{name}` on PATH; {winner['path']} wins and hides "
-                f"{', '.join(h['path'] for h in hidden)}",
-                fix=f"which -a {name}\nPut the one you want first in PATH in ~/.bashrc, or remove the others' folders from PATH.",
+                _("{count} different {name} on PATH; {winner} wins and hides {hidden}").format(
+                    count=len(distinct), name=f"`{name}`", winner=winner["path"], hidden=hidden_paths),
+                fix=_("{command}\nPut the one you want first in PATH in ~/.bashrc, or remove the others' folders from "
+                      "PATH.").format(command=f"which -a {name}"),
             ))
         else:
             informational.append(line)
@@ -118,13 +131,15 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
     torchrun, python = found.get("torchrun"), found.get("python") or found.get("python3")
     if torchrun and python and os.path.normpath(torchrun[0]["dir"]) != os.path.normpath(python[0]["dir"]):
         findings.append(warn(
-            f"`torchrun` ({torchrun[0]['path']}) is not from the same folder as `python` ({python[0]['path']}): "
-            "it would start training with another environment's interpreter",
-            fix="python -m torch.distributed.run ...   (same as torchrun, but with the python you chose)",
+            _("{torchrun} ({torchrun_path}) is not from the same folder as {python} ({python_path}): it would start "
+              "training with another environment's interpreter").format(
+                torchrun="`torchrun`", torchrun_path=torchrun[0]["path"], python="`python`", python_path=python[0]["path"]),
+            fix=_("{command}   (same as torchrun, but with the python you chose)").format(
+                command="python -m torch.distributed.run ..."),
         ))
     if informational or not findings:
-        summary = ("several copies on PATH (the first wins): " + "; ".join(informational)) if informational \
-            else "no important executable is shadowed on PATH"
+        summary = _("several copies on PATH (the first wins): {copies}").format(copies="; ".join(informational)) \
+            if informational else _("no important executable is shadowed on PATH")
         findings.append(ok(summary))
     return findings
 
@@ -138,7 +153,7 @@ def _major_minor(version: str | None) -> tuple[int, ...] | None:
         return None
 
 
-@check("path.ld_library_path_cuda", "path", "CUDA/cuDNN libraries on LD_LIBRARY_PATH that differ from torch's CUDA",
+@check("path.ld_library_path_cuda", "path", N_("CUDA/cuDNN libraries on LD_LIBRARY_PATH that differ from torch's CUDA"),
        facts=("paths", "torch"))
 def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
     """Existing `LD_LIBRARY_PATH` folders that really hold CUDA/cuDNN/NCCL/nvJitLink libraries whose
@@ -155,48 +170,59 @@ def ld_library_path_cuda(facts: Facts) -> Finding | list[Finding] | None:
     if not data:
         return None
     if not data.get("ld_library_path_set"):
-        return ok("LD_LIBRARY_PATH is not set (torch uses its own CUDA libraries)")
+        return ok(_("LD_LIBRARY_PATH is not set (torch uses its own CUDA libraries)"))
     entries = data.get("ld_library_path") or []
     # Only folders the loader can really take libraries from count.
     with_cuda = [e for e in entries if e.get("exists") is not False and e.get("cuda_libraries")]
     missing = [e["dir"] for e in entries if e.get("exists") is False and e.get("dir")]
-    notes = [f"LD_LIBRARY_PATH names folders that do not exist (the loader skips them): {', '.join(missing)}"] if missing else []
+    notes = [_("LD_LIBRARY_PATH names folders that do not exist (the loader skips them): {folders}").format(
+        folders=join(missing))] if missing else []
     if not with_cuda:
-        return ok("LD_LIBRARY_PATH is set but holds no CUDA, cuDNN or NCCL libraries", details=notes)
+        return ok(_("LD_LIBRARY_PATH is set but holds no CUDA, cuDNN or NCCL libraries"), details=notes)
     torch_cuda = facts.data("torch").get("cuda")
     torch_version = _major_minor(torch_cuda)
     findings = []
     for entry in with_cuda:
-        libs = ", ".join(entry.get("cuda_libraries") or [])
+        libs = join(entry.get("cuda_libraries") or [])
         guess = entry.get("cuda_version") or "unknown"
-        where = f"{entry['dir']} (CUDA {guess}; {libs})"
+        where = f"{entry['dir']} (CUDA {entry.get('cuda_version') or _('unknown')}; {libs})"
         if torch_version is None:
-            reason = "torch's CUDA version is unknown" if "torch" in facts and facts.data("torch") \
-                else "torch's CUDA version was not collected"
-            findings.append(skip(f"LD_LIBRARY_PATH holds CUDA libraries in {where}; "
-                                    f"{reason}, so they could not be compared"))
+            if "torch" in facts and facts.data("torch"):
+                text = _("LD_LIBRARY_PATH holds CUDA libraries in {where}; torch's CUDA version is unknown, so they "
+                         "could not be compared")
+            else:
+                text = _("LD_LIBRARY_PATH holds CUDA libraries in {where}; torch's CUDA version was not collected, so "
+                         "they could not be compared")
+            findings.append(skip(text.format(where=where)))
             continue
         lib_version = _major_minor(guess)
         if lib_version is None:
-            findings.append(warn(f"LD_LIBRARY_PATH holds CUDA libraries of unknown version in {where}; they load "
-                                    f"before torch's own CUDA {torch_cuda} libraries",
-                                    fix=f"unset LD_LIBRARY_PATH   (or remove {entry['dir']} from it in ~/.bashrc)"))
+            findings.append(warn(_("LD_LIBRARY_PATH holds CUDA libraries of unknown version in {where}; they load "
+                                   "before torch's own CUDA {version} libraries").format(where=where, version=torch_cuda),
+                                 fix=_("{command}   (or remove {folder} from it in ~/.bashrc)").format(
+                                     command="unset LD_LIBRARY_PATH", folder=entry["dir"])))
             continue
         # A guess with only a major version ("12") is compared on the major alone.
         compared = torch_version[: len(lib_version)]
         if lib_version == compared:
-            findings.append(ok(f"CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {torch_cuda}: {where}", details=notes))
+            findings.append(ok(_("CUDA libraries on LD_LIBRARY_PATH match torch's CUDA {version}: {where}").format(
+                version=torch_cuda, where=where), details=notes))
             continue
         findings.append(warn(
-            f"LD_LIBRARY_PATH puts CUDA {guess} libraries ({entry['dir']}) ahead of torch's CUDA {torch_cuda} ones: "
-            "imports can fail with 'undefined symbol: __nvJitLinkAddData...' or cuDNN/cuBLAS errors",
-            fix=f"unset LD_LIBRARY_PATH   (test in this shell)\nthen remove {entry['dir']} from the LD_LIBRARY_PATH line in ~/.bashrc",
-            details=[f"libraries there: {libs}", "pytorch/pytorch#111469: a system toolkit on LD_LIBRARY_PATH shadows the pip nvidia-* libraries"],
+            _("LD_LIBRARY_PATH puts CUDA {version} libraries ({folder}) ahead of torch's CUDA {torch_version} ones: "
+              "imports can fail with {error} or cuDNN/cuBLAS errors").format(
+                version=guess, folder=entry["dir"], torch_version=torch_cuda,
+                error="'undefined symbol: __nvJitLinkAddData...'"),
+            fix=_("{command}   (test in this shell)\nthen remove {folder} from the LD_LIBRARY_PATH line in ~/.bashrc").format(
+                command="unset LD_LIBRARY_PATH", folder=entry["dir"]),
+            details=[_("libraries there: {libraries}").format(libraries=libs),
+                     _("{issue}: a system toolkit on LD_LIBRARY_PATH shadows the pip nvidia-* libraries").format(
+                         issue="pytorch/pytorch#111469")],
         ))
     return findings
 
 
-@check("path.ld_preload", "path", "LD_PRELOAD set (forces libraries into every process)", facts=("paths",))
+@check("path.ld_preload", "path", N_("LD_PRELOAD set (forces libraries into every process)"), facts=("paths",))
 def ld_preload(facts: Facts) -> Finding | None:
     """`LD_PRELOAD` set (warn).
 
@@ -209,8 +235,9 @@ def ld_preload(facts: Facts) -> Finding | None:
         return None
     value = data.get("ld_preload")
     if not value:
-        return ok("LD_PRELOAD is not set")
+        return ok(_("LD_PRELOAD is not set"))
     return warn(
-        f"LD_PRELOAD={value} is set: these libraries load into every program, including python and torch",
-        fix="unset LD_PRELOAD   (unless you set it on purpose, e.g. for tcmalloc/jemalloc)",
+        _("{assignment} is set: these libraries load into every program, including python and torch").format(
+            assignment=f"LD_PRELOAD={value}"),
+        fix=_("{command}   (unless you set it on purpose, e.g. for tcmalloc/jemalloc)").format(command="unset LD_PRELOAD"),
     )
