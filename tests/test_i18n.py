@@ -342,6 +342,9 @@ MODULE_WORLDS = {
               "net-pip-conf-https-proxy", "net-condarc-https-proxy"],
     "path": ["baseline-clean-debian-home", "fa-debian-default-home-snap-path", "fa-duplicate-path-entries",
              "fa-ld-library-path-missing-cuda-folder", "fa-home-bin-python-symlink", "missed-ld-preload"],
+    # The system area reads the machine running the tests (disks, cgroups): the Facts.of cases below
+    # give its healthy and broken findings for sure.
+    "system": ["baseline-clean-debian-home"],
 }
 
 
@@ -354,6 +357,8 @@ def _proxy_variable(value, kind, **extra):
     info.update(extra)
     return info
 
+
+GIB = 1024**3
 
 MODULE_FACTS = {
     "proxy": {
@@ -417,10 +422,45 @@ MODULE_FACTS = {
                                  "cuda_version": "12.4"}, {"dir": "/opt/empty", "exists": True, "cuda_libraries": []}]},
             torch={"version": "2.3.0+cpu", "cuda": None}),
     },
+    "system": {
+        "healthy": dict(system={
+            "os": "Ubuntu 22.04.4 LTS", "kernel": "5.15.0-105-generic", "glibc": "2.35", "cpu_count": 64,
+            "cpu_usable": 64, "memory_total_bytes": 512 * GIB, "memory_available_bytes": 480 * GIB,
+            "container": {"in_container": False}, "cgroup_limits": {"version": 2, "cpus": None, "memory_bytes": None},
+            "disks": [{"label": "cwd", "path": "/home/u", "free_bytes": 800 * GIB, "total_bytes": 1800 * GIB},
+                      {"label": "tmp", "path": "/tmp", "free_bytes": 50 * GIB, "total_bytes": 100 * GIB}],
+            "shm": {"total_bytes": 256 * GIB, "free_bytes": 255 * GIB},
+            "wsl": {"is_wsl": True, "libcuda_wsl": True, "version_text": "Linux version 5.15.146.1-microsoft-standard-WSL2"},
+            "open_files_limit": {"soft": 1048576, "hard": 1048576}}),
+        "container": dict(system={
+            "os": None, "kernel": None, "glibc": None, "cpu_count": 64, "cpu_usable": 8,
+            "memory_total_bytes": 512 * GIB, "memory_available_bytes": None,
+            "container": {"in_container": True, "dockerenv": True, "cgroup_hint": "docker"},
+            "cgroup_limits": {"version": 2, "cpus": 4.0, "memory_bytes": 16 * GIB},
+            "disks": [{"label": "cwd", "path": "/workspace", "free_bytes": GIB // 2, "total_bytes": 100 * GIB},
+                      {"label": "home", "path": "/root", "free_bytes": 3 * GIB, "total_bytes": 100 * GIB},
+                      {"label": "tmp", "path": "/tmp", "free_bytes": None, "error": "PermissionError"}],
+            "shm": {"total_bytes": 64 * 1024 * 1024, "free_bytes": 60 * 1024 * 1024},
+            "wsl": {"is_wsl": True, "libcuda_wsl": False},
+            "open_files_limit": {"soft": 1024, "hard": 2048}},
+            python={"target": {"distributions": {"torch": "2.3.0"}}}),
+        "bare-metal": dict(system={
+            "cpu_count": None, "memory_total_bytes": 64 * GIB, "memory_available_bytes": 60 * GIB,
+            "cgroup_limits": {"version": 1, "cpus": 2.5, "memory_bytes": None},
+            "shm": {"total_bytes": 512 * 1024 * 1024, "free_bytes": 0},
+            "open_files_limit": {"soft": 1024, "hard": None}}),
+        "no-shm": dict(system={"cpu_count": 8, "cgroup_limits": {"version": 2, "cpus": None, "memory_bytes": 4 * GIB},
+                               "memory_total_bytes": 64 * GIB, "shm": None,
+                               "open_files_limit": {"soft": 1024, "hard": 4096}},
+                       python={"target": {"distributions": {"numpy": "1.26.4"}}}),
+        "unreadable": dict(system={"cpu_count": 8, "open_files_limit": {"error": "OSError"}}),
+        "not-collected": dict(),
+    },
 }
 
 MODULE_COMMANDS = {
     "proxy": ("python -m pip install pysocks", "-c 'import socks'", "conda config", "import"),
+    "system": ("python -m pip cache purge", "conda clean -a", "docker run", "import torch.multiprocessing"),
 }
 
 _WORLD_FACTS: dict[str, Facts] = {}
