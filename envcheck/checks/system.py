@@ -181,7 +181,7 @@ def shared_memory(facts: Facts) -> Finding | None:
     total = shm.get("total_bytes")
     if total is not None and total < setting(facts, "shm_warn_gib") * GIB:
         in_container = (data.get("container") or {}).get("in_container")
-        errors = dict(bus="'bus error'", write="'unable to write to file </torch_...>'", shared="'shared memory'")
+        errors = {"bus": "'bus error'", "write": "'unable to write to file </torch_...>'", "shared": "'shared memory'"}
         if in_container:
             summary = _("/dev/shm is only {size}: DataLoader workers die with {bus} or {write} / {shared} errors "
                         "(Docker's default is 64 MiB)").format(size=gib(total), **errors)
@@ -274,7 +274,7 @@ def open_files_limit(facts: Facts) -> Finding | None:
                    soft=soft, hard=hard_text, needed=OPEN_FILES_NEEDED),
                _("PyTorch docs, sharing strategies: {url}; {issue}").format(
                    url="https://pytorch.org/docs/stable/multiprocessing.html", issue="pytorch/pytorch#973")]
-    errors = dict(ancdata="'RuntimeError: received 0 items of ancdata'", files="'Too many open files'")
+    errors = {"ancdata": "'RuntimeError: received 0 items of ancdata'", "files": "'Too many open files'"}
     if hard is not None and hard < OPEN_FILES_NEEDED:
         return warn(
             _("the open-files limit (ulimit -n) is {soft}: DataLoader workers with the default file_descriptor sharing "
