@@ -345,6 +345,11 @@ MODULE_WORLDS = {
     # The system area reads the machine running the tests (disks, cgroups): the Facts.of cases below
     # give its healthy and broken findings for sure.
     "system": ["baseline-clean-debian-home"],
+    "python": ["baseline-clean-debian-home", "baseline-real-interpreter", "env-broken-requirements",
+               "env-pip-torch-over-conda-pytorch", "env-pixi-env-without-pip", "env-plain-venv-without-pip",
+               "env-uv-venv-without-pip", "fa-conda-base-set-venv-python", "fa-conda-env-reached-through-symlinks",
+               "fa-home-bin-python-symlink", "fa-pythonpath-source-folder", "fa-venv-torch-wins-over-user-site",
+               "shadow-pythonpath-old-torch", "shadow-user-site-before-base-site-packages", "shadow-user-site-only-copy"],
 }
 
 
@@ -456,11 +461,51 @@ MODULE_FACTS = {
         "unreadable": dict(system={"cpu_count": 8, "open_files_limit": {"error": "OSError"}}),
         "not-collected": dict(),
     },
+    "python": {
+        "not-collected": dict(),
+        "target-error": dict(python={"target_error": "TimeoutExpired", "target": {}}),
+        "wrong-conda-python": dict(python={
+            "target": {"executable": "/usr/bin/python3", "version": "3.8.10", "version_info": [3, 8, 10],
+                       "implementation": "CPython", "prefix": "/usr", "env_manager": "system", "is_venv": True,
+                       "base_is_conda": True, "base_prefix": "/opt/conda", "user_site_enabled": False,
+                       "pip": {"importable": False}, "distributions": {"numpy": "1.24.0"}},
+            "running": {"executable": "/usr/bin/python3", "version": "3.8.10"},
+            "conda": {"prefix": "/opt/conda/envs/train", "default_env": "train"},
+            "on_path": {"python": {"path": "/usr/bin/python", "prefix": "/usr", "realpath": "/usr/bin/python3.8"},
+                        "python3": {"path": "/opt/py/bin/python3", "prefix": "/opt/py", "realpath": "/opt/py/bin/python3"},
+                        "pip": {"path": "/usr/local/bin/pip", "installs_into": None},
+                        "pip3": {"path": "/home/u/.local/bin/pip3", "installs_into": "/home/u/.local",
+                                 "interpreter": "/usr/bin/python3.10"}},
+            "pythonhome": "/opt/py"}),
+        "no-python-on-path": dict(python={
+            "target": {"executable": "/opt/conda/envs/t/bin/python", "version": "3.15.0", "version_info": [3, 15, 0],
+                       "implementation": "CPython", "prefix": "/opt/conda/envs/t", "is_conda": True,
+                       "user_site_enabled": True, "user_site": "/home/u/.local/lib/python3.15/site-packages",
+                       "user_site_distributions": {f"pkg{i}": "1.0" for i in range(14)},
+                       "shadowed_by_user_site": ["numpy"], "pip": {"importable": True, "version": None},
+                       "conda_packages": {"pytorch": "pytorch-2.3.0-py3.15_cuda12.1_0"},
+                       "installers": {"torch": "pip"}, "distributions": {"torch": "2.4.0"},
+                       "pythonpath_entries": [{"dir": "/opt/site", "distributions": [f"p{i}" for i in range(7)]}]},
+            "conda": {"prefix": "/opt/conda/envs/t"}, "on_path": {}, "pythonpath": "/opt/site"}),
+        "many-requirements": dict(python={
+            "target": {"executable": "/home/u/.venv/bin/python", "version": "3.12.3", "version_info": [3, 12, 3],
+                       "prefix": "/home/u/.venv", "is_conda": True, "env_manager": "pixi",
+                       "conda_packages": {"pytorch": "pytorch-2.3.0"}, "installers": {"torch": "uv"},
+                       "distributions": {"torch": "2.4.0", "torchvision": "0.15.0", **{f"lib{i}": "1.0" for i in range(20)}},
+                       "requires": {"torchvision": ["torch==2.0.0"],
+                                    **{f"lib{i}": [f"missing{i}>=1"] for i in range(20)}},
+                       "marker_environment": {}},
+            "on_path": {"python3": {"path": "/usr/bin/python3", "prefix": "/usr", "realpath": "/usr/bin/python3"}}}),
+    },
 }
 
 MODULE_COMMANDS = {
     "proxy": ("python -m pip install pysocks", "-c 'import socks'", "conda config", "import"),
     "system": ("python -m pip cache purge", "conda clean -a", "docker run", "import torch.multiprocessing"),
+    "python": ("conda install -n", "conda activate NAME", "-m pip install", "-m pip uninstall", "-m pip show",
+               "-m pip --version", "-m ensurepip --upgrade", "conda install --force-reinstall",
+               "conda create -n", "python -c", "which python", "hash -r", "unset PYTHONPATH", "unset PYTHONHOME",
+               "conda deactivate", "conda activate"),
 }
 
 _WORLD_FACTS: dict[str, Facts] = {}

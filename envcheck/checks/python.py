@@ -1,5 +1,11 @@
 """Python checks: which interpreter is diagnosed, and whether `python`/`pip` on PATH are the ones
-the user thinks they are."""
+the user thinks they are.
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix goes through _()
+or ngettext(), the descriptions are marked with N_(); paths, commands, package names and versions
+are placeholders or stay literally inside the message. An environment's label (`_env_label`) is a
+translated noun phrase put into the sentences that name it.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,13 @@ from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.checks._commands import pip_install, python_command
 from envcheck.core.model import Facts, Finding, Status
+from envcheck.i18n import N_, _, join, ngettext
 
 # Packages whose shadowing breaks training outright (FAIL); any other shadowed package is a warning.
 _KEY_MODULES = ("torch", "torchvision", "numpy")
-_MANAGER_LABEL = {"uv": "uv venv", "venv": "virtualenv", "virtualenv": "virtualenv", "pixi": "pixi env",
-                  "pyenv": "pyenv interpreter", "system": "system interpreter"}
+_MANAGER_LABEL = {"uv": N_("uv venv {prefix}"), "venv": N_("virtualenv {prefix}"), "virtualenv": N_("virtualenv {prefix}"),
+                  "pixi": N_("pixi env {prefix}"), "pyenv": N_("pyenv interpreter {prefix}"),
+                  "system": N_("system interpreter {prefix}")}
 
 
 def _same_prefix(a: str | None, b: str | None) -> bool:
@@ -30,15 +38,15 @@ def _env_label(target: dict, conda: dict) -> str:
     manager = target.get("env_manager")
     if target.get("is_conda") and manager != "pixi":
         name = os.path.basename(target.get("prefix") or "") or "?"
-        return f"conda env {name!r} ({target.get('prefix')})"
+        return _("conda env {name} ({prefix})").format(name=repr(name), prefix=target.get("prefix"))
     if manager in _MANAGER_LABEL:
-        return f"{_MANAGER_LABEL[manager]} {target.get('prefix')}"
+        return _(_MANAGER_LABEL[manager]).format(prefix=target.get("prefix"))
     if target.get("is_venv"):
-        return f"virtualenv {target.get('prefix')}"
-    return f"system/base interpreter ({target.get('prefix')})"
+        return _("virtualenv {prefix}").format(prefix=target.get("prefix"))
+    return _("system/base interpreter ({prefix})").format(prefix=target.get("prefix"))
 
 
-@check("python.target", "python", "Which interpreter is diagnosed, and whether it could be inspected", facts=("python",))
+@check("python.target", "python", N_("Which interpreter is diagnosed, and whether it could be inspected"), facts=("python",))
 def target_interpreter(facts: Facts) -> Finding:
     """Which interpreter is diagnosed and what kind of environment it is; fails when it cannot be run,
     is not Python, or times out.
@@ -49,26 +57,30 @@ def target_interpreter(facts: Facts) -> Finding:
     """
     data = facts.data("python")
     if not data:
-        return fail(f"the Python facts could not be collected: {facts.error('python') or 'unknown'}",
-                       fix="Run `envcheck doctor -v` to see why, and report it as an envcheck bug.")
+        return fail(_("the Python facts could not be collected: {error}").format(error=facts.error("python") or _("unknown")),
+                    fix=_("Run {command} to see why, and report it as an envcheck bug.").format(
+                        command="`envcheck doctor -v`"))
     target = data.get("target") or {}
     if data.get("target_error"):
         return fail(
-            f"cannot inspect the target interpreter: {data['target_error']}",
-            fix="Point envcheck at a working interpreter: `envcheck doctor --python ~/miniconda3/envs/NAME/bin/python`.",
+            _("cannot inspect the target interpreter: {error}").format(error=data["target_error"]),
+            fix=_("Point envcheck at a working interpreter: {command}.").format(
+                command="`envcheck doctor --python ~/miniconda3/envs/NAME/bin/python`"),
         )
     running = data.get("running") or {}
-    details = [f"envcheck itself runs under {running.get('executable')} ({running.get('version')})"]
+    details = [_("envcheck itself runs under {executable} ({version})").format(
+        executable=running.get("executable"), version=running.get("version"))]
     if target.get("site_packages"):
-        details.append("site-packages: " + ", ".join(target["site_packages"]))
+        details.append("site-packages: " + join(target["site_packages"]))
     return ok(
-        f"diagnosing {target.get('executable')} (Python {target.get('version')}, "
-        f"{target.get('implementation')}) in the {_env_label(target, data.get('conda') or {})}",
+        _("diagnosing {executable} (Python {version}, {implementation}) in the {environment}").format(
+            executable=target.get("executable"), version=target.get("version"),
+            implementation=target.get("implementation"), environment=_env_label(target, data.get("conda") or {})),
         details=details,
     )
 
 
-@check("python.conda_active_python", "python", "With a conda env active, `python` on PATH is that env's python",
+@check("python.conda_active_python", "python", N_("With a conda env active, `python` on PATH is that env's python"),
        facts=("python",))
 def conda_active_python(facts: Facts) -> Finding | None:
     """`CONDA_PREFIX` is set but `python` on `PATH` belongs to another environment (fail). Environments
@@ -90,29 +102,36 @@ def conda_active_python(facts: Facts) -> Finding | None:
     env_name = conda.get("default_env") or os.path.basename(conda_prefix)
     on_path = (data.get("on_path") or {}).get("python") or (data.get("on_path") or {}).get("python3")
     if on_path is None:
-        return fail(f"conda env {env_name!r} is active but no `python` is on PATH",
-                       fix=f"conda activate {env_name}\nconda install -n {env_name} python")
+        return fail(_("conda env {name} is active but no {python} is on PATH").format(name=repr(env_name), python="`python`"),
+                    fix=f"conda activate {env_name}\nconda install -n {env_name} python")
     conda_real = conda.get("prefix_real") or conda_prefix
     if _same_prefix(on_path.get("prefix"), conda_real) or \
             os.path.normpath(os.path.dirname(on_path["path"])) == os.path.normpath(os.path.join(conda_prefix, "bin")):
-        return ok(f"conda env {env_name!r} is active and `python` is its own ({on_path['path']})")
+        return ok(_("conda env {name} is active and {python} is its own ({path})").format(
+            name=repr(env_name), python="`python`", path=on_path["path"]))
     target = data.get("target") or {}
     target_is_path_python = _same_prefix(_target_prefix(target), on_path.get("prefix"))
     is_base = env_name == "base" or os.path.basename(os.path.dirname(os.path.normpath(conda_prefix))) != "envs"
     if is_base and target_is_path_python and not target.get("is_conda"):
         return ok(
-            f"conda's base env is set in this shell (CONDA_PREFIX={conda_prefix}), but `python` on PATH is "
-            f"{on_path['path']} ({_env_label(target, conda)}), the interpreter diagnosed: conda is not in use for it",
-            details=["`conda init` activates base in every new shell; if you never use conda's python, "
-                     "`conda config --set auto_activate_base false` stops that."],
+            _("conda's base env is set in this shell ({variable}), but {python} on PATH is {path} ({environment}), the "
+              "interpreter diagnosed: conda is not in use for it").format(
+                variable=f"CONDA_PREFIX={conda_prefix}", python="`python`", path=on_path["path"],
+                environment=_env_label(target, conda)),
+            details=[_("{init} activates base in every new shell; if you never use conda's python, {command} stops "
+                       "that.").format(init="`conda init`", command="`conda config --set auto_activate_base false`")],
         )
     return fail(
-        f"conda env {env_name!r} is active (CONDA_PREFIX={conda_prefix}) but `python` on PATH is "
-        f"{on_path['path']} (environment {on_path.get('prefix')}): scripts run outside the env and do not see its packages",
-        fix=f"conda deactivate && conda activate {env_name}\nhash -r\nwhich python   # must print {conda_prefix}/bin/python",
+        _("conda env {name} is active ({variable}) but {python} on PATH is {path} (environment {prefix}): scripts run "
+          "outside the env and do not see its packages").format(
+            name=repr(env_name), variable=f"CONDA_PREFIX={conda_prefix}", python="`python`", path=on_path["path"],
+            prefix=on_path.get("prefix")),
+        fix=_("{commands}   # must print {path}").format(
+            commands=f"conda deactivate && conda activate {env_name}\nhash -r\nwhich python",
+            path=f"{conda_prefix}/bin/python"),
         details=[
-            "A PATH line in ~/.bashrc placed after the conda init block, or an alias, usually puts another python first; "
-            "see the `shell` area.",
+            _("A PATH line in ~/.bashrc placed after the conda init block, or an alias, usually puts another python "
+              "first; see the {area} area.").format(area="`shell`"),
         ],
     )
 
@@ -125,7 +144,7 @@ def _same_environment(pip: dict, python: dict) -> bool | None:
     return _same_prefix(installs_into, python.get("prefix"))
 
 
-@check("python.pip_matches_python", "python", "`pip` on PATH installs into the same environment as `python`",
+@check("python.pip_matches_python", "python", N_("`pip` on PATH installs into the same environment as `python`"),
        facts=("python",))
 def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
     """`pip`/`pip3` on `PATH` install into a different environment than `python`/`python3` (fail); a
@@ -147,24 +166,28 @@ def pip_matches_python(facts: Facts) -> list[Finding] | Finding | None:
         same = _same_environment(pip, python)
         if same is None:
             findings.append(skip(
-                f"cannot tell which interpreter `{pip_name}` ({pip['path']}) runs (a shim or wrapper script)",
+                _("cannot tell which interpreter {pip} ({path}) runs (a shim or wrapper script)").format(
+                    pip=f"`{pip_name}`", path=pip["path"]),
                 fix=f"{python_name} -m pip --version",
             ))
         elif same:
             checked.append(f"`{pip_name}` -> {pip['installs_into']}")
         else:
             findings.append(fail(
-                f"`{pip_name}` ({pip['path']}) installs into {pip['installs_into']}, but `{python_name}` is "
-                f"{python['path']}: packages you pip-install will not be importable",
-                fix=f"{python_name} -m pip install PACKAGE   (always, instead of a bare `{pip_name} install`)",
-                details=[f"{pip_name} runs {pip.get('interpreter')}", f"{python_name} belongs to {python.get('prefix')}"],
+                _("{pip} ({pip_path}) installs into {prefix}, but {python} is {python_path}: packages you pip-install "
+                  "will not be importable").format(pip=f"`{pip_name}`", pip_path=pip["path"], prefix=pip["installs_into"],
+                                                   python=f"`{python_name}`", python_path=python["path"]),
+                fix=_("{command}   (always, instead of a bare {bare})").format(
+                    command=f"{python_name} -m pip install PACKAGE", bare=f"`{pip_name} install`"),
+                details=[_("{pip} runs {interpreter}").format(pip=pip_name, interpreter=pip.get("interpreter")),
+                         _("{python} belongs to {prefix}").format(python=python_name, prefix=python.get("prefix"))],
             ))
     if checked:
-        findings.append(ok("pip on PATH matches python on PATH: " + ", ".join(checked)))
+        findings.append(ok(_("pip on PATH matches python on PATH: {pairs}").format(pairs=join(checked))))
     return findings or None
 
 
-@check("python.python_vs_python3", "python", "`python` and `python3` on PATH are the same interpreter", facts=("python",))
+@check("python.python_vs_python3", "python", N_("`python` and `python3` on PATH are the same interpreter"), facts=("python",))
 def python_vs_python3(facts: Facts) -> Finding | None:
     """`python` and `python3` install into different environments (warn); compared by real prefix, not
     by the spelling of the path (`~/bin/python -> /usr/bin/python3` is the same).
@@ -176,22 +199,27 @@ def python_vs_python3(facts: Facts) -> Finding | None:
     on_path = facts.data("python").get("on_path") or {}
     python, python3 = on_path.get("python"), on_path.get("python3")
     if python is None and python3 is None:
-        return warn("neither `python` nor `python3` is on PATH",
-                       fix="Activate your environment (`conda activate NAME` or `source .venv/bin/activate`).")
+        return warn(_("neither {python} nor {python3} is on PATH").format(python="`python`", python3="`python3`"),
+                    fix=_("Activate your environment ({conda} or {venv}).").format(
+                        conda="`conda activate NAME`", venv="`source .venv/bin/activate`"))
     if python is None:
-        return ok(f"only `python3` is on PATH ({python3['path']}); type python3, not python")
+        return ok(_("only {python3} is on PATH ({path}); type python3, not python").format(
+            python3="`python3`", path=python3["path"]))
     if python3 is None:
-        return ok(f"`python` is on PATH ({python['path']}); there is no `python3`")
+        return ok(_("{python} is on PATH ({path}); there is no {python3}").format(
+            python="`python`", path=python["path"], python3="`python3`"))
     if _same_prefix(python.get("prefix"), python3.get("prefix")) or python["realpath"] == python3["realpath"]:
-        return ok(f"`python` and `python3` are the same environment ({python['prefix']})")
+        return ok(_("{python} and {python3} are the same environment ({prefix})").format(
+            python="`python`", python3="`python3`", prefix=python["prefix"]))
     return warn(
-        f"`python` ({python['path']}) and `python3` ({python3['path']}) are different interpreters: "
-        "a script run with one does not see packages installed for the other",
-        fix="Use one name consistently, and install with it: `python -m pip install ...`",
+        _("{python} ({python_path}) and {python3} ({python3_path}) are different interpreters: a script run with one "
+          "does not see packages installed for the other").format(
+            python="`python`", python_path=python["path"], python3="`python3`", python3_path=python3["path"]),
+        fix=_("Use one name consistently, and install with it: {command}").format(command="`python -m pip install ...`"),
     )
 
 
-@check("python.version_supported", "python", "The target Python version has current PyTorch wheels",
+@check("python.version_supported", "python", N_("The target Python version has current PyTorch wheels"),
        facts=("python",))
 def version_supported(facts: Facts) -> Finding | None:
     """Target Python below the newest torch release's range (fail without torch, warn with torch) or
@@ -214,24 +242,30 @@ def version_supported(facts: Facts) -> Finding | None:
     torch, low, high = knowledge.newest_release_range()
     low_t, high_t = knowledge.major_minor(low), knowledge.major_minor(high)
     supported = f"torch {torch} (Python {low}-{high})"
-    sources = ["Source: envcheck/knowledge/python_support.yaml: pytorch/pytorch RELEASE.md "
-               "(https://github.com/pytorch/pytorch/blob/main/RELEASE.md), pytorch/test-infra release matrix."]
+    sources = [_("Source: {file}: {release} ({url}), {matrix}.").format(
+        file="envcheck/knowledge/python_support.yaml", release="pytorch/pytorch RELEASE.md",
+        url="https://github.com/pytorch/pytorch/blob/main/RELEASE.md", matrix="pytorch/test-infra release matrix")]
     fix = f"conda create -n torch python={high} && conda activate torch"
     if version < low_t:
+        if has_torch:
+            summary = _("Python {version} is too old for current PyTorch ({supported}); the installed torch works but "
+                        "cannot be upgraded")
+        else:
+            summary = _("Python {version} is too old for current PyTorch ({supported})")
         return Finding(
             "",
             Status.WARN if has_torch else Status.FAIL,
-            f"Python {shown} is too old for current PyTorch ({supported})"
-            + ("; the installed torch works but cannot be upgraded" if has_torch else ""),
+            summary.format(version=shown, supported=supported),
             fix=fix, details=sources,
         )
     if version > high_t:
-        return warn(f"Python {shown} is newer than what {supported} validates; wheels may be missing or experimental",
+        return warn(_("Python {version} is newer than what {supported} validates; wheels may be missing or "
+                      "experimental").format(version=shown, supported=supported),
                     fix=fix, details=sources)
-    return ok(f"Python {shown} is supported by {supported}")
+    return ok(_("Python {version} is supported by {supported}").format(version=shown, supported=supported))
 
 
-@check("python.venv_in_conda", "python", "A virtualenv layered on a conda env (two package managers, one env)",
+@check("python.venv_in_conda", "python", N_("A virtualenv layered on a conda env (two package managers, one env)"),
        facts=("python",))
 def venv_in_conda(facts: Facts) -> Finding | None:
     """The target is a venv whose base interpreter is a conda env's Python (warn), decided from the
@@ -250,13 +284,15 @@ def venv_in_conda(facts: Facts) -> Finding | None:
     if not target.get("base_is_conda"):
         return None
     return warn(
-        f"the target is a virtualenv ({target.get('prefix')}) created from a conda python ({target.get('base_prefix')}): "
-        "`pip install` goes into the venv, `conda install` into the conda env, and each misses the other's packages",
-        fix="Use one: `conda deactivate` before `source .venv/bin/activate`, or drop the venv and work in the conda env.",
+        _("the target is a virtualenv ({prefix}) created from a conda python ({base}): {pip} goes into the venv, {conda} "
+          "into the conda env, and each misses the other's packages").format(
+            prefix=target.get("prefix"), base=target.get("base_prefix"), pip="`pip install`", conda="`conda install`"),
+        fix=_("Use one: {deactivate} before {activate}, or drop the venv and work in the conda env.").format(
+            deactivate="`conda deactivate`", activate="`source .venv/bin/activate`"),
     )
 
 
-@check("python.user_site", "python", "Packages in ~/.local (user site) visible inside the environment",
+@check("python.user_site", "python", N_("Packages in ~/.local (user site) visible inside the environment"),
        facts=("python",))
 def user_site(facts: Facts) -> Finding | None:
     """Packages in `~/.local/lib/pythonX.Y/site-packages` that the target interpreter sees (OK, a note
@@ -275,18 +311,21 @@ def user_site(facts: Facts) -> Finding | None:
         return None
     user_packages = target.get("user_site_distributions") or {}
     if not target.get("user_site_enabled"):
-        return ok("the user site (~/.local) is disabled for this interpreter")
+        return ok(_("the user site (~/.local) is disabled for this interpreter"))
     if not user_packages:
-        return ok(f"no packages in the user site {target.get('user_site')}")
-    names = ", ".join(sorted(user_packages)[:12]) + (" ..." if len(user_packages) > 12 else "")
+        return ok(_("no packages in the user site {folder}").format(folder=target.get("user_site")))
+    names = join(sorted(user_packages)[:12]) + (" ..." if len(user_packages) > 12 else "")
     shadowing = target.get("shadowed_by_user_site") or []
-    details = [f"user-site packages: {names}"]
+    details = [_("user-site packages: {names}").format(names=names)]
     if shadowing:
-        details.append(f"{', '.join(shadowing)} shadow the environment's own copies: see python.shadowing")
+        details.append(_("{names} shadow the environment's own copies: see {check}").format(
+            names=join(shadowing), check="python.shadowing"))
     return ok(
-        f"{len(user_packages)} package{'s' if len(user_packages) != 1 else ''} in the user site "
-        f"{target.get('user_site')} {'are' if len(user_packages) != 1 else 'is'} visible to this interpreter",
-        fix="export PYTHONNOUSERSITE=1   (in ~/.bashrc, to keep them out of every environment)",
+        ngettext("{count} package in the user site {folder} is visible to this interpreter",
+                 "{count} packages in the user site {folder} are visible to this interpreter", len(user_packages)).format(
+            count=len(user_packages), folder=target.get("user_site")),
+        fix=_("{command}   (in ~/.bashrc, to keep them out of every environment)").format(
+            command="export PYTHONNOUSERSITE=1"),
         details=details,
     )
 
@@ -306,24 +345,19 @@ def _where(assignment: dict) -> str:
     return f"~/{name}:{assignment.get('line')}" if name.startswith(".") else f"{assignment.get('file')}:{assignment.get('line')}"
 
 
-def _described(module: str, version: str | None, directory: str, origin: str) -> str:
-    what = f"{module} {version}" if version else module
-    where = {"pythonpath": f"$PYTHONPATH entry {directory}", "user_site": f"the user site {directory}",
-             "env": directory}.get(origin, directory)
-    return f"{what} from {where}"
-
-
 def _unset_pythonpath_fix(facts: Facts) -> str:
     lines = _shell_lines(facts, "PYTHONPATH")
     if lines:
-        where = "; ".join(f"line {a['line']} of {_where(a).rsplit(':', 1)[0]}: {a.get('text')}" for a in lines)
-        return f"unset PYTHONPATH   (in this shell)\nthen delete or fix {where}"
-    return ("unset PYTHONPATH   (in this shell)\nthen remove it where it is set (~/.bashrc, a job script, "
-            "a `module load`); keep only your own source folders in it, never a site-packages")
+        where = "; ".join(_("line {line} of {file}: {text}").format(
+            line=a["line"], file=_where(a).rsplit(":", 1)[0], text=a.get("text")) for a in lines)
+        return _("{command}   (in this shell)\nthen delete or fix {lines}").format(command="unset PYTHONPATH", lines=where)
+    return _("{command}   (in this shell)\nthen remove it where it is set (~/.bashrc, a job script, a {module_load}); "
+             "keep only your own source folders in it, never a site-packages").format(
+        command="unset PYTHONPATH", module_load="`module load`")
 
 
 @check("python.shadowing", "python",
-       "torch/torchvision/numpy imported from PYTHONPATH or ~/.local instead of the environment", facts=("python", "shell"))
+       N_("torch/torchvision/numpy imported from PYTHONPATH or ~/.local instead of the environment"), facts=("python", "shell"))
 def shadowing(facts: Facts) -> Finding | list[Finding] | None:
     """Where `import` really finds torch, torchvision, numpy, pynvml and any package installed twice
     (pyinfo's `import_origins`: `importlib.util.find_spec` in the target, without importing). A key
@@ -353,47 +387,78 @@ def shadowing(facts: Facts) -> Finding | list[Finding] | None:
         if origin == "other" and not env_copies:
             continue  # a project folder or an editable install, with no copy in the environment
         distribution = found.get("distribution") or module
-        loaded = _described(module, found.get("version"), found.get("dir") or "?", origin)
+        version = found.get("version")
+        what = f"{module} {version}" if version else module
+        folder = found.get("dir") or "?"
         if origin == "pythonpath":
             fix = _unset_pythonpath_fix(facts)
         elif origin == "user_site":
-            fix = (f"{python} -m pip uninstall {distribution}   (removes the copy in ~/.local: it is the one pip finds first)\n"
-                   f"{python} -m pip show {distribution}   (Location must now be the environment's site-packages)\n"
-                   "or hide the user site from this environment: export PYTHONNOUSERSITE=1")
+            fix = "\n".join([
+                _("{command}   (removes the copy in ~/.local: it is the one pip finds first)").format(
+                    command=f"{python} -m pip uninstall {distribution}"),
+                _("{command}   (Location must now be the environment's site-packages)").format(
+                    command=f"{python} -m pip show {distribution}"),
+                _("or hide the user site from this environment: {command}").format(command="export PYTHONNOUSERSITE=1")])
         else:
-            fix = (f"{python} -c 'import {module}; print({module}.__file__)'   (shows the folder that wins)\n"
-                   f"remove {found.get('dir')} from sys.path: a .pth file in site-packages, the current folder, or a sys.path.insert")
-        details = [f"import {module} loads {found.get('file')}"]
+            fix = "\n".join([
+                _("{command}   (shows the folder that wins)").format(
+                    command=f"{python} -c 'import {module}; print({module}.__file__)'"),
+                _("remove {folder} from sys.path: a .pth file in site-packages, the current folder, or a {call}").format(
+                    folder=found.get("dir"), call="sys.path.insert")])
+        details = [_("{statement} loads {file}").format(statement=f"import {module}", file=found.get("file"))]
         if env_copies:
             hidden = env_copies[0]
             hidden_text = f"{module} {hidden.get('version')}" if hidden.get("version") else module
             same_version = hidden.get("version") and hidden.get("version") == found.get("version")
-            summary = (f"{loaded} shadows {hidden_text} in {hidden.get('dir')}: `import {module}` never reaches "
-                       "the environment's own copy")
-            if same_version:
-                summary += " (the same version today, so upgrades of the environment's copy have no effect)"
+            summary = _SHADOWS[(origin if origin in ("pythonpath", "user_site") else "other", bool(same_version))]
+            summary = _(summary).format(what=what, folder=folder, hidden=hidden_text, hidden_folder=hidden.get("dir"),
+                                        statement=f"`import {module}`")
             serious = module in _KEY_MODULES and not same_version
             findings.append((fail if serious else warn)(summary, fix=fix, details=details))
             continue
         if origin == "pythonpath":
             install = f"{_unset_pythonpath_fix(facts)}\n{pip_install(facts, distribution)}"
+            summary = _("{what} from $PYTHONPATH entry {folder} is not installed in the environment itself: it is "
+                        "whatever that folder holds, for every interpreter that sees it, and this environment's pip/conda "
+                        "do not manage it")
         else:
-            install = (f"{python} -m pip uninstall {distribution}   (the only copy, in ~/.local)\n"
-                       f"{pip_install(facts, distribution)}")
-        findings.append(warn(
-            f"{loaded} is not installed in the environment itself: it is whatever that folder holds, for every "
-            f"interpreter that sees it, and this environment's pip/conda do not manage it",
-            fix=install, details=details,
-        ))
+            install = "\n".join([_("{command}   (the only copy, in ~/.local)").format(
+                command=f"{python} -m pip uninstall {distribution}"), pip_install(facts, distribution)])
+            summary = _("{what} from the user site {folder} is not installed in the environment itself: it is whatever "
+                        "that folder holds, for every interpreter that sees it, and this environment's pip/conda do not "
+                        "manage it")
+        findings.append(warn(summary.format(what=what, folder=folder), fix=install, details=details))
     if findings:
         return findings
     seen = [m for m in _KEY_MODULES if m in origins]
     if not seen:
-        return ok("torch, torchvision and numpy are not importable, so nothing shadows them")
-    return ok(f"{', '.join(seen)} {'are' if len(seen) > 1 else 'is'} imported from the environment's own site-packages")
+        return ok(_("torch, torchvision and numpy are not importable, so nothing shadows them"))
+    return ok(ngettext("{modules} is imported from the environment's own site-packages",
+                       "{modules} are imported from the environment's own site-packages", len(seen)).format(
+        modules=join(seen)))
 
 
-@check("python.pythonpath", "python", "PYTHONPATH/PYTHONHOME set (can shadow installed packages)", facts=("python", "shell"))
+# python.shadowing's summary: (where the winning copy comes from, the same version as the hidden one).
+_SHADOWS = {
+    ("pythonpath", False): N_("{what} from $PYTHONPATH entry {folder} shadows {hidden} in {hidden_folder}: {statement} "
+                              "never reaches the environment's own copy"),
+    ("pythonpath", True): N_("{what} from $PYTHONPATH entry {folder} shadows {hidden} in {hidden_folder}: {statement} "
+                             "never reaches the environment's own copy (the same version today, so upgrades of the "
+                             "environment's copy have no effect)"),
+    ("user_site", False): N_("{what} from the user site {folder} shadows {hidden} in {hidden_folder}: {statement} never "
+                             "reaches the environment's own copy"),
+    ("user_site", True): N_("{what} from the user site {folder} shadows {hidden} in {hidden_folder}: {statement} never "
+                            "reaches the environment's own copy (the same version today, so upgrades of the "
+                            "environment's copy have no effect)"),
+    ("other", False): N_("{what} from {folder} shadows {hidden} in {hidden_folder}: {statement} never reaches the "
+                         "environment's own copy"),
+    ("other", True): N_("{what} from {folder} shadows {hidden} in {hidden_folder}: {statement} never reaches the "
+                        "environment's own copy (the same version today, so upgrades of the environment's copy have no "
+                        "effect)"),
+}
+
+
+@check("python.pythonpath", "python", N_("PYTHONPATH/PYTHONHOME set (can shadow installed packages)"), facts=("python", "shell"))
 def pythonpath(facts: Facts) -> Finding | None:
     """`PYTHONHOME` set (warn); `PYTHONPATH` naming a folder with installed packages (someone's
     site-packages: warn); `PYTHONPATH` with only source folders (OK, a note). A package that
@@ -409,27 +474,29 @@ def pythonpath(facts: Facts) -> Finding | None:
         return None
     if data.get("pythonhome"):
         return warn(
-            f"PYTHONHOME={data['pythonhome']} is set: every other Python (conda envs, venvs) then looks for its "
-            "standard library there and fails to start or mixes versions",
-            fix="unset PYTHONHOME   (and remove the export from ~/.bashrc)",
+            _("{assignment} is set: every other Python (conda envs, venvs) then looks for its standard library there and "
+              "fails to start or mixes versions").format(assignment=f"PYTHONHOME={data['pythonhome']}"),
+            fix=_("{command}   (and remove the export from ~/.bashrc)").format(command="unset PYTHONHOME"),
         )
     if not data.get("pythonpath"):
-        return ok("PYTHONPATH and PYTHONHOME are not set")
+        return ok(_("PYTHONPATH and PYTHONHOME are not set"))
     entries = (data.get("target") or {}).get("pythonpath_entries") or []
     with_packages = [e for e in entries if e.get("distributions")]
     if with_packages:
-        shown = "; ".join(f"{e['dir']} ({', '.join(e['distributions'][:5])}{' ...' if len(e['distributions']) > 5 else ''})"
+        shown = "; ".join(f"{e['dir']} ({join(e['distributions'][:5])}{' ...' if len(e['distributions']) > 5 else ''})"
                           for e in with_packages)
         return warn(
-            f"PYTHONPATH={data['pythonpath']} includes installed packages ({shown}): they come before this "
-            "environment's site-packages, in every environment and Python version",
+            _("{assignment} includes installed packages ({packages}): they come before this environment's site-packages, "
+              "in every environment and Python version").format(
+                assignment=f"PYTHONPATH={data['pythonpath']}", packages=shown),
             fix=_unset_pythonpath_fix(facts),
         )
-    return ok(f"PYTHONPATH={data['pythonpath']} is set and holds no installed packages (source folders only)",
-              details=["Its folders come before site-packages: a module there with a package's name would shadow it."])
+    return ok(_("{assignment} is set and holds no installed packages (source folders only)").format(
+                  assignment=f"PYTHONPATH={data['pythonpath']}"),
+              details=[_("Its folders come before site-packages: a module there with a package's name would shadow it.")])
 
 
-@check("python.pip_available", "python", "pip can be run by the target interpreter (`python -m pip`)", facts=("python",))
+@check("python.pip_available", "python", N_("pip can be run by the target interpreter (`python -m pip`)"), facts=("python",))
 def pip_available(facts: Facts) -> Finding | None:
     """The target has no pip (warn), except in a uv-made venv (a `uv = ` line in `pyvenv.cfg`) or a
     pixi env, which leave pip out by design and install with `uv pip`/`pixi add`.
@@ -443,18 +510,19 @@ def pip_available(facts: Facts) -> Finding | None:
     if not pip:
         return None
     if pip.get("importable"):
-        return ok(f"pip {pip.get('version') or 'unknown'} is installed in the target")
+        return ok(_("pip {version} is installed in the target").format(version=pip.get("version") or _("unknown")))
     manager = target.get("env_manager")
     if manager == "uv":
-        return ok("no pip in this uv venv (uv leaves it out by design): install with "
-                  f"`{pip_install(facts, 'PACKAGE')}`")
+        return ok(_("no pip in this uv venv (uv leaves it out by design): install with {command}").format(
+            command=f"`{pip_install(facts, 'PACKAGE')}`"))
     if manager == "pixi":
-        return ok("no pip in this pixi env: add packages with `pixi add NAME` (or `pixi add --pypi NAME`)")
-    return warn("the target interpreter has no pip: `python -m pip install` will fail",
-                   fix=f"{target.get('executable')} -m ensurepip --upgrade")
+        return ok(_("no pip in this pixi env: add packages with {command} (or {pypi})").format(
+            command="`pixi add NAME`", pypi="`pixi add --pypi NAME`"))
+    return warn(_("the target interpreter has no pip: {command} will fail").format(command="`python -m pip install`"),
+                fix=f"{target.get('executable')} -m ensurepip --upgrade")
 
 
-@check("python.conda_pip_torch", "python", "torch installed with pip over conda's pytorch package in one env",
+@check("python.conda_pip_torch", "python", N_("torch installed with pip over conda's pytorch package in one env"),
        facts=("python",))
 def conda_pip_torch(facts: Facts) -> Finding | None:
     """A conda (or pixi) env whose `conda-meta` lists conda's `pytorch` (or `torchvision`) package while
@@ -480,31 +548,41 @@ def conda_pip_torch(facts: Facts) -> Finding | None:
             clashes.append((conda_name, dist, installer))
     if not clashes:
         if "pytorch" in conda_packages or "torch" in installers:
-            return ok("torch is installed by one package manager only")
+            return ok(_("torch is installed by one package manager only"))
         return None
     python = python_command(facts)
-    shown = "; ".join(f"{dist} {distributions.get(dist, '?')} installed by {installer} over conda's "
-                      f"{conda_packages[conda_name]}" for conda_name, dist, installer in clashes)
-    names = " ".join(dist for _, dist, _ in clashes)
-    conda_names = " ".join(conda_name for conda_name, _, _ in clashes)
-    env = target.get("prefix") or "this env"
+    shown = "; ".join(_("{package} {version} installed by {installer} over conda's {conda_package}").format(
+        package=dist, version=distributions.get(dist, "?"), installer=installer, conda_package=conda_packages[conda_name])
+        for conda_name, dist, installer in clashes)
+    names = " ".join(dist for _n, dist, _i in clashes)
+    conda_names = " ".join(conda_name for conda_name, _d, _i in clashes)
     if target.get("env_manager") == "pixi":
-        fix = (f"keep {names} in one table of pixi.toml: [dependencies] (conda's {conda_names}) or "
-               "[pypi-dependencies], not both; then `pixi install`")
+        fix = _("keep {packages} in one table of pixi.toml: {dependencies} (conda's {conda_packages}) or {pypi}, not "
+                "both; then {command}").format(packages=names, dependencies="[dependencies]", conda_packages=conda_names,
+                                               pypi="[pypi-dependencies]", command="`pixi install`")
     else:
-        fix = (f"best, a fresh env with one of the two: conda create -n NAME python={'.'.join(str(p) for p in (target.get('version_info') or [3, 12])[:2])}"
-               f" && conda activate NAME && python -m pip install {names}\n"
-               f"or go back to conda's: {python} -m pip uninstall {names} && conda install --force-reinstall {conda_names}")
+        python_version = ".".join(str(p) for p in (target.get("version_info") or [3, 12])[:2])
+        fix = _("best, a fresh env with one of the two: {create}\nor go back to conda's: {restore}").format(
+            create=f"conda create -n NAME python={python_version} && conda activate NAME && python -m pip install {names}",
+            restore=f"{python} -m pip uninstall {names} && conda install --force-reinstall {conda_names}")
+    commands = {"install": "`conda install`", "update": "`conda update`"}
+    if target.get("prefix"):
+        summary = _("{clashes} in {prefix}: conda still records its own package, so the next {install} or {update} can "
+                    "overwrite or half-remove pip's files").format(clashes=shown, prefix=target["prefix"], **commands)
+    else:
+        summary = _("{clashes} in this env: conda still records its own package, so the next {install} or {update} can "
+                    "overwrite or half-remove pip's files").format(clashes=shown, **commands)
     return warn(
-        f"{shown} in {env}: conda still records its own package, so the next `conda install` or `conda update` "
-        "can overwrite or half-remove pip's files",
+        summary,
         fix=fix,
-        details=["conda-meta/ lists the conda package; the dist-info's INSTALLER file says who installed what is imported."],
+        details=[_("{folder} lists the conda package; the dist-info's INSTALLER file says who installed what is "
+                   "imported.").format(folder="conda-meta/")],
     )
 
 
 def _requirement_problems(target: dict) -> list[tuple[str, str, str]]:
-    """(requiring distribution, requirement, problem) for `pip check`'s two findings, from metadata."""
+    """(requiring distribution, requirement, installed) for `pip check`'s two findings, from metadata:
+    installed is None for a missing requirement, else the "name version" installed outside its range."""
     from packaging.markers import InvalidMarker, UndefinedEnvironmentName
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
@@ -529,7 +607,7 @@ def _requirement_problems(target: dict) -> list[tuple[str, str, str]]:
             shown = f"{requirement.name}{requirement.specifier}"
             installed = distributions.get(wanted)
             if installed is None:
-                problems.append((f"{name} {distributions.get(name, '')}".strip(), shown, "missing"))
+                problems.append((f"{name} {distributions.get(name, '')}".strip(), shown, None))
                 continue
             if not requirement.specifier:
                 continue
@@ -538,11 +616,11 @@ def _requirement_problems(target: dict) -> list[tuple[str, str, str]]:
             except InvalidVersion:
                 continue
             if not requirement.specifier.contains(version, prereleases=True):
-                problems.append((f"{name} {distributions.get(name, '')}".strip(), shown, f"{wanted} {installed} is installed"))
+                problems.append((f"{name} {distributions.get(name, '')}".strip(), shown, f"{wanted} {installed}"))
     return problems
 
 
-@check("python.broken_requirements", "python", "Installed packages whose requirements are missing or conflict (pip check)",
+@check("python.broken_requirements", "python", N_("Installed packages whose requirements are missing or conflict (pip check)"),
        facts=("python",))
 def broken_requirements(facts: Facts) -> Finding | None:
     """What `pip check` would say, computed from each distribution's `Requires-Dist` lines (dumped by
@@ -562,25 +640,33 @@ def broken_requirements(facts: Facts) -> Finding | None:
         return None
     problems = _requirement_problems(target)
     if not problems:
-        return ok(f"the requirements of all {len(target.get('distributions') or {})} installed packages are met")
-    lines = [f"{who} requires {requirement}, but " + ("it is not installed" if problem == "missing" else problem)
-             for who, requirement, problem in problems]
+        return ok(_("the requirements of all {count} installed packages are met").format(
+            count=len(target.get("distributions") or {})))
+    lines = [(_("{who} requires {requirement}, but it is not installed") if installed is None else
+              _("{who} requires {requirement}, but {installed} is installed")).format(
+                 who=who, requirement=requirement, installed=installed)
+             for who, requirement, installed in problems]
     fixes = []
-    for who, requirement, problem in problems[:3]:
-        fixes.append(pip_install(facts, f'"{requirement}"'))
-        if problem != "missing":
-            fixes[-1] += f"   (or upgrade {who.split()[0]} to a release that accepts what is installed)"
+    for who, requirement, installed in problems[:3]:
+        command = pip_install(facts, f'"{requirement}"')
+        if installed is None:
+            fixes.append(command)
+        else:
+            fixes.append(_("{command}   (or upgrade {package} to a release that accepts what is installed)").format(
+                command=command, package=who.split()[0]))
     if target.get("is_conda"):
-        fixes.append("in a conda env, prefer `conda install` for packages conda installed")
+        fixes.append(_("in a conda env, prefer {command} for packages conda installed").format(command="`conda install`"))
     return warn(
-        f"{len(problems)} broken requirement{'s' if len(problems) != 1 else ''} among installed packages: "
-        + "; ".join(lines[:3]) + (" ..." if len(lines) > 3 else ""),
+        ngettext("{count} broken requirement among installed packages: {problems}",
+                 "{count} broken requirements among installed packages: {problems}", len(problems)).format(
+            count=len(problems), problems="; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")),
         fix="\n".join(fixes),
-        details=lines[:15] + ([f"... and {len(lines) - 15} more (`python -m pip check`)"] if len(lines) > 15 else []),
+        details=lines[:15] + ([_("... and {count} more ({command})").format(
+            count=len(lines) - 15, command="`python -m pip check`")] if len(lines) > 15 else []),
     )
 
 
-@check("python.torch_installed", "python", "torch is installed in the target (details in the torch area)",
+@check("python.torch_installed", "python", N_("torch is installed in the target (details in the torch area)"),
        facts=("python",))
 def torch_installed(facts: Facts) -> Finding | None:
     """Whether torch is installed in the target (OK, or skip).
@@ -594,5 +680,5 @@ def torch_installed(facts: Facts) -> Finding | None:
         return None
     version = target["distributions"].get("torch")
     if version:
-        return ok(f"torch {version} is installed in the target (the torch area checks it)")
-    return skip("torch is not installed in the target interpreter; the torch area says how to install it")
+        return ok(_("torch {version} is installed in the target (the torch area checks it)").format(version=version))
+    return skip(_("torch is not installed in the target interpreter; the torch area says how to install it"))
