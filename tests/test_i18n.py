@@ -350,11 +350,30 @@ MODULE_WORLDS = {
                "env-uv-venv-without-pip", "fa-conda-base-set-venv-python", "fa-conda-env-reached-through-symlinks",
                "fa-home-bin-python-symlink", "fa-pythonpath-source-folder", "fa-venv-torch-wins-over-user-site",
                "shadow-pythonpath-old-torch", "shadow-user-site-before-base-site-packages", "shadow-user-site-only-copy"],
+    "nvcc": ["baseline-clean-debian-home", "root-nvcc-11-8-with-torch-cu130"],
 }
 
 
 def _hit(folder, name):
     return {"dir": folder, "path": f"{folder}/{name}", "realpath": f"{folder}/{name}"}
+
+
+def _torch_facts(cuda):
+    return {"status": "ok", "version": f"2.14.1+cu{cuda.replace('.', '')}" if cuda else "2.14.1+cpu", "cuda": cuda}
+
+
+def _nvcc(release, build=None, path_release=None, home="/usr/local/cuda", source="nvcc on PATH", **extra):
+    version = {"release": release, "build": build, "error": None} if release else None
+    data = {
+        "path_nvcc": f"{home}/bin/nvcc" if release else None,
+        "path_nvcc_version": {"release": path_release or release, "build": build, "error": None} if release else None,
+        "cuda_home_env": None, "cuda_path_env": None, "cuda_home_is_dir": None,
+        "torch_cuda_home": home if release else None, "torch_cuda_home_source": source if release else None,
+        "home_nvcc": f"{home}/bin/nvcc" if release else None, "home_nvcc_exists": bool(release),
+        "home_nvcc_version": version, "home_has_headers": True if release else None, "header_homes": [],
+    }
+    data.update(extra)
+    return data
 
 
 def _proxy_variable(value, kind, **extra):
@@ -497,11 +516,30 @@ MODULE_FACTS = {
                        "marker_environment": {}},
             "on_path": {"python3": {"path": "/usr/bin/python3", "prefix": "/usr", "realpath": "/usr/bin/python3"}}}),
     },
+    "nvcc": {
+        "major": dict(nvcc=_nvcc("11.8", "11.8.89"), torch=_torch_facts("13.0"), nvidia={"cuda_driver_version": "13.1"}),
+        "minor-cuda-home": dict(nvcc=_nvcc("13.1", None, path_release="12.4", source="CUDA_HOME", path_nvcc="/usr/bin/nvcc"),
+                                torch=_torch_facts("13.0"), nvidia={}),
+        "match": dict(nvcc=_nvcc("13.0", "13.0.88", source="/usr/local/cuda"), torch=_torch_facts("13.0"), nvidia={}),
+        "cpu-torch": dict(nvcc=_nvcc("12.4", "12.4.131"), torch=_torch_facts(None), nvidia={}),
+        "torch-unknown": dict(nvcc=_nvcc("12.4", "12.4.131", home_has_headers=False, home="/usr/local",
+                                         header_homes=["/usr/local/cuda-12.4"]),
+                              torch={"status": "error"}, nvidia={}),
+        "unknown-version": dict(nvcc=_nvcc("12.4", home_nvcc_version={"release": None, "error": "exit status 127"}),
+                                torch=_torch_facts("12.4"), nvidia={}),
+        "cuda-home-not-a-folder": dict(nvcc=_nvcc("12.4", cuda_home_env="/opt/cuda", cuda_home_is_dir=False,
+                                                  source="CUDA_HOME"), torch=_torch_facts("12.4"), nvidia={}),
+        "no-nvcc-in-home": dict(nvcc=_nvcc("12.4", home_nvcc_exists=False, home_nvcc_version=None, source="CUDA_PATH"),
+                                torch=_torch_facts("12.4"), nvidia={}),
+        "no-nvcc": dict(nvcc=_nvcc(None), torch=_torch_facts("12.4"), nvidia={}),
+        "no-nvcc-at-home": dict(nvcc=_nvcc(None, torch_cuda_home="/usr/local/cuda"), torch=_torch_facts(None), nvidia={}),
+    },
 }
 
 MODULE_COMMANDS = {
     "proxy": ("python -m pip install pysocks", "-c 'import socks'", "conda config", "import"),
     "system": ("python -m pip cache purge", "conda clean -a", "docker run", "import torch.multiprocessing"),
+    "nvcc": ("conda install -c nvidia", "--version"),
     "python": ("conda install -n", "conda activate NAME", "-m pip install", "-m pip uninstall", "-m pip show",
                "-m pip --version", "-m ensurepip --upgrade", "conda install --force-reinstall",
                "conda create -n", "python -c", "which python", "hash -r", "unset PYTHONPATH", "unset PYTHONHOME",

@@ -4,6 +4,10 @@ Only matters for building CUDA extensions (flash-attention, apex, custom ops): t
 their own CUDA runtime. The rules are torch.utils.cpp_extension's (_find_cuda_home and
 _check_cuda_version, https://github.com/pytorch/pytorch/blob/main/torch/utils/cpp_extension.py):
 a different major version is an error, a different minor only a warning.
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix goes through _(),
+the descriptions are marked with N_(); paths, versions, commands and variable names are
+placeholders or stay literally inside the message.
 """
 
 from __future__ import annotations
@@ -12,8 +16,12 @@ from typing import Any
 
 from envcheck.checks import check, fail, ok, warn
 from envcheck.core.model import Facts, Finding
+from envcheck.i18n import N_, _
 
 FACTS = ("nvcc", "torch", "nvidia")
+# Where torch's CUDA home comes from (the collector's torch_cuda_home_source): words to translate;
+# the others (CUDA_HOME, CUDA_PATH, /usr/local/cuda) are names.
+_SOURCES = {"nvcc on PATH": N_("nvcc on PATH")}
 
 
 def _release(version: dict[str, Any] | None) -> str | None:
@@ -34,23 +42,26 @@ def three_values(facts: Facts) -> list[str]:
     path, release, build = builder_nvcc(nvcc)
     path_release = _release(nvcc.get("path_nvcc_version"))
     lines = [
-        f"driver supports CUDA up to: {nvidia.get('cuda_driver_version') or 'unknown'} "
-        "(nvidia-smi's \"CUDA Version\": a maximum, not an installed toolkit)",
-        f"nvcc used for extension builds: {release or 'none'}" + (f" (V{build}, {path})" if release and build else (f" ({path})" if path else "")),
+        _("driver supports CUDA up to: {version} (nvidia-smi's {label}: a maximum, not an installed toolkit)").format(
+            version=nvidia.get("cuda_driver_version") or _("unknown"), label='"CUDA Version"'),
+        _("nvcc used for extension builds: {version}").format(
+            version=(release or _("none")) + (f" (V{build}, {path})" if release and build else (f" ({path})" if path else ""))),
     ]
     if nvcc.get("path_nvcc") and nvcc.get("path_nvcc") != path:
-        lines.append(f"nvcc on PATH: {path_release or 'unknown'} ({nvcc['path_nvcc']})")
-    lines.append(f"torch built with CUDA: {torch.get('cuda') or ('none (CPU build)' if torch.get('status') == 'ok' else 'unknown')}")
+        lines.append(_("nvcc on PATH: {version} ({path})").format(version=path_release or _("unknown"), path=nvcc["path_nvcc"]))
+    lines.append(_("torch built with CUDA: {version}").format(
+        version=torch.get("cuda") or (_("none (CPU build)") if torch.get("status") == "ok" else _("unknown"))))
     return lines
 
 
 def _toolkit_hint(cuda: str | None) -> str:
     version = cuda or "X.Y"
-    return (f"conda install -c nvidia cuda-toolkit={version}   (or install the system CUDA {version} toolkit "
-            f"and export CUDA_HOME=/usr/local/cuda-{version})")
+    return _("{command}   (or install the system CUDA {version} toolkit and {export})").format(
+        command=f"conda install -c nvidia cuda-toolkit={version}", version=version,
+        export=f"export CUDA_HOME=/usr/local/cuda-{version}")
 
 
-@check("nvcc.version", "nvcc", "nvcc (for building CUDA extensions) matches torch's CUDA version", facts=FACTS)
+@check("nvcc.version", "nvcc", N_("nvcc (for building CUDA extensions) matches torch's CUDA version"), facts=FACTS)
 def nvcc_version(facts: Facts) -> Finding | None:
     """The nvcc that torch's extension builder would run (`<CUDA home>/bin/nvcc`) compared with
     `torch.version.cuda`, using `torch.utils.cpp_extension._check_cuda_version`'s rule: a different
@@ -70,35 +81,43 @@ def nvcc_version(facts: Facts) -> Finding | None:
     torch = facts.data("torch")
     torch_cuda = torch.get("cuda") if torch.get("status") == "ok" else None
     details = three_values(facts)
-    path, release, _ = builder_nvcc(nvcc)
+    path, release, _build = builder_nvcc(nvcc)
     if path is None:
         where = nvcc.get("torch_cuda_home")
-        summary = "no nvcc found: fine unless you build CUDA extensions (flash-attention, apex, custom ops)"
+        summary = _("no nvcc found: fine unless you build CUDA extensions (flash-attention, apex, custom ops)")
         if where:
-            summary = f"no nvcc at {where}/bin/nvcc: fine unless you build CUDA extensions"
-        return ok(summary, details=details + [f"to get one: {_toolkit_hint(torch_cuda)}"])
+            summary = _("no nvcc at {path}: fine unless you build CUDA extensions").format(path=f"{where}/bin/nvcc")
+        return ok(summary, details=details + [_("to get one: {command}").format(command=_toolkit_hint(torch_cuda))])
     if release is None:
-        error = (nvcc.get("home_nvcc_version") or {}).get("error") or "unknown"
-        return warn(f"cannot tell the version of {path}: {error}",
-                       fix=f"Run `{path} --version` to see what is wrong with it", details=details).by("you")
+        error = (nvcc.get("home_nvcc_version") or {}).get("error") or _("unknown")
+        return warn(_("cannot tell the version of {path}: {error}").format(path=path, error=error),
+                    fix=_("Run {command} to see what is wrong with it").format(command=f"`{path} --version`"),
+                    details=details).by("you")
     if not torch_cuda:
-        return ok(f"nvcc {release} at {path} (torch's CUDA version unknown or a CPU build: nothing to compare)",
-                       details=details)
+        return ok(_("nvcc {version} at {path} (torch's CUDA version unknown or a CPU build: nothing to compare)").format(
+                      version=release, path=path),
+                  details=details)
     have, want = release.split("."), str(torch_cuda).split(".")
     if have[0] != want[0]:
         # A warning, not a failure: torch itself, training included, never runs nvcc; only building
         # a CUDA extension does, and that is where the mismatch stops you.
-        return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in major version: CUDA extensions "
-                    "(flash-attention, apex, custom ops) will not build; torch itself and training are not affected",
+        return warn(_("nvcc {version} and torch's CUDA {torch_version} differ in major version: CUDA extensions "
+                      "(flash-attention, apex, custom ops) will not build; torch itself and training are not affected").format(
+                        version=release, torch_version=torch_cuda),
                     fix=_toolkit_hint(torch_cuda), details=details + [
-                        "torch.utils.cpp_extension raises \"The detected CUDA version mismatches the version that was used to compile PyTorch\""]).by("you")
+                        _("{module} raises {error}").format(
+                            module="torch.utils.cpp_extension",
+                            error='"The detected CUDA version mismatches the version that was used to compile PyTorch"')]
+                    ).by("you")
     if have[:2] != want[:2]:
-        return warn(f"nvcc {release} and torch's CUDA {torch_cuda} differ in minor version: extensions build, with a warning",
-                       fix=_toolkit_hint(torch_cuda), details=details).by("you")
-    return ok(f"nvcc {release} matches torch's CUDA {torch_cuda}", details=details)
+        return warn(_("nvcc {version} and torch's CUDA {torch_version} differ in minor version: extensions build, with a "
+                      "warning").format(version=release, torch_version=torch_cuda),
+                    fix=_toolkit_hint(torch_cuda), details=details).by("you")
+    return ok(_("nvcc {version} matches torch's CUDA {torch_version}").format(version=release, torch_version=torch_cuda),
+              details=details)
 
 
-@check("nvcc.cuda_home", "nvcc", "CUDA_HOME/CUDA_PATH point at a usable toolkit, the one nvcc on PATH belongs to", facts=FACTS)
+@check("nvcc.cuda_home", "nvcc", N_("CUDA_HOME/CUDA_PATH point at a usable toolkit, the one nvcc on PATH belongs to"), facts=FACTS)
 def nvcc_cuda_home(facts: Facts) -> Finding | None:
     """**FAIL** when `CUDA_HOME` is set to a path that is not a directory. **WARN** when the home torch
     picks (CUDA_HOME → CUDA_PATH → `dirname(dirname(which nvcc))` → /usr/local/cuda) has no
@@ -116,25 +135,34 @@ def nvcc_cuda_home(facts: Facts) -> Finding | None:
     if not nvcc or not home:
         return None
     source = nvcc.get("torch_cuda_home_source")
+    source = _(_SOURCES[source]) if source in _SOURCES else source
     suggestions = nvcc.get("header_homes") or []
-    suggestion = f"export CUDA_HOME={suggestions[0]}" if suggestions else "export CUDA_HOME=<your toolkit folder, e.g. /usr/local/cuda-12.8>"
+    suggestion = f"export CUDA_HOME={suggestions[0]}" if suggestions else _(
+        "export CUDA_HOME=<your toolkit folder, e.g. {example}>").format(example="/usr/local/cuda-12.8")
     if nvcc.get("cuda_home_env") and nvcc.get("cuda_home_is_dir") is False:
-        return fail(f"CUDA_HOME={nvcc['cuda_home_env']} is not a directory: extension builds will fail",
-                       fix=f"{suggestion}   (or: unset CUDA_HOME)").by("you")
+        return fail(_("{assignment} is not a directory: extension builds will fail").format(
+                        assignment=f"CUDA_HOME={nvcc['cuda_home_env']}"),
+                    fix=_("{command}   (or: {unset})").format(command=suggestion, unset="unset CUDA_HOME")).by("you")
     if not nvcc.get("home_nvcc_exists"):
-        return warn(f"torch would build extensions with {home} (from {source}), which has no bin/nvcc",
-                       fix=suggestion if suggestions else _toolkit_hint(facts.data("torch").get("cuda"))).by("you")
+        return warn(_("torch would build extensions with {home} (from {source}), which has no bin/nvcc").format(
+                        home=home, source=source),
+                    fix=suggestion if suggestions else _toolkit_hint(facts.data("torch").get("cuda"))).by("you")
     path_release = _release(nvcc.get("path_nvcc_version"))
     home_release = _release(nvcc.get("home_nvcc_version"))
     if nvcc.get("path_nvcc") and path_release and home_release and path_release != home_release:
-        return warn(f"{source} points at CUDA {home_release} ({home}) but nvcc on PATH is {path_release}: "
-                       "torch's extension builder uses CUDA_HOME first, so builds use the one you may not expect",
-                       fix="Make them agree: export CUDA_HOME=<toolkit of the nvcc you want>, export PATH=$CUDA_HOME/bin:$PATH",
-                       details=[f"nvcc on PATH: {nvcc['path_nvcc']}", f"nvcc in {home}: {nvcc.get('home_nvcc')}"]).by("you")
+        return warn(_("{source} points at CUDA {home_version} ({home}) but nvcc on PATH is {path_version}: torch's "
+                      "extension builder uses CUDA_HOME first, so builds use the one you may not expect").format(
+                        source=source, home_version=home_release, home=home, path_version=path_release),
+                    fix=_("Make them agree: {export_home}, {export_path}").format(
+                        export_home=_("export CUDA_HOME=<toolkit of the nvcc you want>"),
+                        export_path="export PATH=$CUDA_HOME/bin:$PATH"),
+                    details=[_("nvcc on PATH: {path}").format(path=nvcc["path_nvcc"]),
+                             _("nvcc in {home}: {path}").format(home=home, path=nvcc.get("home_nvcc"))]).by("you")
     if nvcc.get("home_has_headers") is False:
-        return warn(f"torch would use {home} as the CUDA toolkit (from {source}) but it has no include/cuda_runtime.h: "
-                       "extension builds will fail to find CUDA headers",
-                       fix=suggestion,
-                       details=["torch takes dirname(dirname(which nvcc)) without resolving links, so an nvcc wrapper "
-                                "or symlink in /usr/local/bin makes it pick /usr/local"]).by("you")
-    return ok(f"torch would build extensions with the toolkit at {home} (from {source})")
+        return warn(_("torch would use {home} as the CUDA toolkit (from {source}) but it has no include/cuda_runtime.h: "
+                      "extension builds will fail to find CUDA headers").format(home=home, source=source),
+                    fix=suggestion,
+                    details=[_("torch takes {expression} without resolving links, so an nvcc wrapper or symlink in "
+                               "/usr/local/bin makes it pick /usr/local").format(
+                                 expression="dirname(dirname(which nvcc))")]).by("you")
+    return ok(_("torch would build extensions with the toolkit at {home} (from {source})").format(home=home, source=source))
