@@ -3,6 +3,11 @@
 Rules from the CUDA Programming Guide's environment-variable appendix
 (https://docs.nvidia.com/cuda/cuda-programming-guide/05-appendices/environment-variables.html);
 the parsing lives in envcheck/facts/visible_devices.py so smoke-train maps `--gpu N` the same way.
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix written here goes
+through _() or ngettext(), the descriptions are marked with N_(); variable names, values, indices and
+commands are placeholders or stay literally inside the message. The parser's own problem lines
+(VisibleDevices.problems, in the details) stay English until envcheck/facts/ is converted.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from envcheck.checks import check, fail, ok, warn
 from envcheck.core.model import Facts, Finding, Status
 from envcheck.core.redact import redact_env_value
 from envcheck.facts.visible_devices import VisibleDevices, parse_visible_devices
+from envcheck.i18n import N_, _, join, ngettext
 
 DEVICE_ORDERS = ("FASTEST_FIRST", "PCI_BUS_ID")
 
@@ -22,15 +28,16 @@ def _env(facts: Facts) -> dict[str, str]:
 
 
 def _names(gpus: list[dict[str, Any]]) -> dict[int, str]:
-    return {g["index"]: g.get("name") or "unknown model" for g in gpus if isinstance(g.get("index"), int)}
+    return {g["index"]: g.get("name") or _("unknown model") for g in gpus if isinstance(g.get("index"), int)}
 
 
 def cuda_map_text(result: VisibleDevices, gpus: list[dict[str, Any]]) -> str:
     """'cuda:0 = GPU 2 (NVIDIA L40S), cuda:1 = GPU 1 (NVIDIA L40S)'."""
     names = _names(gpus)
-    parts = [f"cuda:{cuda} = GPU {physical} ({names.get(physical, 'unknown model')})" for cuda, physical in result.cuda_map()]
-    parts += [f"cuda:0 = MIG device {uuid}" for uuid in result.visible_mig[:1]]
-    return ", ".join(parts) or "none"
+    parts = [f"cuda:{cuda} = GPU {physical} ({names.get(physical) or _('unknown model')})"
+             for cuda, physical in result.cuda_map()]
+    parts += [_("{device} = MIG device {uuid}").format(device="cuda:0", uuid=uuid) for uuid in result.visible_mig[:1]]
+    return join(parts) or _("none")
 
 
 def _free_indices(gpus: list[dict[str, Any]]) -> str:
@@ -62,7 +69,7 @@ def select_gpus(indices: list[int], gpus: list[dict[str, Any]], env: dict[str, s
     return "CUDA_DEVICE_ORDER=PCI_BUS_ID " + plain
 
 
-@check("cuda.visible_devices", "cuda", "CUDA_VISIBLE_DEVICES selects GPUs that exist, as intended",
+@check("cuda.visible_devices", "cuda", N_("CUDA_VISIBLE_DEVICES selects GPUs that exist, as intended"),
        facts=("env", "nvidia"))
 def visible_devices(facts: Facts) -> Finding | None:
     """`CUDA_VISIBLE_DEVICES`, parsed with the rules of the CUDA C Programming Guide's "CUDA Environment
@@ -94,44 +101,52 @@ def visible_devices(facts: Facts) -> Finding | None:
     order = env.get("CUDA_DEVICE_ORDER")
     by_index = raw is None or any(e.kind == "index" for e in result.entries)
     if result.visible and _mixed_models(gpus) and order != "PCI_BUS_ID" and by_index:
-        details.append("These GPUs are of different models and CUDA_DEVICE_ORDER is not PCI_BUS_ID, so CUDA may not "
-                       "number them as nvidia-smi does: the index mapping above assumes nvidia-smi's order "
-                       "(see cuda.device_order).")
+        details.append(_("These GPUs are of different models and CUDA_DEVICE_ORDER is not PCI_BUS_ID, so CUDA may not "
+                         "number them as nvidia-smi does: the index mapping above assumes nvidia-smi's order "
+                         "(see {check}).").format(check="cuda.device_order"))
     selected = result.visible if raw is not None else [g.get("index") for g in gpus]
     mig_selected = [g for g in gpus if g.get("mig_mode") == "Enabled" and g.get("index") in selected]
     for gpu in mig_selected:
-        details.append(f"GPU {gpu.get('index')} is in MIG mode: select one of its MIG instances by MIG UUID "
-                           "(CUDA_VISIBLE_DEVICES=MIG-..., from `nvidia-smi -L`) rather than the whole GPU.")
+        details.append(_("GPU {index} is in MIG mode: select one of its MIG instances by MIG UUID ({value}, from {command}) "
+                         "rather than the whole GPU.").format(
+            index=gpu.get("index"), value="CUDA_VISIBLE_DEVICES=MIG-...", command="`nvidia-smi -L`"))
 
     if raw is None:
         if not gpus:
             return None  # no GPU and nothing set: driver.nvml already explains
-        return ok(f"CUDA_VISIBLE_DEVICES is unset: all {len(gpus)} GPU{'s' if len(gpus) != 1 else ''} visible",
-                       details=[cuda_map_text(result, gpus)] + details)
+        return ok(ngettext("CUDA_VISIBLE_DEVICES is unset: all {count} GPU visible",
+                           "CUDA_VISIBLE_DEVICES is unset: all {count} GPUs visible", len(gpus)).format(count=len(gpus)),
+                  details=[cuda_map_text(result, gpus)] + details)
 
     if not gpus:
         status = Status.SKIP if not nvidia.get("source") else Status.WARN
-        return Finding("", status, f"CUDA_VISIBLE_DEVICES={shown!r} is set, but no GPU was found to check it against",
-                       fix="Fix the driver first (see the driver section), then run the doctor again.", details=details,
+        return Finding("", status, _("{assignment} is set, but no GPU was found to check it against").format(
+                           assignment=f"CUDA_VISIBLE_DEVICES={shown!r}"),
+                       fix=_("Fix the driver first (see the driver section), then run the doctor again."), details=details,
                        who="admin")
 
     if raw.strip() == "" or (result.stopped_at is not None and result.entries and result.entries[0].token.strip() == "-1"):
         return warn(
-            f"CUDA_VISIBLE_DEVICES={shown!r} hides every GPU: PyTorch will run on the CPU",
-            fix="unset CUDA_VISIBLE_DEVICES\n(find where it is set: grep -n CUDA_VISIBLE_DEVICES ~/.bashrc ~/.profile ~/.zshrc)",
-            details=details or ["Often an accidental export left in a shell start-up file or a job script."],
+            _("{assignment} hides every GPU: PyTorch will run on the CPU").format(
+                assignment=f"CUDA_VISIBLE_DEVICES={shown!r}"),
+            fix=_("{command}\n(find where it is set: {grep})").format(
+                command="unset CUDA_VISIBLE_DEVICES", grep="grep -n CUDA_VISIBLE_DEVICES ~/.bashrc ~/.profile ~/.zshrc"),
+            details=details or [_("Often an accidental export left in a shell start-up file or a job script.")],
         ).by("you")
 
     gpu_errors = nvidia.get("gpu_errors") or []
     if result.stopped_at is not None:
         if result.visible:
-            fix = f"export {select_gpus(result.visible, gpus, env, gpu_errors)}   # or list the GPUs you meant, from: {_free_indices(gpus)}"
+            fix = _("{command}   # or list the GPUs you meant, from: {indices}").format(
+                command=f"export {select_gpus(result.visible, gpus, env, gpu_errors)}", indices=_free_indices(gpus))
         else:
             order = "CUDA_DEVICE_ORDER=PCI_BUS_ID " if _mixed_models(gpus) and env.get("CUDA_DEVICE_ORDER") != "PCI_BUS_ID" else ""
-            fix = f"export {order}CUDA_VISIBLE_DEVICES=<one or more of {_free_indices(gpus)}>   (see `nvidia-smi -L`)"
+            fix = _("export {order}CUDA_VISIBLE_DEVICES=<one or more of {indices}>   (see {command})").format(
+                order=order, indices=_free_indices(gpus), command="`nvidia-smi -L`")
         return fail(
-            f"CUDA_VISIBLE_DEVICES={shown!r} has an invalid entry ({result.stopped_at.strip() or 'empty'!s}); "
-            f"CUDA will see only: {cuda_map_text(result, gpus)}",
+            _("{assignment} has an invalid entry ({entry}); CUDA will see only: {devices}").format(
+                assignment=f"CUDA_VISIBLE_DEVICES={shown!r}", entry=result.stopped_at.strip() or _("empty"),
+                devices=cuda_map_text(result, gpus)),
             fix=fix, details=details,
         ).by("you")
 
@@ -140,19 +155,21 @@ def visible_devices(facts: Facts) -> Finding | None:
             example = select_gpus(result.visible, gpus, env, gpu_errors)
         else:
             example = "CUDA_VISIBLE_DEVICES=" + (result.visible_mig[:1] or ["0"])[0]
-        return warn(f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}, with problems",
-                       fix="Write it without spaces, each device once, and at most one MIG instance, "
-                           f"e.g. export {example}",
-                       details=details).by("you")
+        return warn(_("{assignment}: {devices}, with problems").format(
+                        assignment=f"CUDA_VISIBLE_DEVICES={shown!r}", devices=cuda_map_text(result, gpus)),
+                    fix=_("Write it without spaces, each device once, and at most one MIG instance, e.g. {command}").format(
+                        command=f"export {example}"),
+                    details=details).by("you")
     if mig_selected:
         migs = mig_selected[0].get("mig_devices") or []
         target = migs[0]["uuid"] if migs and migs[0].get("uuid") else "MIG-<uuid from nvidia-smi -L>"
-        return warn(f"CUDA_VISIBLE_DEVICES={shown!r} selects a whole GPU that is in MIG mode",
-                       fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details).by("you")
+        return warn(_("{assignment} selects a whole GPU that is in MIG mode").format(
+                        assignment=f"CUDA_VISIBLE_DEVICES={shown!r}"),
+                    fix=f"export CUDA_VISIBLE_DEVICES={target}", details=details).by("you")
     return ok(f"CUDA_VISIBLE_DEVICES={shown!r}: {cuda_map_text(result, gpus)}", details=details)
 
 
-@check("cuda.device_order", "cuda", "CUDA numbers GPUs as nvidia-smi does (CUDA_DEVICE_ORDER)", facts=("env", "nvidia"))
+@check("cuda.device_order", "cuda", N_("CUDA numbers GPUs as nvidia-smi does (CUDA_DEVICE_ORDER)"), facts=("env", "nvidia"))
 def device_order(facts: Facts) -> Finding | None:
     """Whether the GPUs are of more than one model while `CUDA_DEVICE_ORDER` is not `PCI_BUS_ID`
     (**WARN**), or `CUDA_DEVICE_ORDER` has an unknown value (**WARN**). **OK** with one model, or when it
@@ -168,18 +185,28 @@ def device_order(facts: Facts) -> Finding | None:
         return None
     order = _env(facts).get("CUDA_DEVICE_ORDER")
     if order is not None and order not in DEVICE_ORDERS:
-        return warn(f"CUDA_DEVICE_ORDER={order!r} is not a value CUDA knows (FASTEST_FIRST or PCI_BUS_ID)",
-                       fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID").by("you")
+        return warn(_("{assignment} is not a value CUDA knows (FASTEST_FIRST or PCI_BUS_ID)").format(
+                        assignment=f"CUDA_DEVICE_ORDER={order!r}"),
+                    fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID").by("you")
     models = sorted({g.get("name") or "unknown model" for g in gpus})
+    shown_models = [_("unknown model") if m == "unknown model" else m for m in models]
     if order == "PCI_BUS_ID":
-        return ok("CUDA_DEVICE_ORDER=PCI_BUS_ID: CUDA numbers GPUs in nvidia-smi's (PCI bus) order")
+        return ok(_("CUDA_DEVICE_ORDER=PCI_BUS_ID: CUDA numbers GPUs in nvidia-smi's (PCI bus) order"))
     if len(models) <= 1:
-        return ok(f"all GPUs are the same model ({models[0]}): CUDA and nvidia-smi numbering agree whatever CUDA_DEVICE_ORDER is")
+        return ok(_("all GPUs are the same model ({model}): CUDA and nvidia-smi numbering agree whatever CUDA_DEVICE_ORDER "
+                    "is").format(model=shown_models[0]))
+    if order is None:
+        summary = _("this machine mixes GPU models ({models}) and CUDA_DEVICE_ORDER is unset (FASTEST_FIRST): {device} "
+                    "may not be nvidia-smi's GPU 0")
+    else:
+        summary = _("this machine mixes GPU models ({models}) and CUDA_DEVICE_ORDER is {order}: {device} may not be "
+                    "nvidia-smi's GPU 0")
     return warn(
-        f"this machine mixes GPU models ({', '.join(models)}) and CUDA_DEVICE_ORDER is "
-        f"{'unset (FASTEST_FIRST)' if order is None else order}: cuda:0 may not be nvidia-smi's GPU 0",
-        fix="export CUDA_DEVICE_ORDER=PCI_BUS_ID\n(or select GPUs by UUID: CUDA_VISIBLE_DEVICES=GPU-... from `nvidia-smi -L`)",
-        details=["CUDA's default order is FASTEST_FIRST, a heuristic that puts the fastest GPU first (CUDA Programming "
-                 "Guide, CUDA_DEVICE_ORDER); nvidia-smi lists GPUs in PCI bus order in practice (NVIDIA does not "
-                 "document it; see flux-framework/flux-core#1598), and NVML recommends matching GPUs by UUID or bus id."],
+        summary.format(models=join(shown_models), order=order, device="cuda:0"),
+        fix=_("{command}\n(or select GPUs by UUID: {value} from {list})").format(
+            command="export CUDA_DEVICE_ORDER=PCI_BUS_ID", value="CUDA_VISIBLE_DEVICES=GPU-...", list="`nvidia-smi -L`"),
+        details=[_("CUDA's default order is FASTEST_FIRST, a heuristic that puts the fastest GPU first (CUDA Programming "
+                   "Guide, {variable}); nvidia-smi lists GPUs in PCI bus order in practice (NVIDIA does not document it; "
+                   "see {issue}), and NVML recommends matching GPUs by UUID or bus id.").format(
+                       variable="CUDA_DEVICE_ORDER", issue="flux-framework/flux-core#1598")],
     )
