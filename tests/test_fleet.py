@@ -380,7 +380,7 @@ def test_a_refusing_node_is_named_and_the_other_times_out(fake_cluster, capsys, 
     monkeypatch.setenv("FAKE_REFUSE", "n2")
     start = time.monotonic()
     code, out, err = run_cli(["fleet", "smoke-train", "--cpu", "--hosts", "n1,n2", "--rdzv-endpoint",
-                              f"127.0.0.1:{_free_port()}", "--timeout", "6", "--json"], capsys)
+                              f"127.0.0.1:{_free_port()}", "--timeout", "4", "--json"], capsys)
     assert code == 1, out + err
     assert time.monotonic() - start < 40
     doc = json.loads(out)

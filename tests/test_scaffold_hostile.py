@@ -124,25 +124,25 @@ def test_bad_checkpoints(project, tmp_path):
 def test_a_new_run_keeps_the_earlier_runs_results(project):
     import torch
 
-    first = run(project)
-    assert first.returncode == 0, first.stderr
-    best_path = project / "model" / "best.pt"
-    best_before = torch.load(best_path, map_location="cpu", weights_only=True)
-    assert (project / "outputs" / "curves.png").stat().st_size > 1000  # matplotlib comes with [train]
-    assert "curves in" in first.stdout
-    # Mark the earlier run's weights: the second run (same seed, same data) writes identical tensors,
-    # so without a mark a copy of the new best.pt in the archive would pass for the earlier one.
-    best_before["fc.bias"] = best_before["fc.bias"] + 1000.0
-    torch.save(best_before, best_path)
+    # An earlier run's results, as train.py leaves them in model/ (last.pt and best.pt). Marked so
+    # that they cannot be mistaken for what the new run writes.
+    model = project / "model"
+    model.mkdir(exist_ok=True)
+    best_before = {"fc.bias": torch.full((2,), 1000.0), "fc.weight": torch.zeros(2, 4)}
+    torch.save(best_before, model / "best.pt")
+    (model / "last.pt").write_bytes(b"the earlier run's last checkpoint")
     second = run(project)
     assert second.returncode == 0, second.stderr
     assert "were moved to" in second.stdout
-    archived = sorted((project / "model").glob("earlier-*"))
+    assert (project / "outputs" / "curves.png").stat().st_size > 1000  # matplotlib comes with [train]
+    assert "curves in" in second.stdout
+    archived = sorted(model.glob("earlier-*"))
     assert len(archived) == 1
     kept = torch.load(archived[0] / "best.pt", map_location="cpu", weights_only=True)
     assert set(kept) == set(best_before)
     assert all(torch.equal(kept[k], best_before[k]) for k in best_before)
-    fresh = torch.load(best_path, map_location="cpu", weights_only=True)
+    assert (archived[0] / "last.pt").read_bytes() == b"the earlier run's last checkpoint"
+    fresh = torch.load(model / "best.pt", map_location="cpu", weights_only=True)
     assert not torch.equal(fresh["fc.bias"], best_before["fc.bias"])  # the new run's own result
     # A finished run asked to resume without more epochs says so instead of claiming success.
     refused(run(project, "--resume"), "already finished epoch 1 of 1")
