@@ -37,6 +37,25 @@ class CommandResult:
         return f"`{cmd}` exited with {self.returncode}: {tail[0]}"
 
 
+def wait_for(proc: subprocess.Popen, argv: list[str], limit: float, input_text: str | None = None) -> CommandResult:
+    """Wait up to `limit` seconds for a process started in its own session (text pipes); on timeout
+    kill its whole process group. A process stuck in the kernel (nvidia-smi in D state) cannot be
+    killed: after 2 more seconds we stop waiting for its output rather than hang."""
+    try:
+        out, err = proc.communicate(input=input_text, timeout=limit)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            out, err = proc.communicate(timeout=2)
+        except subprocess.TimeoutExpired:
+            out, err = "", ""
+        return CommandResult(argv, None, out or "", err or "", timed_out=True)
+    return CommandResult(argv, proc.returncode, out, err)
+
+
 @dataclass
 class Context:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -85,19 +104,7 @@ class Context:
             return CommandResult(argv, None, error="permission denied")
         except OSError as exc:
             return CommandResult(argv, None, error=str(exc))
-        try:
-            out, err = proc.communicate(input=input_text, timeout=limit)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                out, err = proc.communicate(timeout=2)
-            except subprocess.TimeoutExpired:
-                out, err = "", ""
-            return CommandResult(argv, None, out or "", err or "", timed_out=True)
-        return CommandResult(argv, proc.returncode, out, err)
+        return wait_for(proc, argv, limit, input_text)
 
     def read_text(self, path: str | Path) -> str | None:
         """Read a file, or None when it is missing or unreadable."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from envcheck import facts as _facts
-from envcheck.core.context import CommandResult, Context
+from envcheck.core.context import CommandResult, Context, wait_for
 from envcheck.facts import Collector, all_collectors
 from envcheck.core.model import FactResult, Facts
 
@@ -215,21 +215,8 @@ def adopt_early(key: str, argv: Sequence[str], ctx: Context) -> EarlyProcess | N
 def finish_early(early: EarlyProcess, timeout: float) -> CommandResult:
     """Wait for an adopted process as Context.run waits for the one it starts: the same time
     limit, counted from the process's start, and the same kill of its process group."""
-    proc = early.proc
     remaining = max(0.0, early.started + timeout - time.monotonic())
-    try:
-        out, err = proc.communicate(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            out, err = proc.communicate(timeout=2)
-        except subprocess.TimeoutExpired:
-            out, err = "", ""
-        return CommandResult(early.argv, None, out or "", err or "", timed_out=True)
-    return CommandResult(early.argv, proc.returncode, out, err)
+    return wait_for(early.proc, list(early.argv), remaining)
 
 
 def run_adopting(key: str, ctx: Context, argv: Sequence[str], timeout: float) -> tuple[CommandResult, EarlyProcess | None]:
