@@ -15,6 +15,8 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from _cli import run_cli
+from test_host_checks import assignment, shell_facts
+from test_nvcc import _nvcc, _torch
 from envcheck import i18n
 from envcheck.checks import AREAS, select, run_checks
 from envcheck.core.model import FactResult, Facts, Status
@@ -179,49 +181,30 @@ def test_the_english_sentence_helper():
 # --- Chinese output of the converted parts -----------------------------------------------------
 
 
-def _assignment(line, name, text, parts):
-    return {"file": "/home/u/.bashrc", "line": line, "name": name, "exported": True, "text": text,
-            "in_conda_block": False, "parts": parts}
-
-
-def _shell(assignments=(), conda_lines=None, shell="bash", conda_installed=False, **files):
-    base = {
-        ".bashrc": {"path": "/home/u/.bashrc", "exists": True, "conda_init": conda_lines is not None,
-                    "conda_init_lines": conda_lines, "sources_bashrc": False, "assignments": list(assignments)},
-        ".bash_profile": {"path": "/home/u/.bash_profile", "exists": False},
-        ".profile": {"path": "/home/u/.profile", "exists": True, "conda_init": False, "conda_init_lines": None,
-                     "sources_bashrc": True, "assignments": []},
-        ".zshrc": {"path": "/home/u/.zshrc", "exists": False},
-    }
-    base.update(files)
-    return {"login_shell": f"/bin/{shell}", "login_shell_name": shell, "files": base,
-            "conda": {"installed": conda_installed, "exe": "/home/u/miniconda3/bin/conda" if conda_installed else None}}
-
-
 BROKEN_ASSIGNMENTS = [
-    _assignment(3, "CUDA_VISIBLE_DEVICES", "export CUDA_VISIBLE_DEVICES=1", [{"dir": "1"}]),
-    _assignment(4, "https_proxy", "export https_proxy=http://10.0.0.1:3128", []),
-    _assignment(5, "PATH", "export PATH=/opt/tools/bin", [{"dir": "/opt/tools/bin", "replaces_old_value": True}]),
-    _assignment(6, "PATH", "export PATH=/opt/missing/bin:$PATH", [{"dir": "/opt/missing/bin", "exists": False}]),
-    _assignment(7, "LD_LIBRARY_PATH", "export LD_LIBRARY_PATH=/opt/nolib:$LD_LIBRARY_PATH",
+    assignment(3, "CUDA_VISIBLE_DEVICES", "export CUDA_VISIBLE_DEVICES=1", [{"dir": "1"}]),
+    assignment(4, "https_proxy", "export https_proxy=http://10.0.0.1:3128", []),
+    assignment(5, "PATH", "export PATH=/opt/tools/bin", [{"dir": "/opt/tools/bin", "replaces_old_value": True}]),
+    assignment(6, "PATH", "export PATH=/opt/missing/bin:$PATH", [{"dir": "/opt/missing/bin", "exists": False}]),
+    assignment(7, "LD_LIBRARY_PATH", "export LD_LIBRARY_PATH=/opt/nolib:$LD_LIBRARY_PATH",
                 [{"dir": "/opt/nolib", "exists": False}]),
-    _assignment(30, "PATH", "export PATH=/opt/py/bin:$PATH",
+    assignment(30, "PATH", "export PATH=/opt/py/bin:$PATH",
                 [{"dir": "/opt/py/bin", "prepended": True, "python_executables": ["python", "pip"]}]),
 ]
 
 SCENARIOS = {
-    "healthy": dict(shell=_shell(conda_lines=[10, 20], conda_installed=True),
+    "healthy": dict(shell=shell_facts(conda_lines=[10, 20], conda_installed=True),
                     terminal={"in_tmux": True, "tmux_session": "train", "tmux_installed": True}),
-    "healthy-screen": dict(shell=_shell([_assignment(7, "LD_LIBRARY_PATH", "export LD_LIBRARY_PATH=/opt/nolib",
+    "healthy-screen": dict(shell=shell_facts([assignment(7, "LD_LIBRARY_PATH", "export LD_LIBRARY_PATH=/opt/nolib",
                                                      [{"dir": "/opt/nolib", "exists": False}])]),
                            terminal={"in_screen": True, "screen_session": "123.pts", "tmux_installed": True}),
-    "broken": dict(shell=_shell(BROKEN_ASSIGNMENTS, conda_lines=[10, 20], conda_installed=True,
+    "broken": dict(shell=shell_facts(BROKEN_ASSIGNMENTS, conda_lines=[10, 20], conda_installed=True,
                                 **{".profile": {"path": "/home/u/.profile", "exists": True, "sources_bashrc": False,
                                                 "assignments": []}}),
                    terminal={"over_ssh": True, "tmux_installed": False, "screen_installed": True}),
-    "no-conda-init": dict(shell=_shell(conda_installed=True, **{".profile": {"path": "/home/u/.profile", "exists": False}}),
+    "no-conda-init": dict(shell=shell_facts(conda_installed=True, **{".profile": {"path": "/home/u/.profile", "exists": False}}),
                           terminal={"tmux_installed": False}),
-    "zsh": dict(shell=_shell(conda_lines=[1, 9], conda_installed=True, shell="zsh"), terminal={}),
+    "zsh": dict(shell=shell_facts(conda_lines=[1, 9], conda_installed=True, shell="zsh"), terminal={}),
 }
 
 
@@ -359,24 +342,6 @@ MODULE_WORLDS = {
 
 def _hit(folder, name):
     return {"dir": folder, "path": f"{folder}/{name}", "realpath": f"{folder}/{name}"}
-
-
-def _torch_facts(cuda):
-    return {"status": "ok", "version": f"2.14.1+cu{cuda.replace('.', '')}" if cuda else "2.14.1+cpu", "cuda": cuda}
-
-
-def _nvcc(release, build=None, path_release=None, home="/usr/local/cuda", source="nvcc on PATH", **extra):
-    version = {"release": release, "build": build, "error": None} if release else None
-    data = {
-        "path_nvcc": f"{home}/bin/nvcc" if release else None,
-        "path_nvcc_version": {"release": path_release or release, "build": build, "error": None} if release else None,
-        "cuda_home_env": None, "cuda_path_env": None, "cuda_home_is_dir": None,
-        "torch_cuda_home": home if release else None, "torch_cuda_home_source": source if release else None,
-        "home_nvcc": f"{home}/bin/nvcc" if release else None, "home_nvcc_exists": bool(release),
-        "home_nvcc_version": version, "home_has_headers": True if release else None, "header_homes": [],
-    }
-    data.update(extra)
-    return data
 
 
 def _gpus(*names):
@@ -525,22 +490,22 @@ MODULE_FACTS = {
             "on_path": {"python3": {"path": "/usr/bin/python3", "prefix": "/usr", "realpath": "/usr/bin/python3"}}}),
     },
     "nvcc": {
-        "major": dict(nvcc=_nvcc("11.8", "11.8.89"), torch=_torch_facts("13.0"), nvidia={"cuda_driver_version": "13.1"}),
+        "major": dict(nvcc=_nvcc("11.8", "11.8.89"), torch=_torch("13.0"), nvidia={"cuda_driver_version": "13.1"}),
         "minor-cuda-home": dict(nvcc=_nvcc("13.1", None, path_release="12.4", source="CUDA_HOME", path_nvcc="/usr/bin/nvcc"),
-                                torch=_torch_facts("13.0"), nvidia={}),
-        "match": dict(nvcc=_nvcc("13.0", "13.0.88", source="/usr/local/cuda"), torch=_torch_facts("13.0"), nvidia={}),
-        "cpu-torch": dict(nvcc=_nvcc("12.4", "12.4.131"), torch=_torch_facts(None), nvidia={}),
+                                torch=_torch("13.0"), nvidia={}),
+        "match": dict(nvcc=_nvcc("13.0", "13.0.88", source="/usr/local/cuda"), torch=_torch("13.0"), nvidia={}),
+        "cpu-torch": dict(nvcc=_nvcc("12.4", "12.4.131"), torch=_torch(None), nvidia={}),
         "torch-unknown": dict(nvcc=_nvcc("12.4", "12.4.131", home_has_headers=False, home="/usr/local",
                                          header_homes=["/usr/local/cuda-12.4"]),
                               torch={"status": "error"}, nvidia={}),
         "unknown-version": dict(nvcc=_nvcc("12.4", home_nvcc_version={"release": None, "error": "exit status 127"}),
-                                torch=_torch_facts("12.4"), nvidia={}),
+                                torch=_torch("12.4"), nvidia={}),
         "cuda-home-not-a-folder": dict(nvcc=_nvcc("12.4", cuda_home_env="/opt/cuda", cuda_home_is_dir=False,
-                                                  source="CUDA_HOME"), torch=_torch_facts("12.4"), nvidia={}),
+                                                  source="CUDA_HOME"), torch=_torch("12.4"), nvidia={}),
         "no-nvcc-in-home": dict(nvcc=_nvcc("12.4", home_nvcc_exists=False, home_nvcc_version=None, source="CUDA_PATH"),
-                                torch=_torch_facts("12.4"), nvidia={}),
-        "no-nvcc": dict(nvcc=_nvcc(None), torch=_torch_facts("12.4"), nvidia={}),
-        "no-nvcc-at-home": dict(nvcc=_nvcc(None, torch_cuda_home="/usr/local/cuda"), torch=_torch_facts(None), nvidia={}),
+                                torch=_torch("12.4"), nvidia={}),
+        "no-nvcc": dict(nvcc=_nvcc(None), torch=_torch("12.4"), nvidia={}),
+        "no-nvcc-at-home": dict(nvcc=_nvcc(None, torch_cuda_home="/usr/local/cuda"), torch=_torch(None), nvidia={}),
     },
     "cuda": {
         "unset-mixed": dict(env={"vars": {}}, nvidia={"source": "nvml", "gpus": _gpus("NVIDIA A100-SXM4-80GB", None)}),
