@@ -9,7 +9,9 @@ Each command module keeps heavy imports (torch) inside its function so `envcheck
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Optional
 
 from envcheck import __version__
@@ -177,7 +179,7 @@ def _plain_coercion(command) -> None:
     """
     try:
         from dataclasses import dataclass, field
-        from typing import Any, List, Optional, Union, get_args, get_origin
+        from typing import Any, Union, get_args, get_origin
 
         from typer._coercion import RuntimeParam, build_runtime_param
     except Exception:  # noqa: BLE001 - another typer: keep its own behaviour
@@ -331,19 +333,88 @@ def main() -> None:
     running = _command_being_run(argv)
     # Called by the console script or `python -m envcheck` (not by a test calling main()).
     as_program = sys._getframe(1).f_globals.get("__name__") == "__main__"
-    if running == "doctor":
-        _start_doctor_early(argv[_command_position(argv) + 1:])
+    previous = _terminate_as_interrupt()
     try:
-        _main(running)
+        try:
+            if running == "doctor":
+                _start_doctor_early(argv[_command_position(argv) + 1:])
+            _main(running)
+        except KeyboardInterrupt:
+            # Before the command itself runs (start-up imports, building the app): _main reports
+            # an interrupt once the command is running.
+            from envcheck.core.errors import interrupted_line
+
+            print(interrupted_line(), file=sys.stderr)
+            sys.exit(130)
     except SystemExit as exc:
         if running == "doctor" and as_program:
             _leave_now(exc)
         raise
     finally:
-        if running == "doctor":
-            from envcheck.core import runner
+        _end_children()
+        _restore_signals(previous)
 
-            runner.discard_early()
+
+_ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_interrupted: list[int] = []  # the signal that ended the command through _terminate_as_interrupt
+
+
+def _terminate_as_interrupt() -> dict:
+    """SIGTERM and SIGHUP (a closed ssh session) end a command the way Ctrl-C does: through
+    KeyboardInterrupt, so its `finally` blocks run and its children are stopped (Python's default
+    would end the process on the spot and leave them running). Ctrl-C is noted too, when Python
+    handles it. Commands that handle signals themselves (smoke-train, gpu-bench) install their own
+    handlers while they run, and report the interrupt in their own words."""
+    def interrupt(signum, frame):
+        if not _interrupted:
+            threading.Thread(target=_leave_if_still_running, daemon=True, name="envcheck-interrupt").start()
+        _interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in _ENDING_SIGNALS:
+            previous[sig] = signal.signal(sig, interrupt)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, interrupt)
+    return previous
+
+
+_GRACE_S = 5.0
+
+
+def _leave_if_still_running() -> None:
+    """The backstop of an interrupt: Python drops a KeyboardInterrupt raised inside some callbacks
+    (an import lock's, a weakref's) and the command would go on. After a grace period for the
+    command's own clean-up, stop its children and end the process."""
+    import os
+    import time
+
+    time.sleep(_GRACE_S)
+    from envcheck.core.errors import interrupted_line
+
+    _end_children()
+    try:
+        print(interrupted_line(), file=sys.stderr, flush=True)
+    finally:
+        os._exit(130)
+
+
+def _restore_signals(previous: dict) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+
+
+def _end_children() -> None:
+    """Stop what the command started and did not finish waiting for: early doctor processes nothing
+    adopted, and collectors' subprocesses (each in its own session, so Ctrl-C never reached them).
+    Only modules already imported are asked: a command that used neither pays nothing."""
+    runner = sys.modules.get("envcheck.core.runner")
+    if runner is not None:
+        runner.discard_early()
+    context = sys.modules.get("envcheck.core.context")
+    if context is not None:
+        context.stop_children()
 
 
 def _leave_now(exc: SystemExit) -> None:
@@ -356,8 +427,6 @@ def _leave_now(exc: SystemExit) -> None:
     flushing the output fails (a closed pipe), so that case is reported as before."""
     import os
 
-    from envcheck.core import runner
-
     code = exc.code
     if code is None:
         status = 0
@@ -365,7 +434,7 @@ def _leave_now(exc: SystemExit) -> None:
         status = code
     else:
         return  # sys.exit("message"): let Python print it
-    runner.discard_early()
+    _end_children()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -451,4 +520,7 @@ def _main(running: str | None) -> None:
                 print(_usage_error_line(exc), file=sys.stderr)
             sys.exit(exc.exit_code)
         raise
+    if result == 130 and _interrupted:
+        # typer turns KeyboardInterrupt into exit status 130 without a word; say why it stopped.
+        print(interrupted_line(), file=sys.stderr)
     sys.exit(result if isinstance(result, int) else 0)

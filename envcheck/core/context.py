@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -37,23 +38,55 @@ class CommandResult:
         return f"`{cmd}` exited with {self.returncode}: {tail[0]}"
 
 
+# Every child started through Context.run or runner.start_early, until it has been waited for. Each
+# runs in its own session (so a timeout can kill its whole group), which also means the terminal's
+# Ctrl-C does not reach it: stop_children() ends them when the command ends early.
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+
+
+def track(proc: subprocess.Popen) -> None:
+    with _children_lock:
+        _children.add(proc)
+
+
+def untrack(proc: subprocess.Popen) -> None:
+    with _children_lock:
+        _children.discard(proc)
+
+
+def stop_children() -> None:
+    """Kill the process group of every child still running (Ctrl-C, SIGTERM, an early exit)."""
+    with _children_lock:
+        left = list(_children)
+        _children.clear()
+    for proc in left:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass
+
+
 def wait_for(proc: subprocess.Popen, argv: list[str], limit: float, input_text: str | None = None) -> CommandResult:
     """Wait up to `limit` seconds for a process started in its own session (text pipes); on timeout
     kill its whole process group. A process stuck in the kernel (nvidia-smi in D state) cannot be
     killed: after 2 more seconds we stop waiting for its output rather than hang."""
     try:
-        out, err = proc.communicate(input=input_text, timeout=limit)
-    except subprocess.TimeoutExpired:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            out, err = proc.communicate(timeout=2)
+            out, err = proc.communicate(input=input_text, timeout=limit)
         except subprocess.TimeoutExpired:
-            out, err = "", ""
-        return CommandResult(argv, None, out or "", err or "", timed_out=True)
-    return CommandResult(argv, proc.returncode, out, err)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                out, err = proc.communicate(timeout=2)
+            except subprocess.TimeoutExpired:
+                out, err = "", ""
+            return CommandResult(argv, None, out or "", err or "", timed_out=True)
+        return CommandResult(argv, proc.returncode, out, err)
+    finally:
+        untrack(proc)
 
 
 @dataclass
@@ -104,6 +137,7 @@ class Context:
             return CommandResult(argv, None, error="permission denied")
         except OSError as exc:
             return CommandResult(argv, None, error=str(exc))
+        track(proc)
         return wait_for(proc, argv, limit, input_text)
 
     def read_text(self, path: str | Path) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from envcheck import facts as _facts
-from envcheck.core.context import CommandResult, Context, wait_for
+from envcheck.core.context import CommandResult, Context, track, untrack, wait_for
 from envcheck.facts import Collector, all_collectors
 from envcheck.core.model import FactResult, Facts
 
@@ -166,6 +166,7 @@ def start_early(key: str, argv: Sequence[str], env: Mapping[str, str] | None = N
                                 env=env, cwd=cwd, start_new_session=True, text=True, errors="replace")
     except Exception:  # noqa: BLE001 - OSError, a vanished folder: the normal path reports it
         return
+    track(proc)
     with _early_lock:
         previous = _early.pop(key, None)
         _early[key] = EarlyProcess(argv, env, cwd, proc, time.monotonic())
@@ -187,6 +188,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.communicate(timeout=2)
     except Exception:  # noqa: BLE001 - stuck in the kernel: stop waiting
         pass
+    untrack(proc)
 
 
 def discard_early() -> None:
