@@ -6,8 +6,9 @@ import sys
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("extract", "compile", "check"):
-        print("usage: python -m envcheck.i18n extract|compile|check", file=sys.stderr)
+    usage = "usage: python -m envcheck.i18n extract|compile|check|update [FRAGMENT.po ...]"
+    if not argv or argv[0] not in ("extract", "compile", "check", "update") or (argv[0] != "update" and len(argv) != 1):
+        print(usage, file=sys.stderr)
         return 2
     try:
         from envcheck.i18n import catalog
@@ -22,6 +23,15 @@ def main(argv: list[str]) -> int:
 
     if argv[0] == "extract":
         print("\n".join(catalog.extract()))
+        return 0
+    if argv[0] == "update":
+        from pathlib import Path
+
+        missing = [name for name in argv[1:] if not Path(name).is_file()]
+        if missing:
+            print(f"envcheck.i18n: no such file: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        print("\n".join(catalog.update([Path(name) for name in argv[1:]])))
         return 0
     if argv[0] == "compile":
         print("\n".join(catalog.compile_all()))

@@ -5,6 +5,17 @@
     python -m envcheck.i18n compile   # .po -> .mo (committed, shipped in the wheel)
     python -m envcheck.i18n check     # untranslated, fuzzy or stale entries, placeholder mismatches,
                                       # a .mo out of date: one line each, exit 1
+    python -m envcheck.i18n update FRAGMENT.po ...
+                                      # extract, take the translations of the fragments, compile;
+                                      # under a lock, so several people (or agents) converting
+                                      # different modules can share the one catalog
+
+Besides the _()/ngettext()/N_() calls found by Babel, two kinds of text are extracted from the live
+objects, since Python has no call to mark them with:
+- each doctor check's docstring sections (what it looks at, Why:, Fix:), shown by `envcheck explain`
+  and rendered into docs/checks/ and docs/checks/zh/;
+- every help text of the command-line tree (command docstrings, option and argument help), which
+  typer reads when the app is built; envcheck/cli.py translates them after building it.
 """
 
 from __future__ import annotations
@@ -30,7 +41,43 @@ def extract_template():
             PACKAGE_DIR, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=COMMENT_TAGS,
             strip_comment_tags=True, directory_filter=lambda d: "__pycache__" not in d):
         template.add(message, None, [(f"envcheck/{filename}", lineno)], auto_comments=comments, context=context)
+    for message, location, comment in live_texts():
+        if message not in template:
+            template.add(message, None, [location], auto_comments=[comment])
     return template
+
+
+def live_texts():
+    """(text, (file, line), translator comment) of the texts no _() call marks: check docstring
+    sections and the command-line tree's help texts."""
+    from envcheck.checks import all_checks
+
+    for check in all_checks().values():
+        file, _, line = check.source.rpartition(":")
+        sections = (("looks_at", "what it looks at"), ("why", "Why:"), ("fix", "Fix:"))
+        for key, name in sections:
+            text = getattr(check.doc, key)
+            if text:
+                yield text, (file, int(line)), (f"Docstring of check {check.id}, section '{name}' (Markdown: keep "
+                                                "`code`, links and line breaks between paragraphs).")
+    import typer
+
+    from envcheck import cli
+
+    modules = dict(cli.COMMANDS, fleet="fleet")
+
+    def walk(command, path):
+        name = path.split(" ")[1] if " " in path else None
+        where = (f"envcheck/commands/{modules[name]}.py" if name in modules else "envcheck/cli.py", 0)
+        if command.help:
+            yield command.help, where, f"--help of `{path}` (the command's docstring)."
+        for param in command.params:
+            if getattr(param, "help", None):
+                yield param.help, where, f"--help of `{path}`: option {'/'.join(param.opts)}."
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            yield from walk(sub, f"{path} {name}")
+
+    yield from walk(typer.main.get_command(cli.build_app()), "envcheck")
 
 
 def read(language: str):
@@ -61,7 +108,7 @@ def extract() -> list[str]:
             catalog = read(language)
             template.creation_date = catalog.creation_date  # stable header: no churn per run
             before = {m.id for m in catalog if m.id}
-            catalog.update(template, update_creation_date=False)
+            catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=CATALOGS[language], domain=DOMAIN, project="envcheck", charset="utf-8")
@@ -88,6 +135,49 @@ def compile_all() -> list[str]:
         path.write_bytes(mo_bytes(language))
         report.append(f"{path.relative_to(PACKAGE_DIR.parent)} written")
     return report
+
+
+LOCK_FILE = Path(__import__("tempfile").gettempdir()) / "envcheck-i18n.lock"
+
+
+def merge(language: str, fragments: list[Path]) -> list[str]:
+    """Copy the translations of each fragment .po (msgid/msgstr pairs, any order, a subset of the
+    catalog) into the language's catalog; a fragment's translation wins. Returns one line per
+    fragment, naming msgids that the code does not have (yet)."""
+    from babel.messages.pofile import read_po
+
+    catalog = read(language)
+    report = []
+    for fragment in fragments:
+        with open(fragment, "rb") as fp:
+            part = read_po(fp, locale=CATALOGS[language], domain=DOMAIN)
+        taken, unknown = 0, []
+        for message in part:
+            if not message.id or not all(s.strip() for s in _strings(message)):
+                continue
+            target = catalog.get(message.id)
+            if target is None:
+                unknown.append(_ids_text(message.id))
+                continue
+            target.string = message.string
+            target.flags.discard("fuzzy")
+            taken += 1
+        report.append(f"{fragment}: {taken} translations taken" +
+                      (f"; not in the code: {', '.join(unknown)}" if unknown else ""))
+    write(language, catalog)
+    return report
+
+
+def update(fragments: list[Path], language: str = "zh") -> list[str]:
+    """extract + merge(fragments) + compile, holding a lock on the catalog the whole time."""
+    import fcntl
+
+    with open(LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return [*extract(), *merge(language, fragments), *compile_all()]
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def placeholders(text: str) -> list[str]:
