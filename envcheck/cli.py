@@ -316,14 +316,21 @@ def _translate_help(command) -> None:
     walk(command)
 
 
-def _usage_error_line(exc: Exception) -> str:
-    """click's usage error as one line, naming the command's --help (instead of typer's framed box).
-    click's own message stays as click words it (English)."""
-    from envcheck.i18n import _
+def _usage_error_line(exc: Exception, running: str | None = None) -> str:
+    """click's usage error as one line, naming the command's --help (instead of typer's framed box),
+    in the current language (click's English reworded by envcheck/i18n/usage.py)."""
+    from envcheck.i18n import _, current_language
 
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if current_language() != "en":
+        from envcheck.i18n.usage import translate_usage
+
+        message = translate_usage(message)
     ctx = getattr(exc, "ctx", None)
-    where = f"{ctx.command_path} --help" if ctx is not None else "envcheck --help"
+    if ctx is not None:
+        where = f"{ctx.command_path} --help"
+    else:  # e.g. an option missing its value: click has no context yet; name the command being run
+        where = f"envcheck {running} --help" if running else "envcheck --help"
     return _("envcheck: error: {message}; see {help}.").format(message=message.strip().rstrip('.'), help=f"`{where}`")
 
 
@@ -517,7 +524,7 @@ def _main(running: str | None) -> None:
             sys.exit(130)
         if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
             if exc.format_message().strip():  # empty for `envcheck` alone, which has printed its help
-                print(_usage_error_line(exc), file=sys.stderr)
+                print(_usage_error_line(exc, running), file=sys.stderr)
             sys.exit(exc.exit_code)
         raise
     if result == 130 and _interrupted:

@@ -684,3 +684,72 @@ def test_error_lines_in_chinese(capsys, monkeypatch):
 def test_an_unknown_language_is_a_usage_error(capsys):
     code, _out, err = run_cli(["doctor", "--lang", "fr", "--list-checks"], capsys)
     assert code == 2 and "'fr'" in err and "zh or en" in err and "Traceback" not in err
+
+
+# click's usage errors, reworded (envcheck/i18n/usage.py): every pattern, in both languages.
+USAGE_CASES = [
+    (["doctor", "--foo"], "No such option: --foo", "没有这个选项：--foo", "envcheck doctor --help"),
+    (["doctor", "--jsn"], "No such option: --jsn", "名字相近的选项：--json", "envcheck doctor --help"),
+    (["smoke-train", "--gpu"], "Option '--gpu' requires an argument", "选项 --gpu 后面需要跟一个值",
+     "envcheck smoke-train --help"),
+    (["smoke-train", "--epochs", "abc"], "Invalid value for '--epochs'", "--epochs 的值无效：应为整数",
+     "envcheck smoke-train --help"),
+    (["scaffold"], "Missing argument", "缺少参数 name", "envcheck scaffold --help"),
+    (["nocmd"], "No such command 'nocmd'", "没有这个子命令：nocmd", "envcheck --help"),
+    (["doctor", "extra"], "unexpected extra argument", "多余的参数：extra", "envcheck doctor --help"),
+]
+
+
+@pytest.mark.parametrize("argv, english, chinese, help_of", USAGE_CASES, ids=[" ".join(c[0]) for c in USAGE_CASES])
+def test_click_usage_errors_in_both_languages(argv, english, chinese, help_of, capsys, monkeypatch):
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    code, _out, err = run_cli(["--lang", "en", *argv], capsys)
+    assert code == 2 and english in err and f"see `{help_of}`." in err and len(err.strip().splitlines()) == 1
+    code, _out, err = run_cli(["--lang", "zh", *argv], capsys)
+    assert code == 2 and err.startswith("envcheck: 错误：") and chinese in err, err
+    assert f"参见 `{help_of}`。" in err and english_sentences(err) == [] and "Traceback" not in err
+
+
+def test_an_unknown_click_message_is_kept_as_click_wrote_it():
+    from envcheck.i18n.usage import translate_usage
+
+    i18n.set_language("zh")
+    assert translate_usage("Something click says now.") == "Something click says now."
+    # Both wordings of click's "did you mean" (typer's vendored click, and click 8).
+    assert translate_usage("No such option: --fo Did you mean --foo?") == "没有这个选项：--fo（名字相近的选项：--foo）"
+    assert translate_usage("Invalid value for '--x': 'a' is not a valid integer.") == "--x 的值无效：'a' 不是整数"
+
+
+def test_explain_in_chinese_has_no_english_sentence(capsys, monkeypatch):
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = 0
+    for check in ("shell.conda_init", "python.shadowing", "proxy.https_scheme", "terminal.session"):
+        code, out, _ = run_cli(["explain", check, "--lang", "zh"], capsys)
+        assert code == 0 and "为什么重要" in out and "怎么修复" in out and f"docs/checks/zh/{check}.md" in out
+        assert english_sentences(out, COMMANDS + ("envcheck doctor --only",)) == [], (check, out)
+        shown += 1
+    code, out, _ = run_cli(["explain", "shell", "--lang", "zh"], capsys)
+    assert code == 0 and "项检查" in out and "查看其中一项的完整说明" in out
+    code, _out, err = run_cli(["explain", "proxy.https", "--lang", "zh"], capsys)
+    assert code == 2 and "没有检查项 'proxy.https'" in err and "proxy.https_scheme" in err
+    assert shown == 4
+
+
+def test_chinese_check_pages_are_generated_and_up_to_date():
+    # docs/checks/zh/ is generated beside docs/checks/; regenerate with `python -m envcheck.checks._pages docs/checks`.
+    from pathlib import Path
+
+    from envcheck.checks import all_checks
+    from envcheck.checks._pages import pages
+
+    folder = Path(__file__).resolve().parent.parent / "docs" / "checks" / "zh"
+    wanted = pages("zh")
+    assert len(wanted) == len(all_checks()) + 1 > 1
+    on_disk = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.md")}
+    assert sorted(on_disk) == sorted(wanted), "regenerate docs/checks"
+    assert [name for name, text in wanted.items() if on_disk[name] != text] == [], "regenerate docs/checks"
+    page = wanted["shell.conda_init.md"]
+    assert "## 为什么重要" in page and "| 类别 |" in page and "English: [../index.md](../index.md)" in page
+    assert pages("en")["index.md"].count("中文版：[zh/index.md](zh/index.md)") == 1
+    assert i18n.current_language() == "en"  # pages() puts the language back

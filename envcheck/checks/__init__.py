@@ -109,7 +109,10 @@ class Check:
 
     @property
     def docs_page(self) -> str:
-        return f"docs/checks/{self.id}.md"
+        """Its page in the current language's folder (docs/checks/, docs/checks/zh/)."""
+        from envcheck.i18n import current_language
+
+        return f"docs/checks/zh/{self.id}.md" if current_language() == "zh" else f"docs/checks/{self.id}.md"
 
 
 CHECKS: dict[str, Check] = {}

@@ -1,4 +1,4 @@
-"""Render docs/checks/ from the check registry: one page per check and an index.
+"""Render docs/checks/ (English) and docs/checks/zh/ (Chinese) from the check registry: one page per check and an index.
 
 The pages are generated, never edited by hand: `python -m envcheck.checks._pages docs/checks`
 rewrites them, and a test fails when the committed pages differ from what the registry gives, so
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from envcheck.checks import AREAS, Check, all_checks
+from envcheck.i18n import _, current_language
 
 HEADER = "<!-- Generated from the check registry by `python -m envcheck.checks._pages docs/checks`; do not edit. -->\n"
 
@@ -21,61 +22,86 @@ def code_location(check: Check) -> str:
 
 
 def check_page(check: Check) -> str:
+    """One check's page, in the current language (docs/checks/ in English, docs/checks/zh/ in Chinese)."""
+    from envcheck.commands.explain import SECTIONS
+
     doc = check.doc
-    lines = [
-        HEADER,
-        f"# `{check.id}`",
-        "",
-        check.description,
-        "",
-        "| | |",
-        "|---|---|",
-        f"| Area | [`{check.area}`](index.md#{check.area}): {AREAS[check.area]} |",
-        f"| Reads | {', '.join(f'`{name}`' for name in check.facts) or 'no collector'} |",
-        f"| Can report | {', '.join(check.statuses) or 'findings of its own'} |",
-        f"| Code | {code_location(check)} |",
-        f"| Run only this check | `envcheck doctor --only {check.id}` |",
-        f"| In the terminal | `envcheck explain {check.id}` |",
-        "",
-    ]
-    for title, text in (("What it looks at", doc.looks_at), ("Why it matters", doc.why), ("How to fix it", doc.fix)):
+    can_report = ", ".join(check.statuses) or _("findings of its own")
+    reads = ", ".join(f"`{name}`" for name in check.facts) or _("no collector")
+    code = _("{file}, function {function}").format(file=f"`{check.source.rsplit(':', 1)[0]}`",
+                                                  function=f"`{check.fn.__name__}`")
+    rows = (
+        (_("Area"), f"[`{check.area}`](index.md#{check.area}): {_(AREAS[check.area])}"),
+        (_("Reads"), reads),
+        (_("Can report"), can_report),
+        (_("Code"), code),
+        (_("Run only this check"), f"`envcheck doctor --only {check.id}`"),
+        (_("In the terminal"), f"`envcheck explain {check.id}`"),
+    )
+    lines = [HEADER, f"# `{check.id}`", "", _(check.description), "", "| | |", "|---|---|"]
+    lines += [f"| {label} | {value} |" for label, value in rows]
+    lines.append("")
+    for key, title in SECTIONS:
+        text = getattr(doc, key)
         if text:
-            lines += [f"## {title}", "", text, ""]
+            lines += [f"## {_(title)}", "", _(text), ""]
     return "\n".join(lines)
 
 
 def index_page(checks: dict[str, Check]) -> str:
     lines = [
         HEADER,
-        "# Doctor checks",
+        "# " + _("Doctor checks"),
         "",
-        "Every check `envcheck doctor` runs, by area, in report order. Each page says what the check",
-        "looks at, why it matters and how to fix what it finds; `envcheck explain ID` shows the same",
-        "in the terminal. Run one area with `envcheck doctor --only AREA`.",
+        _("Every check `envcheck doctor` runs, by area, in report order. Each page says what the check\n"
+          "looks at, why it matters and how to fix what it finds; `envcheck explain ID` shows the same\n"
+          "in the terminal. Run one area with `envcheck doctor --only AREA`."),
+        "",
+        # A link to the other language's pages, written in that language (so not a catalog message).
+        "中文版：[zh/index.md](zh/index.md)" if current_language() == "en" else "English: [../index.md](../index.md)",
         "",
     ]
     for area, title in AREAS.items():
         in_area = [c for c in checks.values() if c.area == area]
         if not in_area:
             continue
-        lines += [f"## {area}", "", title, "", "| Check | What it checks |", "|---|---|"]
-        lines += [f"| [`{c.id}`]({c.id}.md) | {c.description} |" for c in in_area]
+        header = "| {check} | {what} |".format(check=_("Check"), what=_("What it checks"))
+        lines += [f"## {area}", "", _(title), "", header, "|---|---|"]
+        lines += [f"| [`{c.id}`]({c.id}.md) | {_(c.description)} |" for c in in_area]
         lines.append("")
     return "\n".join(lines)
 
 
-def pages() -> dict[str, str]:
-    """File name -> content of every page."""
-    checks = all_checks()
-    rendered = {f"{c.id}.md": check_page(c) for c in checks.values()}
-    rendered["index.md"] = index_page(checks)
+def pages(language: str = "en") -> dict[str, str]:
+    """File name -> content of every page, in `language` (the current language is restored after)."""
+    from envcheck import i18n
+
+    before = i18n.current_language()
+    i18n.set_language(language)
+    try:
+        checks = all_checks()
+        rendered = {f"{c.id}.md": check_page(c) for c in checks.values()}
+        rendered["index.md"] = index_page(checks)
+    finally:
+        i18n.set_language(before)
     return rendered
 
 
+# Where each language's pages go, under docs/checks/.
+FOLDERS = {"en": ".", "zh": "zh"}
+
+
 def write(folder: Path) -> list[str]:
-    """Write the pages into `folder`, removing pages of checks that no longer exist; returns the names written."""
+    """Write every language's pages into `folder` (English) and its subfolders (FOLDERS), removing
+    pages of checks that no longer exist; returns the names written."""
+    written = []
+    for language, sub in FOLDERS.items():
+        written += [str(Path(sub) / name) for name in _write_one(folder / sub, pages(language))]
+    return sorted(written)
+
+
+def _write_one(folder: Path, wanted: dict[str, str]) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
-    wanted = pages()
     for stale in folder.glob("*.md"):
         if stale.name not in wanted:
             stale.unlink()

@@ -12,10 +12,12 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.cells import cell_len
 from rich.markdown import Markdown
 
 from envcheck.checks import AREAS, Check, all_checks
 from envcheck.core.errors import UserError
+from envcheck.i18n import N_
 
 
 def list_checks(console: Console) -> None:
@@ -41,27 +43,47 @@ def complete_check_ids(incomplete: str) -> list[str]:
 
 
 def find(check_id: str) -> Check:
+    from envcheck.i18n import _
+
     checks = all_checks()
     if check_id in checks:
         return checks[check_id]
     close = difflib.get_close_matches(check_id, list(checks) + list(AREAS), n=3, cutoff=0.6)
-    hint = f"did you mean {' or '.join(close)}? " if close else ""
-    raise UserError(f"no check {check_id!r}; {hint}`envcheck doctor --list-checks` lists them all.")
+    if close:
+        raise UserError(_("no check {id}; did you mean {close}? {command} lists them all.").format(
+            id=repr(check_id), close=" / ".join(close), command="`envcheck doctor --list-checks`"))
+    raise UserError(_("no check {id}; {command} lists them all.").format(
+        id=repr(check_id), command="`envcheck doctor --list-checks`"))
+
+
+# The sections of a check's docstring, in the order shown (docs/checks/ uses the same titles).
+SECTIONS = (("looks_at", N_("What it looks at")), ("why", N_("Why it matters")), ("fix", N_("How to fix it")))
 
 
 def explain(console: Console, check: Check) -> None:
+    from envcheck.i18n import _, join
+
     doc = check.doc
-    console.print(f"[bold]{check.id}[/bold] — {check.description}")
-    console.print(f"area      {check.area} ({AREAS[check.area]})")
-    console.print(f"reads     {', '.join(check.facts) or 'no collector'} (facts gathered by envcheck/facts/)")
-    console.print(f"reports   {', '.join(check.statuses) or 'findings of its own'}")
-    console.print(f"code      {check.source}")
-    console.print(f"docs      {check.docs_page}")
-    for title, text in (("What it looks at", doc.looks_at), ("Why it matters", doc.why), ("How to fix it", doc.fix)):
+    statuses = join(check.statuses) if check.statuses else _("findings of its own")
+    reads = join(check.facts) if check.facts else _("no collector")
+    rows = (
+        (_("area"), f"{check.area} ({_(AREAS[check.area])})"),
+        (_("reads"), _("{collectors} (facts gathered by envcheck/facts/)").format(collectors=reads)),
+        (_("reports"), statuses),
+        (_("code"), check.source),
+        (_("docs"), check.docs_page),
+    )
+    console.print(f"[bold]{check.id}[/bold] — {_(check.description)}")
+    width = max(cell_len(label) for label, _value in rows) + 2
+    for label, value in rows:
+        console.print(label + " " * (width - cell_len(label)) + value, markup=False)
+    # Docstring sections are catalog messages (extracted from the live checks, see envcheck/i18n/catalog.py).
+    for key, title in SECTIONS:
+        text = getattr(doc, key)
         if text:
-            console.print(f"\n[bold]{title}[/bold]")
-            console.print(Markdown(text))
-    console.print(f"\nRun only this check: envcheck doctor --only {check.id}")
+            console.print(f"\n[bold]{_(title)}[/bold]")
+            console.print(Markdown(_(text)))
+    console.print("\n" + _("Run only this check: {command}").format(command=f"envcheck doctor --only {check.id}"))
 
 
 def command(
@@ -72,10 +94,13 @@ def command(
     console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     check_id = check_id.strip()
     if check_id in AREAS:
+        from envcheck.i18n import _, ngettext
+
         in_area = [c for c in all_checks().values() if c.area == check_id]
-        console.print(f"[bold]{check_id}[/bold] — {AREAS[check_id]}: {len(in_area)} checks")
+        count = ngettext("{count} check", "{count} checks", len(in_area)).format(count=len(in_area))
+        console.print(f"[bold]{check_id}[/bold] — {_(AREAS[check_id])}: {count}")
         for c in in_area:
-            console.print(f"  {c.id:<32} {c.description}")
-        console.print("\nOne of them in full: envcheck explain CHECK_ID")
+            console.print(f"  {c.id:<32} {_(c.description)}")
+        console.print("\n" + _("One of them in full: {command}").format(command="envcheck explain CHECK_ID"))
         return
     explain(console, find(check_id))
