@@ -1,4 +1,9 @@
-"""`envcheck diff A [B]`: what differs between two environments, what breaks runs first."""
+"""`envcheck diff A [B]`: what differs between two environments, what breaks runs first.
+
+Converted for translation (issue #11, docs/i18n.md): the text report (group titles, item names,
+the values envcheck itself writes such as "(unset)", the verdict), progress lines and every error
+go through _(). `--json` is the same in every language: its items, titles and values stay English.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ import typer
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
 from envcheck.core.redact import redact_text
+from envcheck.export import snapshot as snapshots
+from envcheck.i18n import N_, _, join, ngettext
 
 # The facts a comparison reads; the others (proxy reachability, shell files...) would only slow
 # down a diff against the current environment.
@@ -25,43 +32,83 @@ def current_snapshot(python: str | None, offline: bool = True) -> dict:
 
     ctx = Context(python=common.resolve_python(python), offline=offline)
     with common.collecting("diff") as step:
-        step(f"listing the installed packages of {ctx.python}...")
+        step(_("listing the installed packages of {python}...").format(python=ctx.python))
         report = common.read_packages(ctx)
-        step(f"collecting the {', '.join(DIFF_FACTS)} facts (the torch probe takes a few seconds)...")
+        step(_("collecting the {facts} facts (the torch probe takes a few seconds)...").format(facts=join(DIFF_FACTS)))
         facts = collect(ctx, DIFF_FACTS)
     return build_snapshot(report, facts.to_dict(), [], ctx.python)
 
 
-def _show(value: str | None) -> str:
-    return redact_text(value) if value is not None else "(absent)"
+# The text report's words for what envcheck/export/snapshot.py writes in English (and --json keeps):
+# group titles, item names of the runtime and Python groups, and the values it puts in itself.
+GROUP_TITLES = {"runtime": N_("PyTorch, CUDA, driver and GPUs"), "python": N_("Python"), "packages": N_("Packages"),
+                "env": N_("Environment variables")}
+ITEMS = {"torch version": N_("torch version"), "torch CUDA build": N_("torch CUDA build"),
+         "NVIDIA driver": N_("NVIDIA driver"), "driver CUDA (newest supported)": N_("driver CUDA (newest supported)"),
+         "GPU count": N_("GPU count"), "GPU models": N_("GPU models"), "Python version": N_("Python version"),
+         "implementation": N_("implementation"), "virtual environment": N_("virtual environment")}
+VALUES = {snapshots.UNKNOWN: N_("unknown"), snapshots.UNSET: N_("(unset)"), snapshots.NOT_INSTALLED: N_("(not installed)"),
+          "none (CPU-only build)": N_("none (CPU-only build)"), "none": N_("none"), "yes": N_("yes"), "no": N_("no")}
+# Values that are envcheck's own words only in these items (elsewhere "none" or "yes" may be real data).
+WORDED_ITEMS = {"torch CUDA build", "NVIDIA driver", "driver CUDA (newest supported)", "GPU models", "virtual environment"}
+
+
+def _show(value: str | None, key: str = "") -> str:
+    if value is None:
+        return _("(absent)")
+    if value in (snapshots.UNKNOWN, snapshots.UNSET, snapshots.NOT_INSTALLED) or (key in WORDED_ITEMS and value in VALUES):
+        return _(VALUES[value])
+    return redact_text(value)
+
+
+def _item(group_id: str, key: str) -> str:
+    """An item's name as shown: the runtime and Python groups' names are envcheck's words; package
+    and variable names are never translated."""
+    return _(ITEMS[key]) if group_id in ("runtime", "python") and key in ITEMS else key
+
+
+def _package_counts(kinds: list[str]) -> str:
+    words = {
+        "changed": lambda n: ngettext("{count} changed", "{count} changed", n),
+        "added": lambda n: ngettext("{count} added", "{count} added", n),
+        "removed": lambda n: ngettext("{count} removed", "{count} removed", n),
+    }
+    counts = [words[k](kinds.count(k)).format(count=kinds.count(k)) for k in ("changed", "added", "removed") if kinds.count(k)]
+    return join(counts)
 
 
 def render_text(groups, label_a: str, label_b: str) -> str:
-    lines = [f"envcheck diff: A = {label_a}", f"               B = {label_b}"]
+    from rich.cells import cell_len
+
+    head = "envcheck diff: "
+    lines = [f"{head}A = {label_a}", f"{' ' * cell_len(head)}B = {label_b}"]
     total = sum(len(g.changes) for g in groups)
     for group in groups:
         if not group.changes:
             continue
         lines.append("")
+        title = _(GROUP_TITLES[group.id]) if group.id in GROUP_TITLES else group.title
         if group.id == "packages":
-            kinds = [c.kind for c in group.changes]
-            counts = ", ".join(f"{kinds.count(k)} {k}" for k in ("changed", "added", "removed") if kinds.count(k))
-            lines.append(f"{group.title} ({counts})")
+            lines.append(_("{title} ({counts})").format(title=title, counts=_package_counts([c.kind for c in group.changes])))
+        elif group.id == "runtime":
+            lines.append(_("{title} - these decide whether GPU runs work").format(title=title))
         else:
-            lines.append(group.title + (" - these decide whether GPU runs work" if group.id == "runtime" else ""))
+            lines.append(title)
         for change in group.changes:
+            item = _item(group.id, change.key)
+            sep = " " if group.id == "packages" else ": "
             if change.kind == "added":
-                lines.append(f"  + {change.key} {_show(change.after)}" if group.id == "packages" else f"  + {change.key}: {_show(change.after)}")
+                lines.append(f"  + {item}{sep}{_show(change.after, change.key)}")
             elif change.kind == "removed":
-                lines.append(f"  - {change.key} {_show(change.before)}" if group.id == "packages" else f"  - {change.key}: {_show(change.before)}")
+                lines.append(f"  - {item}{sep}{_show(change.before, change.key)}")
             else:
-                sep = " " if group.id == "packages" else ": "
-                lines.append(f"  ~ {change.key}{sep}{_show(change.before)} -> {_show(change.after)}")
+                lines.append(f"  ~ {item}{sep}{_show(change.before, change.key)} -> {_show(change.after, change.key)}")
     lines.append("")
     if total:
-        lines.append(f"Not equivalent: {total} difference{'s' if total != 1 else ''}.")
+        lines.append(ngettext("Not equivalent: {count} difference.", "Not equivalent: {count} differences.", total)
+                     .format(count=total))
     else:
-        lines.append("Equivalent: no differences in torch/CUDA/driver/GPUs, Python, packages or key environment variables.")
+        lines.append(_("Equivalent: no differences in torch/CUDA/driver/GPUs, Python, packages or key environment variables."))
     return "\n".join(lines) + "\n"
 
 
@@ -78,14 +125,16 @@ def command(
     from envcheck.export.snapshot import diff_snapshots, load_snapshot
 
     if python is not None and b is not None:
-        raise UserError("--python applies only when comparing A with an interpreter's environment; drop --python, "
-                        "or drop B to compare A with that interpreter.")
+        raise UserError(_("--python applies only when comparing A with an interpreter's environment; drop --python, "
+                          "or drop B to compare A with that interpreter."))
     doc_a = load_snapshot(a)
     if b is not None:
         doc_b, label_b = load_snapshot(b), str(b)
+        shown_b = label_b
     else:
         doc_b = current_snapshot(python)
-        label_b = f"current environment ({doc_b.get('target_python')})"
+        label_b = f"current environment ({doc_b.get('target_python')})"  # --json: the same in every language
+        shown_b = _("current environment ({python})").format(python=doc_b.get("target_python"))
     groups = diff_snapshots(doc_a, doc_b)
     equivalent = not any(g.changes for g in groups)
     if json_out:
@@ -99,5 +148,5 @@ def command(
 
         sys.stdout.write(json.dumps(redact_data(document), indent=2) + "\n")
     else:
-        sys.stdout.write(render_text(groups, str(a), label_b))
+        sys.stdout.write(render_text(groups, str(a), shown_b))
     raise typer.Exit(0 if equivalent else 1)

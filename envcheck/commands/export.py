@@ -1,5 +1,10 @@
 """`envcheck export`: write down an environment so it can be rebuilt (requirements.txt or
-environment.yml) or compared later (a snapshot for `envcheck diff`)."""
+environment.yml) or compared later (a snapshot for `envcheck diff`).
+
+Converted for translation (issue #11, docs/i18n.md): progress lines, the result line and every
+error go through _(). The files written are the same in every language: their content is read by
+pip, conda and `envcheck diff`, and their header comments stay English (docs/export-diff-scaffold.md).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from envcheck import __version__
 from envcheck.commands import common
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
+from envcheck.i18n import _, join
 
 FORMATS = ("requirements", "conda", "snapshot")
 
@@ -37,12 +43,12 @@ def render_export(
 ) -> str:
     from envcheck.export import envfiles
 
-    step(f"listing the installed packages of {ctx.python}...")
+    step(_("listing the installed packages of {python}...").format(python=ctx.python))
     report = common.read_packages(ctx)
     if fmt == "snapshot":
         from envcheck.export.snapshot import build_snapshot, dump_snapshot
 
-        step("collecting the doctor's facts about this machine (the torch probe takes a few seconds)...")
+        step(_("collecting the doctor's facts about this machine (the torch probe takes a few seconds)..."))
         facts, findings = common.gather(ctx)
         document = build_snapshot(report, facts.to_dict(), [f.to_dict() for f in findings], ctx.python)
         return dump_snapshot(document, snapshot_format)
@@ -50,11 +56,14 @@ def render_export(
     chosen = envfiles.select_distributions(report.get("distributions") or [], only_requested, include_bootstrap)
     if fmt == "requirements" and only_requested and not chosen:  # said before the torch probe, not after
         installers = sorted({str(d.get("installer")) for d in report.get("distributions") or []})
-        raise UserError(
+        if installers:
+            raise UserError(_(
+                "--only-requested: no installed package records that it was asked for (pip's REQUESTED marker; "
+                "installers here: {installers}); export without --only-requested.").format(installers=join(installers)))
+        raise UserError(_(
             "--only-requested: no installed package records that it was asked for (pip's REQUESTED marker; "
-            f"installers here: {', '.join(installers) or 'none'}); export without --only-requested."
-        )
-    step("collecting the torch and NVIDIA facts for the header (the torch probe takes a few seconds)...")
+            "installers here: none); export without --only-requested."))
+    step(_("collecting the torch and NVIDIA facts for the header (the torch probe takes a few seconds)..."))
     runtime = common.runtime_facts(ctx)
     header = envfiles.header_lines(report.get("python"), runtime["torch"], runtime["nvidia"], __version__, _torch_version(report))
     if fmt == "conda":
@@ -62,9 +71,11 @@ def render_export(
         problems = envfiles.validate_conda_environment(document)
         if problems:  # the name the user gave, or a bug here: say which rather than write a file conda rejects
             if env_name is not None and any("name" in problem for problem in problems):
-                raise UserError(f"--name {env_name!r} is not a valid conda environment name ({'; '.join(problems)}); "
-                                "use letters, digits, '-', '_' and '.', e.g. --name catdog.")
-            raise UserError(f"the environment.yml envcheck built is invalid ({'; '.join(problems)}); please report this bug.")
+                raise UserError(_("--name {name} is not a valid conda environment name ({problems}); "
+                                  "use letters, digits, '-', '_' and '.', e.g. --name catdog.").format(
+                    name=repr(env_name), problems="; ".join(problems)))
+            raise UserError(_("the environment.yml envcheck built is invalid ({problems}); please report this bug.").format(
+                problems="; ".join(problems)))
         header += ["Recreate with: conda env create -f environment.yml"] + notes
         return envfiles.render_conda(document, header)
 
@@ -89,22 +100,22 @@ def command(
     """
 
     if fmt not in FORMATS:
-        raise UserError(f"--format {fmt}: choose one of {', '.join(FORMATS)}.")
+        raise UserError(_("--format {format}: choose one of {formats}.").format(format=fmt, formats=join(FORMATS)))
     output = Path(output_text) if output_text else None
     if output_text is not None and not output_text.strip():
-        raise UserError("-o is empty; give a file name, e.g. -o requirements.txt.")
+        raise UserError(_("-o is empty; give a file name, e.g. -o requirements.txt."))
     snapshot_given = snapshot_format is not None
     if snapshot_format is None:
         snapshot_format = "json" if output is not None and output.suffix.lower() == ".json" else "yaml"
     if snapshot_format not in ("yaml", "json"):
-        raise UserError(f"--snapshot-format {snapshot_format}: choose yaml or json.")
+        raise UserError(_("--snapshot-format {format}: choose yaml or json.").format(format=snapshot_format))
     if snapshot_given and fmt != "snapshot":
-        raise UserError("--snapshot-format applies only to -f snapshot; drop it or add -f snapshot.")
+        raise UserError(_("--snapshot-format applies only to -f snapshot; drop it or add -f snapshot."))
     if env_name is not None and fmt != "conda":
-        raise UserError("--name is the environment name written into environment.yml; use it with -f conda.")
+        raise UserError(_("--name is the environment name written into environment.yml; use it with -f conda."))
     if env_name is not None and (not env_name.strip() or any(c in env_name for c in "/\\ #:") or env_name != env_name.strip()):
-        raise UserError(f"--name {env_name!r} is not a valid conda environment name; use letters, digits, '-', '_' "
-                        "and '.', e.g. --name catdog.")
+        raise UserError(_("--name {name} is not a valid conda environment name; use letters, digits, '-', '_' "
+                          "and '.', e.g. --name catdog.").format(name=repr(env_name)))
     if output is not None:
         from envcheck.util.fsutil import check_output_file
 
@@ -119,4 +130,4 @@ def command(
     from envcheck.util.fsutil import atomic_write_text
 
     atomic_write_text(output, text, force=force)
-    print(f"Wrote {output} ({fmt}).", file=sys.stderr)
+    print(_("Wrote {file} ({format}).").format(file=output, format=fmt), file=sys.stderr)

@@ -4,6 +4,11 @@
 Safety rules: NAME is one plain folder name; an existing non-empty folder is left alone unless
 --force or --skip-existing; everything is rendered into a staging folder beside the target first,
 so a failure while rendering (or while drawing sample images) leaves nothing half-written.
+
+Converted for translation (issue #11, docs/i18n.md): the per-file report, the next steps and every
+error go through _(); the generated project speaks the run's language too: with zh, the files of
+templates/_zh/<template>/ replace or translate the template's own (see render_template and
+docs/export-diff-scaffold.md). Paths, commands, options and config keys stay English.
 """
 
 from __future__ import annotations
@@ -22,9 +27,16 @@ import typer
 from envcheck import __version__
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
+from envcheck.i18n import N_, _, current_language, join
 
 TEMPLATE_PACKAGE = "envcheck.templates"
 DEFAULT_TEMPLATE = "default"
+# Per-language files of a template live in templates/_<language>/<template>/ (English, the source
+# language, has none): a file named like one of the template's replaces it (the README: prose is
+# translated as a whole), a file named like one of the template's plus LANGUAGE_SUFFIX holds
+# "English text -> translated text" blocks applied to that file's source before it is rendered
+# (comments and docstrings of code: the code itself is written once). See parse_translations.
+LANGUAGE_SUFFIX = ".comments"
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Folder names longer than this are refused: the staging folder beside the project adds to the
 # name, and a file system allows 255 bytes in all.
@@ -45,20 +57,37 @@ class Outcome:
 # --- names ---------------------------------------------------------------------------------------
 
 
+# One whole sentence per kind of name (never "the {what} ..." with a translated fragment).
+_NAME_PROBLEMS = {
+    "project name": {
+        "empty": N_("the project name is empty; give a folder name such as catdog."),
+        "path": N_("the project name {name} is a path; give a plain folder name, and --dir PARENT to create it elsewhere."),
+        "plain": N_("the project name {name} is not a plain folder name; use letters, digits, '.', '_' and '-', "
+                    "starting with a letter or digit."),
+        "long": N_("the project name {name}... is {length} characters long; use at most {limit}."),
+    },
+    "class name": {
+        "empty": N_("the class name is empty; give a folder name such as catdog."),
+        "path": N_("the class name {name} is a path; give a plain folder name, and --dir PARENT to create it elsewhere."),
+        "plain": N_("the class name {name} is not a plain folder name; use letters, digits, '.', '_' and '-', "
+                    "starting with a letter or digit."),
+        "long": N_("the class name {name}... is {length} characters long; use at most {limit}."),
+    },
+}
+
+
 def validate_name(name: str, what: str = "project name") -> str:
-    """A single folder name: no separators, no '..', no absolute path, nothing hidden."""
+    """A single folder name: no separators, no '..', no absolute path, nothing hidden.
+    what: "project name" or "class name"."""
+    problems = _NAME_PROBLEMS[what]
     if not name or not name.strip():
-        raise UserError(f"the {what} is empty; give a folder name such as catdog.")
+        raise UserError(_(problems["empty"]))
     if "/" in name or "\\" in name or name.startswith("~"):
-        raise UserError(
-            f"the {what} {name!r} is a path; give a plain folder name, and --dir PARENT to create it elsewhere."
-        )
+        raise UserError(_(problems["path"]).format(name=repr(name)))
     if name in {".", ".."} or not _PLAIN_NAME.match(name):
-        raise UserError(
-            f"the {what} {name!r} is not a plain folder name; use letters, digits, '.', '_' and '-', starting with a letter or digit."
-        )
+        raise UserError(_(problems["plain"]).format(name=repr(name)))
     if len(name) > MAX_NAME:
-        raise UserError(f"the {what} {name[:20]}... is {len(name)} characters long; use at most {MAX_NAME}.")
+        raise UserError(_(problems["long"]).format(name=name[:20], length=len(name), limit=MAX_NAME))
     return name
 
 
@@ -67,9 +96,10 @@ def parse_classes(text: str) -> list[str]:
     for c in classes:
         validate_name(c, "class name")
     if len(classes) < 2:
-        raise UserError(f"--classes {text!r}: a classifier needs at least two classes, e.g. --classes cat,dog.")
+        raise UserError(_("--classes {text}: a classifier needs at least two classes, e.g. --classes cat,dog.")
+                        .format(text=repr(text)))
     if len(set(classes)) != len(classes):
-        raise UserError(f"--classes {text!r}: each class may appear only once.")
+        raise UserError(_("--classes {text}: each class may appear only once.").format(text=repr(text)))
     return classes
 
 
@@ -99,18 +129,109 @@ def _output_name(name: str) -> str:
     return name
 
 
-def render_template(template: str, variables: dict[str, Any]) -> dict[str, bytes]:
+def parse_translations(text: str) -> list[tuple[str, str]]:
+    """The (English, translated) blocks of a LANGUAGE_SUFFIX file:
+
+        == en
+            # the English lines, exactly as in the template (indentation included)
+        == zh
+            # 译文，同样的缩进
+
+    Lines before the first marker are the file's own notes; blank lines at the end of a block are
+    left out, so entries may be separated by a blank line."""
+    pairs: list[tuple[str, str]] = []
+    english: list[str] | None = None
+    current: list[str] | None = None
+    blocks: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line in ("== en", "== zh"):
+            current = []
+            blocks.append((line[3:], current))
+        elif current is not None:
+            current.append(line)
+    for kind, lines in blocks:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        if kind == "en":
+            if english is not None:
+                raise ValueError("two '== en' blocks in a row: " + "\n".join(english)[:60])
+            english = lines
+        else:
+            if english is None:
+                raise ValueError("a '== zh' block without its '== en' block: " + "\n".join(lines)[:60])
+            pairs.append(("\n".join(english), "\n".join(lines)))
+            english = None
+    if english is not None:
+        raise ValueError("an '== en' block without its '== zh' block: " + "\n".join(english)[:60])
+    return pairs
+
+
+def translate_source(source: str, pairs: list[tuple[str, str]]) -> str:
+    """source with each English block replaced by its translation; each block must occur exactly
+    once (a template edited without its translation is an error, never a half-translated file)."""
+    for english, translated in pairs:
+        found = source.count(english)
+        if found != 1:
+            state = "no longer in the file" if found == 0 else f"found {found} times"
+            raise ValueError(f"the block {english.strip()[:60]!r} is {state}")
+        source = source.replace(english, translated)
+    return source
+
+
+def _language_files(template: str, language: str) -> dict[str, Any]:
+    """A template's per-language files: name -> Traversable (none for English)."""
+    if language == "en":
+        return {}
+    folder = _templates_root() / f"_{language}" / template
+    found: dict[str, Any] = {}
+
+    def walk(entry, prefix: str) -> None:
+        for child in entry.iterdir():
+            if child.is_dir():
+                walk(child, f"{prefix}{child.name}/")
+            elif not child.name.endswith(".pyc"):
+                found[prefix + child.name] = child
+
+    if folder.is_dir():
+        walk(folder, "")
+    return found
+
+
+def render_template(template: str, variables: dict[str, Any], language: str = "en") -> dict[str, bytes]:
     """Relative output path -> content for every file of a template (.j2 files rendered by Jinja2,
-    with StrictUndefined so a missing variable is an error, never an empty string)."""
+    with StrictUndefined so a missing variable is an error, never an empty string), in a language:
+    its files in templates/_<language>/<template>/ replace or translate the template's own."""
     import jinja2
 
     names = available_templates()
     if template not in names:
-        raise UserError(f"--template {template}: no such template; available: {', '.join(names)}.")
+        raise UserError(_("--template {template}: no such template; available: {names}.").format(
+            template=template, names=join(names)))
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=False
     )
     rendered: dict[str, bytes] = {}
+    overlay = _language_files(template, language)
+    used: set[str] = set()
+
+    def bug(name: str, problem: str) -> UserError:
+        return UserError(_("template {template}, file {file}: {problem}; please report this bug.").format(
+            template=template, file=name, problem=problem))
+
+    def source_of(entry, name: str) -> str:
+        """The template file's text in the run's language."""
+        if name in overlay:
+            used.add(name)
+            return overlay[name].read_text(encoding="utf-8")
+        text = entry.read_text(encoding="utf-8")
+        if name + LANGUAGE_SUFFIX in overlay:
+            used.add(name + LANGUAGE_SUFFIX)
+            try:
+                pairs = parse_translations(overlay[name + LANGUAGE_SUFFIX].read_text(encoding="utf-8"))
+                text = translate_source(text, pairs)
+            except ValueError as exc:
+                raise bug(f"_{language}/{template}/{name}{LANGUAGE_SUFFIX}", str(exc)) from None
+        return text
 
     def walk(folder, prefix: str) -> None:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -122,14 +243,20 @@ def render_template(template: str, variables: dict[str, Any]) -> dict[str, bytes
             relative = prefix + _output_name(entry.name)
             if entry.name.endswith(".j2"):
                 try:
-                    text = env.from_string(entry.read_text(encoding="utf-8")).render(**variables)
+                    text = env.from_string(source_of(entry, prefix + entry.name)).render(**variables)
                 except jinja2.TemplateError as exc:
-                    raise UserError(f"template {template}, file {prefix}{entry.name}: {exc}; please report this bug.") from None
+                    raise bug(prefix + entry.name, str(exc)) from None
                 rendered[relative] = text.encode("utf-8")
+            elif prefix + entry.name in overlay:
+                used.add(prefix + entry.name)
+                rendered[relative] = overlay[prefix + entry.name].read_bytes()
             else:
                 rendered[relative] = entry.read_bytes()
 
     walk(_templates_root() / template, "")
+    unused = sorted(set(overlay) - used)
+    if unused:  # a file renamed or removed in the template but not in its translation
+        raise bug(f"_{language}/{template}/{unused[0]}", "no such file in the template")
     return rendered
 
 
@@ -154,12 +281,17 @@ def scaffold_requirements(report: dict[str, Any], nvidia: dict[str, Any] | None)
 
     python = report.get("python") or {}
     dists = {envfiles.canonical_name(str(d["name"])): d for d in report.get("distributions") or []}
-    header = [f"Made by envcheck scaffold {__version__} for {python.get('executable') or 'this interpreter'}."]
+    # The comments at the top of the project's requirements.txt are in the run's language, like its
+    # README; the requirement lines themselves are the same in every language.
+    if python.get("executable"):
+        header = [_("Made by envcheck scaffold {version} for {python}.").format(version=__version__, python=python["executable"])]
+    else:
+        header = [_("Made by envcheck scaffold {version} for this interpreter.").format(version=__version__)]
     extra: list[str] = []
     chosen = []
     torch = dists.get("torch")
     if torch:
-        header.append("torch and torchvision are pinned to the build installed there, which matches this machine.")
+        header.append(_("torch and torchvision are pinned to the build installed there, which matches this machine."))
         chosen.append(torch)
         if "torchvision" in dists:
             chosen.append(dists["torchvision"])
@@ -171,12 +303,13 @@ def scaffold_requirements(report: dict[str, Any], nvidia: dict[str, Any] | None)
             elif minor:
                 extra.append(f"torchvision=={minor}.*")
             else:
-                header.append("torchvision is not installed and its pairing with this torch is unknown: pick the matching release.")
+                header.append(_("torchvision is not installed and its pairing with this torch is unknown: pick the matching release."))
                 extra.append("torchvision")
     else:
         pair = _newest_known_pair()
-        header.append("torch is not installed there; these are the newest torch/torchvision pair in envcheck's table")
-        header.append("(source: pytorch/vision README). Run `envcheck doctor` after installing to confirm the GPU works.")
+        # TRANSLATORS: two comment lines of requirements.txt (keep the line break: each line gets its own '#').
+        header += _("torch is not installed there; these are the newest torch/torchvision pair in envcheck's table\n"
+                    "(source: pytorch/vision README). Run `envcheck doctor` after installing to confirm the GPU works.").split("\n")
         if pair:
             torch_minor, vision_minor = pair
             variant = None
@@ -186,7 +319,8 @@ def scaffold_requirements(report: dict[str, Any], nvidia: dict[str, Any] | None)
                 if choice and choice.variant != knowledge.pypi_default_variant(torch_minor):
                     variant = choice
             if variant:
-                header.append(f"The NVIDIA driver here supports CUDA {nvidia['cuda_driver_version']}: the {variant.variant} build fits it.")
+                header.append(_("The NVIDIA driver here supports CUDA {cuda}: the {variant} build fits it.").format(
+                    cuda=nvidia["cuda_driver_version"], variant=variant.variant))
                 extra.append(f"--extra-index-url {variant.index_url}")
             extra += [f"torch=={torch_minor}.*", f"torchvision=={vision_minor}.*"]
         else:
@@ -203,7 +337,9 @@ def scaffold_requirements(report: dict[str, Any], nvidia: dict[str, Any] | None)
 # --- planning and writing ------------------------------------------------------------------------
 
 
-def plan_files(name: str, classes: list[str], template: str, requirements: str, sample_data: bool) -> dict[str, bytes]:
+def plan_files(name: str, classes: list[str], template: str, requirements: str, sample_data: bool,
+               language: str | None = None) -> dict[str, bytes]:
+    """The project's files; language: of its README and code comments (default: the run's)."""
     session = re.sub(r"[^A-Za-z0-9_-]", "_", name)  # tmux forbids '.' and ':' in session names
     variables = {
         "project_name": name,
@@ -219,7 +355,7 @@ def plan_files(name: str, classes: list[str], template: str, requirements: str, 
         "requirements": requirements,
         "envcheck_version": __version__,
     }
-    files = render_template(template, variables)
+    files = render_template(template, variables, language or current_language())
     # git does not keep empty folders; .gitkeep makes the layout survive a clone.
     keep_dirs = [MODEL_DIR, OUTPUTS_DIR]
     if not sample_data:
@@ -254,11 +390,13 @@ def folder_in_the_way(target: Path, relatives, classes: list[str], sample_data: 
         path = target / relative
         try:
             if path.is_symlink() and not path.exists():
-                return f"{path} is a broken symbolic link where the project needs a folder; remove it, then run scaffold again."
+                return _("{path} is a broken symbolic link where the project needs a folder; remove it, then run "
+                         "scaffold again.").format(path=path)
             if path.exists() and not path.is_dir():
-                return f"{path} is a file where the project needs a folder; move it away, then run scaffold again."
+                return _("{path} is a file where the project needs a folder; move it away, then run scaffold again.").format(path=path)
         except OSError as exc:
-            return f"{path} cannot be used ({exc.strerror}); move it away, then run scaffold again."
+            return _("{path} cannot be used ({reason}); move it away, then run scaffold again.").format(
+                path=path, reason=exc.strerror)
     return None
 
 
@@ -270,7 +408,8 @@ def _write_sample_data(staging: Path, classes: list[str]) -> list[str]:
     try:
         from reference_train.synthetic import write_dataset
     except ImportError as exc:
-        raise UserError(f"--sample-data needs envcheck's reference_train package with Pillow ({exc}); install Pillow or drop --sample-data.") from None
+        raise UserError(_("--sample-data needs envcheck's reference_train package with Pillow ({error}); install Pillow or "
+                          "drop --sample-data.").format(error=exc)) from None
     samples = staging.parent / f"{staging.name}-samples"
     try:
         write_dataset(samples, classes=classes, train_per_class=SAMPLE_TRAIN_PER_CLASS,
@@ -307,7 +446,8 @@ def write_project(
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.scaffold-", dir=parent))
     except OSError as exc:
-        raise UserError(f"cannot create the project in {parent} ({exc.strerror}); choose a folder you can write to with --dir.") from None
+        raise UserError(_("cannot create the project in {folder} ({reason}); choose a folder you can write to with --dir.").format(
+            folder=parent, reason=exc.strerror)) from None
     # mkdtemp makes the folder 0700; the project gets the mode any new folder gets here (umask),
     # so teammates on a shared server can read it as they can read the user's other folders.
     from envcheck.util.fsutil import umask_mode
@@ -360,18 +500,34 @@ def dry_run_outcomes(target: Path, files: dict[str, bytes], existing: str) -> li
     return outcomes
 
 
+# The word before each file of the report (the English words are the action names themselves).
+DONE_WORDS = {"created": N_("created"), "overwritten": N_("overwritten"), "skipped": N_("skipped"),
+              "identical": N_("identical")}
+DRY_RUN_WORDS = {"created": N_("would create"), "overwritten": N_("would overwrite"), "skipped": N_("would skip"),
+                 "identical": N_("identical")}
+
+
+def _verb(action: str, dry_run: bool) -> str:
+    """The report's first column: the translated word, padded to 16 terminal cells (a CJK
+    character takes two)."""
+    from rich.cells import cell_len
+
+    word = _((DRY_RUN_WORDS if dry_run else DONE_WORDS)[action])
+    return word + " " * max(0, 16 - cell_len(word))
+
+
 def _print_report(outcomes: list[Outcome], dry_run: bool) -> None:
-    verbs = {"created": "would create", "overwritten": "would overwrite", "skipped": "would skip", "identical": "identical"}
     images = [o for o in outcomes if o.path.startswith(f"{DATA_DIR}/") and not o.path.endswith(".gitkeep")]
     for outcome in outcomes:
         if outcome in images:
             continue
-        verb = verbs[outcome.action] if dry_run else outcome.action
-        print(f"  {verb:<16} {outcome.path}")
+        print(f"  {_verb(outcome.action, dry_run)} {outcome.path}")
     for action in ("created", "overwritten", "skipped", "identical"):
         count = sum(1 for o in images if o.action == action)
         if count:
-            print(f"  {(verbs[action] if dry_run else action):<16} {DATA_DIR}/ ({count} sample files)")
+            # Always many (sample data: dozens of images per class), so no singular form.
+            files = _("{folder} ({count} sample files)").format(folder=f"{DATA_DIR}/", count=count)
+            print(f"  {_verb(action, dry_run)} {files}")
 
 
 def command(
@@ -392,35 +548,37 @@ def command(
     from envcheck.commands import common
 
     if force and skip_existing:
-        raise UserError("choose one of --force and --skip-existing.")
+        raise UserError(_("choose one of --force and --skip-existing."))
     validate_name(name)
     classes = parse_classes(classes_text)
     if directory_text is not None and not directory_text.strip():
         # `--dir "$UNSET"` would otherwise mean the current folder without the user knowing.
-        raise UserError("--dir is empty; give the folder to create the project in, or leave --dir out for the current folder.")
+        raise UserError(_("--dir is empty; give the folder to create the project in, or leave --dir out for the current folder."))
     directory = Path(directory_text) if directory_text is not None else None
     parent = (directory if directory is not None else Path.cwd()).expanduser()
     from envcheck.util.fsutil import folder_problem
 
-    problem = folder_problem(parent, f"--dir {parent}" if directory is not None else "the current folder")
+    # TRANSLATORS: {folder} is inserted into a sentence of envcheck/util/fsutil.py (folder_problem).
+    problem = folder_problem(parent, f"--dir {parent}" if directory is not None else _("the current folder"))
     if problem:
         raise UserError(problem)
     target = parent.resolve() / name
     if target.is_symlink() and not target.exists():
-        raise UserError(f"{target} is a broken symbolic link (to {os.readlink(target)}); remove it or choose another name.")
+        raise UserError(_("{path} is a broken symbolic link (to {link}); remove it or choose another name.").format(
+            path=target, link=os.readlink(target)))
     if target.exists() and not target.is_dir():
-        raise UserError(f"{target} exists and is a file; choose another name.")
+        raise UserError(_("{path} exists and is a file; choose another name.").format(path=target))
     if target.is_dir() and not _is_empty_dir(target):
         if not (force or skip_existing):
-            raise UserError(
-                f"{target} already exists and is not empty; pass --skip-existing to add only missing files, "
-                "--force to overwrite the template's files, or choose another name."
-            )
+            raise UserError(_(
+                "{path} already exists and is not empty; pass --skip-existing to add only missing files, "
+                "--force to overwrite the template's files, or choose another name.").format(path=target))
         existing = "force" if force else "skip"
     else:
         existing = "new"
     if template not in available_templates():
-        raise UserError(f"--template {template}: no such template; available: {', '.join(available_templates())}.")
+        raise UserError(_("--template {template}: no such template; available: {names}.").format(
+            template=template, names=join(available_templates())))
     if existing != "new":
         # The template's layout does not depend on the requirements: plan it once now, before the
         # slow package listing, to find a file sitting where a folder must go.
@@ -439,24 +597,30 @@ def command(
     files = plan_files(name, classes, template, scaffold_requirements(report, nvidia), sample_data)
 
     if dry_run:
-        print(f"Dry run: nothing written. Project {target} (template {template}):")
+        print(_("Dry run: nothing written. Project {path} (template {template}):").format(path=target, template=template))
         _print_report(dry_run_outcomes(target, files, existing), dry_run=True)
         if sample_data:
             total = (SAMPLE_TRAIN_PER_CLASS + SAMPLE_VAL_PER_CLASS) * len(classes)
-            print(f"  {'would create':<16} {DATA_DIR}/ ({total} sample images and their catdog.json manifest)")
+            images = _("{folder} ({count} sample images and their catdog.json manifest)").format(
+                folder=f"{DATA_DIR}/", count=total)
+            print(f"  {_verb('created', dry_run=True)} {images}")
         return
 
     outcomes = write_project(target, files, classes, sample_data, existing)
-    print(f"Project {target} (template {template}):")
+    print(_("Project {path} (template {template}):").format(path=target, template=template))
     _print_report(outcomes, dry_run=False)
     shown = os.path.relpath(target) if not os.path.relpath(target).startswith("..") else str(target)
     print()
-    print("Next:")
-    print(f"  cd {shown}")
-    print("  pip install -r requirements.txt      # if this environment lacks torch/torchvision/pyyaml")
+    print(_("Next:"))
+    # Commands and their comments in columns: a comment starts at column 39 (cells, not characters).
+    steps = [(f"cd {shown}", None),
+             ("pip install -r requirements.txt", _("# if this environment lacks torch/torchvision/pyyaml"))]
     if not sample_data:
-        print(f"  # put images in {DATA_DIR}/train/<class>/ and {DATA_DIR}/val/<class>/, then:")
-    print(f"  envcheck check-data {DATA_DIR}")
-    print("  python train.py --epochs 1           # a quick try")
-    print("  ./run.sh 0                           # the real run in tmux on GPU 0, log in outputs/train.log")
+        steps.append((_("# put images in {train} and {val}, then:").format(
+            train=f"{DATA_DIR}/train/<class>/", val=f"{DATA_DIR}/val/<class>/"), None))
+    steps += [(f"envcheck check-data {DATA_DIR}", None),
+              ("python train.py --epochs 1", _("# a quick try")),
+              ("./run.sh 0", _("# the real run in tmux on GPU 0, log in outputs/train.log"))]
+    for step, comment in steps:
+        print(f"  {step:<36} {comment}" if comment else f"  {step}")
     sys.stdout.flush()

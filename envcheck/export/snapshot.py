@@ -4,6 +4,10 @@
 A snapshot is the record of what a run needed: the doctor's facts and the installed packages,
 redacted exactly as the doctor's --json output is. Its layout is versioned with SCHEMA_VERSION;
 `load_snapshot` refuses files it does not understand instead of comparing garbage.
+
+Converted for translation (issue #11, docs/i18n.md): load_snapshot's errors go through _(). The
+snapshot file and the comparison's data (group titles, item names, values) stay English: they are
+what --json shows; envcheck/commands/diff.py translates them for its text report.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import yaml
 
 from envcheck import __version__
 from envcheck.export.envfiles import canonical_name, cuda_from_variant, requirement_for
+from envcheck.i18n import N_, _
 from envcheck.core.errors import UserError
 from envcheck.core.redact import redact_data
 
@@ -106,52 +111,74 @@ def dump_snapshot(document: Mapping[str, Any], fmt: str) -> str:
 
 def load_snapshot(path: Path) -> dict[str, Any]:
     """Read a snapshot file; any problem is a UserError (exit 2) with one clear sentence."""
-    redo = "re-create it with `envcheck export --format snapshot`"
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise UserError(f"{path}: no such snapshot file; create one with `envcheck export --format snapshot -o {path}`.") from None
+        raise UserError(_("{path}: no such snapshot file; create one with `envcheck export --format snapshot -o {path}`.")
+                        .format(path=path)) from None
     except IsADirectoryError:
-        raise UserError(f"{path} is a folder; give a snapshot file written by `envcheck export --format snapshot`.") from None
+        raise UserError(_("{path} is a folder; give a snapshot file written by `envcheck export --format snapshot`.")
+                        .format(path=path)) from None
     except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror or exc}); check the path and its permissions.") from None
+        raise UserError(_("{path}: cannot read it ({reason}); check the path and its permissions.").format(
+            path=path, reason=exc.strerror or exc)) from None
     try:
         text = raw.decode("utf-8-sig")  # an editor on Windows may have added a byte order mark
     except UnicodeDecodeError:
-        raise UserError(f"{path} is not a text file (it holds binary data); give a snapshot file written by "
-                        "`envcheck export --format snapshot` (YAML or JSON).") from None
+        raise UserError(_("{path} is not a text file (it holds binary data); give a snapshot file written by "
+                          "`envcheck export --format snapshot` (YAML or JSON).").format(path=path)) from None
     if not text.strip():
-        raise UserError(f"{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.")
+        raise UserError(_("{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.").format(path=path))
     try:
         document = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
     except RecursionError:
-        raise UserError(f"{path} is not valid YAML or JSON (nested too deeply); {redo}.") from None
+        raise UserError(_("{path} is not valid YAML or JSON (nested too deeply); re-create it with "
+                          "`envcheck export --format snapshot`.").format(path=path)) from None
     except (ValueError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path} is not valid YAML or JSON ({first}); {redo}.") from None
+        raise UserError(_("{path} is not valid YAML or JSON ({error}); re-create it with "
+                          "`envcheck export --format snapshot`.").format(path=path, error=first)) from None
     if document is None:
-        raise UserError(f"{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.")
+        raise UserError(_("{path} is empty; create a snapshot with `envcheck export --format snapshot -o {path}`.").format(path=path))
     if _more_values_than(document, MAX_VALUES):
         # YAML aliases can make a small file expand into billions of values ("billion laughs").
-        raise UserError(f"{path} holds more than {MAX_VALUES:,} values once its YAML aliases are expanded; "
-                        f"that is not a snapshot envcheck wrote: {redo}.")
+        raise UserError(_("{path} holds more than {count} values once its YAML aliases are expanded; "
+                          "that is not a snapshot envcheck wrote: re-create it with `envcheck export --format snapshot`.")
+                        .format(path=path, count=f"{MAX_VALUES:,}"))
     if not isinstance(document, dict) or document.get("kind") != KIND:
-        what = " (it holds plain text, e.g. a requirements file)" if isinstance(document, str) else ""
-        raise UserError(f"{path} is not an envcheck snapshot{what}; create one with `envcheck export --format snapshot -o FILE`.")
+        if isinstance(document, str):
+            raise UserError(_("{path} is not an envcheck snapshot (it holds plain text, e.g. a requirements file); "
+                              "create one with `envcheck export --format snapshot -o FILE`.").format(path=path))
+        raise UserError(_("{path} is not an envcheck snapshot; create one with `envcheck export --format snapshot -o FILE`.")
+                        .format(path=path))
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise UserError(
-            f"{path}: schema_version is {version!r}, but envcheck writes a whole number from 1 up there (no quotes); "
-            f"the file was edited or not written by envcheck: {redo}."
-        )
+        raise UserError(_(
+            "{path}: schema_version is {version}, but envcheck writes a whole number from 1 up there (no quotes); "
+            "the file was edited or not written by envcheck: re-create it with `envcheck export --format snapshot`."
+        ).format(path=path, version=repr(version)))
     if version > SCHEMA_VERSION:
-        raise UserError(
-            f"{path} has snapshot schema version {version!r}, which this envcheck ({__version__}) does not understand; upgrade envcheck."
-        )
+        raise UserError(_(
+            "{path} has snapshot schema version {version}, which this envcheck ({envcheck}) does not understand; "
+            "upgrade envcheck.").format(path=path, version=repr(version), envcheck=__version__))
     problem = _shape_problem(document)
     if problem:
-        raise UserError(f"{path}: {problem}; the file was edited or not written by envcheck: {redo}.")
+        part, found, expected = problem
+        raise UserError(_(SHAPE_PROBLEMS[expected]).format(path=path, part=part, type=found))
     return document
+
+
+# The whole sentence for each kind of misshapen part ({part} is a {type}: a Python type name).
+SHAPE_PROBLEMS = {
+    "mapping": N_("{path}: {part} is a {type}, not a mapping; the file was edited or not written by envcheck: "
+                  "re-create it with `envcheck export --format snapshot`."),
+    "mapping or version": N_("{path}: {part} is a {type}, not a mapping or a version; the file was edited or not "
+                             "written by envcheck: re-create it with `envcheck export --format snapshot`."),
+    "list": N_("{path}: {part} is a {type}, not a list; the file was edited or not written by envcheck: "
+               "re-create it with `envcheck export --format snapshot`."),
+    "single value": N_("{path}: {part} is a {type}, not a single value; the file was edited or not written by "
+                       "envcheck: re-create it with `envcheck export --format snapshot`."),
+}
 
 
 # A snapshot of a large environment holds tens of thousands of values; far more means a crafted file.
@@ -178,8 +205,9 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _shape_problem(document: Mapping[str, Any]) -> str | None:
-    """The first part of a snapshot whose type is not what envcheck writes (and diff reads), or None.
+def _shape_problem(document: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """The first part of a snapshot whose type is not what envcheck writes (and diff reads), as
+    (part, its type, what it should be: a key of SHAPE_PROBLEMS), or None.
 
     A string or list where a mapping belongs means a hand-edited or foreign file: comparing it
     would either crash or report nonsense, so it is refused, naming the part.
@@ -187,30 +215,30 @@ def _shape_problem(document: Mapping[str, Any]) -> str | None:
     for key in ("facts", "packages", "python"):
         value = document.get(key)
         if value is not None and not isinstance(value, Mapping):
-            return f"{key!r} is a {_type_name(value)}, not a mapping"
+            return repr(key), _type_name(value), "mapping"
     for name, info in (document.get("packages") or {}).items():
         if not (info is None or isinstance(info, (Mapping, str, int, float))):
-            return f"'packages.{name}' is a {_type_name(info)}, not a mapping or a version"
+            return f"'packages.{name}'", _type_name(info), "mapping or version"
     for name, result in (document.get("facts") or {}).items():
         where = f"facts.{name}"
         if not isinstance(result, Mapping):
-            return f"{where!r} is a {_type_name(result)}, not a mapping"
+            return repr(where), _type_name(result), "mapping"
         data = result.get("data")
         if data is not None and not isinstance(data, Mapping):
-            return f"'{where}.data' is a {_type_name(data)}, not a mapping"
+            return f"'{where}.data'", _type_name(data), "mapping"
     nested = (("nvidia", "gpus", list), ("env", "vars", Mapping), ("python", "target", Mapping))
     for fact, key, kind in nested:
         value = (((document.get("facts") or {}).get(fact) or {}).get("data") or {}).get(key)
         if value is not None and not isinstance(value, kind):
-            return f"'facts.{fact}.data.{key}' is a {_type_name(value)}, not a {'list' if kind is list else 'mapping'}"
+            return f"'facts.{fact}.data.{key}'", _type_name(value), "list" if kind is list else "mapping"
     gpus = (((document.get("facts") or {}).get("nvidia") or {}).get("data") or {}).get("gpus") or []
     for index, gpu in enumerate(gpus):
         where = f"facts.nvidia.data.gpus[{index}]"
         if not isinstance(gpu, Mapping):
-            return f"{where!r} is a {_type_name(gpu)}, not a mapping"
+            return repr(where), _type_name(gpu), "mapping"
         for key in ("name", "index", "uuid"):
             if isinstance(gpu.get(key), (list, dict)):
-                return f"'{where}.{key}' is a {_type_name(gpu[key])}, not a single value"
+                return f"'{where}.{key}'", _type_name(gpu[key]), "single value"
     return None
 
 
