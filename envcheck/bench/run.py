@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any, Callable
 
+from envcheck.i18n import _
 from envcheck.smoke.phases import CHILDREN
 
 
@@ -70,9 +71,11 @@ def run_worker(spec: dict[str, Any], env: dict[str, str], timeout: float,
         CHILDREN.stop(proc)
     result["seconds"] = round(time.monotonic() - started, 2)
     if result["timed_out"]:
-        last = result["steps"][-1] if result["steps"] else "starting"
-        result["error"] = f"the measurements did not finish within {timeout:g}s (stopped during: {last})"
+        # The steps are worded by the worker, in this run's language (ENVCHECK_LANG in its environment).
+        last = result["steps"][-1] if result["steps"] else _("starting")
+        result["error"] = _("the measurements did not finish within {seconds}s (stopped during: {step})").format(
+            seconds=f"{timeout:g}", step=last)
     elif not done and result["error"] is None:
-        tail = [l.strip() for l in errors if l.strip()][-1:] or [f"exit status {proc.returncode}"]
-        result["error"] = f"the measuring process ended early: {tail[0][:300]}"
+        tail = [l.strip() for l in errors if l.strip()][-1:] or [_("exit status {code}").format(code=proc.returncode)]
+        result["error"] = _("the measuring process ended early: {reason}").format(reason=tail[0][:300])
     return result

@@ -267,7 +267,11 @@ def bench_allreduce(torch, count: int, quick: bool) -> None:
 def main(argv: list[str]) -> int:
     spec = json.loads(argv[0])
     quick = bool(spec.get("quick"))
-    emit("step", step="importing torch")
+    # The steps are shown to the user as they are: worded in the parent's language (it sets
+    # ENVCHECK_LANG in this process's environment).
+    from envcheck.i18n import _
+
+    emit("step", step=_("importing torch"))
     import torch
 
     if spec["device"] == "cpu":
@@ -276,8 +280,8 @@ def main(argv: list[str]) -> int:
     else:
         count = torch.cuda.device_count()
         if count < spec.get("count", 1):
-            emit("error", message=f"CUDA sees {count} device(s), {spec.get('count', 1)} expected "
-                                  f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})")
+            emit("error", message=_("CUDA sees {count} device(s), {expected} expected (CUDA_VISIBLE_DEVICES={value})").format(
+                count=count, expected=spec.get("count", 1), value=repr(os.environ.get("CUDA_VISIBLE_DEVICES"))))
             return 3
         devices = [f"cuda:{i}" for i in range(spec.get("count", 1))]
         emit("info", torch=torch.__version__, cuda=torch.version.cuda,
@@ -285,19 +289,19 @@ def main(argv: list[str]) -> int:
     for position, device in enumerate(devices):
         label = "cpu" if device == "cpu" else position
         for dtype_name in supported_dtypes(torch, device):
-            emit("step", step=f"matmul {dtype_name} on {device}")
+            emit("step", step=_("matmul {dtype} on {device}").format(dtype=dtype_name, device=device))
             bench_matmul(torch, device, dtype_name, quick, label)
-        emit("step", step=f"memory bandwidth on {device}")
+        emit("step", step=_("memory bandwidth on {device}").format(device=device))
         bench_memory(torch, device, quick, label)
         if device != "cpu":
-            emit("step", step=f"host<->device bandwidth on {device}")
+            emit("step", step=_("host<->device bandwidth on {device}").format(device=device))
             bench_host_device(torch, device, quick, label)
-        emit("step", step=f"launch latency on {device}")
+        emit("step", step=_("launch latency on {device}").format(device=device))
         bench_launch(torch, device, label)
     if len(devices) > 1:
-        emit("step", step="P2P bandwidth per pair")
+        emit("step", step=_("P2P bandwidth per pair"))
         bench_p2p(torch, len(devices), quick)
-        emit("step", step="NCCL all_reduce sweep")
+        emit("step", step=_("NCCL all_reduce sweep"))
         bench_allreduce(torch, len(devices), quick)
     emit("done")
     return 0

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import _, current_language, join
 from envcheck.util import progress
 
 DEFAULT_PARALLEL = 32
@@ -42,19 +43,20 @@ def _launcher(hosts: str | None, hosts_file: str | None, from_dir: str | None, p
     chosen = [name for name, on in (("--hosts/--hosts-file", ssh), ("--from", from_dir is not None),
                                     ("--partition/--nodes", slurm)) if on]
     if len(chosen) > 1:
-        raise UserError(f"{' and '.join(chosen)} choose different ways to reach the nodes; give one.")
+        options = " and ".join(chosen) if current_language() == "en" else join(chosen)
+        raise UserError(_("{options} choose different ways to reach the nodes; give one.").format(options=options))
     if from_dir is not None:
         return {"launcher": "from", "dir": from_dir}
     if ssh:
         return {"launcher": "ssh", "hosts": launch.parse_hosts(hosts, hosts_file)}
     if nodes is not None and nodes < 1:
-        raise UserError(f"--nodes {nodes}: give how many nodes to run on (1 or more).")
+        raise UserError(_("--nodes {nodes}: give how many nodes to run on (1 or more).").format(nodes=nodes))
     if partition is not None and not partition.strip():
-        raise UserError("--partition is empty; give a SLURM partition name, e.g. --partition gpu.")
+        raise UserError(_("--partition is empty; give a SLURM partition name, e.g. --partition gpu."))
     inside = bool(env.get("SLURM_JOB_ID"))
     if not slurm and not inside:
-        raise UserError("no nodes given: use --hosts a,b,c or --hosts-file FILE (ssh), --partition P --nodes N (srun), "
-                        "--from DIR (reports collected earlier), or run inside a SLURM allocation.")
+        raise UserError(_("no nodes given: use --hosts a,b,c or --hosts-file FILE (ssh), --partition P --nodes N (srun), "
+                          "--from DIR (reports collected earlier), or run inside a SLURM allocation."))
     names: list[str] = []
     if inside and partition is None:
         names = launch.expand_hostlist(env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or "")
@@ -62,13 +64,13 @@ def _launcher(hosts: str | None, hosts_file: str | None, from_dir: str | None, p
         if nodes is None:
             nodes = in_job
         if not nodes:
-            raise UserError("inside a SLURM allocation, but SLURM_JOB_NUM_NODES and SLURM_JOB_NODELIST are not set; "
-                            "give --nodes N.")
+            raise UserError(_("inside a SLURM allocation, but SLURM_JOB_NUM_NODES and SLURM_JOB_NODELIST are not set; "
+                              "give --nodes N."))
         if in_job and nodes > in_job:
-            raise UserError(f"--nodes {nodes}: this allocation has {in_job} node(s).")
+            raise UserError(_("--nodes {nodes}: this allocation has {count} node(s).").format(nodes=nodes, count=in_job))
         names = names[:nodes] if len(names) >= nodes else []
     elif nodes is None:
-        raise UserError("--partition needs --nodes N: how many nodes srun should allocate.")
+        raise UserError(_("--partition needs --nodes N: how many nodes srun should allocate."))
     return {"launcher": "slurm", "nodes": nodes, "partition": partition.strip() if partition else None,
             "names": names, "allocation": env.get("SLURM_JOB_ID") if partition is None else None}
 
@@ -94,15 +96,16 @@ def collect_doctor(how: dict[str, Any], remote: str, offline: bool, no_probe: bo
     command = f"{remote} {launch.doctor_remote_args(offline, no_probe)}"
     if how["launcher"] == "ssh":
         jobs = [(host, launch.ssh_argv(host, command, min(connect_timeout, timeout))) for host in how["hosts"]]
-        with progress.status(f"fleet doctor: reaching {len(jobs)} hosts ...") as status:
+        with progress.status(_("fleet doctor: reaching {count} hosts ...").format(count=len(jobs))) as status:
             def done(run, finished, total):
-                status.update(f"fleet doctor: {finished}/{total} hosts answered or failed ...")
+                status.update(_("fleet doctor: {finished}/{total} hosts answered or failed ...").format(
+                    finished=finished, total=total))
 
             runs = launch.run_parallel(jobs, parallel, timeout, on_done=done)
         runs = [launch.ssh_failure(r) for r in runs]
     else:
         argv = launch.srun_argv(how["nodes"], how["partition"], command)
-        with progress.status(f"fleet doctor: srun on {how['nodes']} nodes ..."):
+        with progress.status(_("fleet doctor: srun on {count} nodes ...").format(count=how["nodes"])):
             run = launch.run_one("srun", argv, timeout)
         runs = launch.srun_results(run, how["nodes"], how["names"], timeout)
     return [(run, launch.report_from_run(run)) for run in runs]
@@ -115,11 +118,11 @@ def _save_reports(folder: str, results: list[tuple[Any, dict | None]]) -> None:
 
     path = Path(folder).expanduser()
     if path.exists() and not path.is_dir():
-        raise UserError(f"--save {folder} is a file; give a folder (it is created if missing).")
+        raise UserError(_("--save {folder} is a file; give a folder (it is created if missing).").format(folder=folder))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"--save {folder} cannot be created ({exc.strerror}).") from None
+        raise UserError(_("--save {folder} cannot be created ({error}).").format(folder=folder, error=exc.strerror)) from None
     for run, report in results:
         if report is not None:
             atomic_write_text(path / f"{_safe_name(run.name)}.json", render_json(redact_data(report)) + "\n",
@@ -152,7 +155,7 @@ def doctor_command(
     from envcheck.fleet import launch, merge, render
 
     if json_out and markdown:
-        raise UserError("choose one of --json and --markdown.")
+        raise UserError(_("choose one of --json and --markdown."))
     launch.check_parallel(parallel)
     launch.check_timeout(timeout)
     launch.check_timeout(connect_timeout, "--connect-timeout")
@@ -205,7 +208,7 @@ def smoke_train_command(
     size = size_mb if size_mb is not None else (8.0 if cpu else 64.0)
     ddp.check_numbers(nproc_given if nproc_given is not None else 1, port, size)
     if rdzv_endpoint is not None and not re.match(r"^[A-Za-z0-9._\-\[\]:]+:\d+$", rdzv_endpoint):
-        raise UserError(f"--rdzv-endpoint {rdzv_endpoint!r}: write HOST:PORT, e.g. node1:29400.")
+        raise UserError(_("--rdzv-endpoint {endpoint}: write HOST:PORT, e.g. node1:29400.").format(endpoint=repr(rdzv_endpoint)))
     remote = launch.remote_prefix(remote_command)
     nproc_text = str(nproc_given) if nproc_given is not None else "gpu"
     rdzv_id = ddp.new_rdzv_id()
@@ -216,7 +219,7 @@ def smoke_train_command(
         count = how["nodes"]
         endpoint = rdzv_endpoint or f'"$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)":{port}'
     if count < 2:
-        progress.note("fleet smoke-train: note: one node only; the check then covers that node's ranks, not the network.")
+        progress.note(_("fleet smoke-train: note: one node only; the check then covers that node's ranks, not the network."))
     command = ddp.node_command(remote, count, nproc_text, endpoint, rdzv_id, cpu, size, seed, timeout,
                                watch_stdin=how["launcher"] == "ssh")
     limit = timeout + ddp.START_MARGIN_S
@@ -224,11 +227,11 @@ def smoke_train_command(
         if how["launcher"] == "ssh":
             # Every node at once: the rendezvous waits for all of them.
             jobs = [(host, launch.ssh_argv(host, command, min(DEFAULT_CONNECT_TIMEOUT, limit))) for host in how["hosts"]]
-            with progress.status(f"fleet smoke-train: DDP across {count} nodes ..."):
+            with progress.status(_("fleet smoke-train: DDP across {count} nodes ...").format(count=count)):
                 runs = launch.run_parallel(jobs, count, limit, keep_stdin=True)
         else:
             argv = launch.srun_argv(count, how["partition"], command)
-            with progress.status(f"fleet smoke-train: DDP across {count} nodes (srun) ..."):
+            with progress.status(_("fleet smoke-train: DDP across {count} nodes (srun) ...").format(count=count)):
                 run = launch.run_one("srun", argv, limit)
             runs = launch.srun_results(run, count, how["names"], limit)
     report = ddp.summarise(runs, count, nproc_given or 0)
@@ -253,25 +256,31 @@ def _render_smoke(console: Console, doc: dict) -> None:
     from rich.text import Text
 
     s = doc["settings"]
-    console.print(Text(f"envcheck fleet smoke-train: {s['nnodes']} nodes x {s['nproc_per_node']} ranks, {s['backend']}, "
-                       f"rendezvous {s['rdzv_endpoint']}", style="bold"))
-    table = Table(title="Nodes", title_justify="left")
-    for col in ("node", "host", "state", "start-up s", "DDP s", "note"):
+    if s["nproc_per_node"] == "gpu":
+        head = _("envcheck fleet smoke-train: {nodes} nodes x gpu ranks, {backend}, rendezvous {endpoint}")
+    else:
+        head = _("envcheck fleet smoke-train: {nodes} nodes x {ranks} ranks, {backend}, rendezvous {endpoint}")
+    console.print(Text(head.format(nodes=s["nnodes"], ranks=s["nproc_per_node"], backend=s["backend"],
+                                   endpoint=s["rdzv_endpoint"]), style="bold"))
+    table = Table(title=_("Nodes"), title_justify="left")
+    for col in (_("node"), _("host"), _("state"), _("start-up s"), _("DDP s"), _("note")):
         table.add_column(col, overflow="fold")
     for r in doc["nodes"]:
-        note = r.get("reason") or r.get("slow") or ("rank 0 (reported the result)" if r.get("rank0") else "")
-        table.add_row(r["name"], r.get("host") or "-", Text(r["state"], style="red" if r["state"] != "ok" else "green"),
+        note = r.get("reason") or r.get("slow") or (_("rank 0 (reported the result)") if r.get("rank0") else "")
+        state = _(r["state"]) if r["state"] in ("ok", "failed") else r["state"]
+        table.add_row(r["name"], r.get("host") or "-", Text(state, style="red" if r["state"] != "ok" else "green"),
                       "-" if r.get("startup_s") is None else f"{r['startup_s']:.1f}",
                       "-" if r.get("seconds") is None else f"{r['seconds']:.1f}", note)
     console.print(table)
     ddp = doc["ddp"]
     if ddp["passed"]:
-        console.print(f"DDP: {ddp['summary']}")
+        # The summary is smoke-train's DDP phase's (envcheck/smoke/phases.py).
+        console.print(_("DDP: {summary}").format(summary=ddp["summary"]))
     for problem in doc["problems"]:
         console.print(Text(f"- {problem}", style="red"))
     for warning in doc.get("warnings") or []:
         console.print(Text(f"- {warning}", style="yellow"))
-    console.print(Text("PASS" if doc["passed"] else "FAIL", style="bold green" if doc["passed"] else "bold red"))
+    console.print(Text(_("PASS") if doc["passed"] else _("FAIL"), style="bold green" if doc["passed"] else "bold red"))
 
 
 def node_ddp_command(

@@ -19,16 +19,23 @@ from typing import Any, Optional
 import typer
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import N_, _, current_language, join
 from envcheck.util import progress
 
 SCHEMA_VERSION = 1
 DEFAULT_TIMEOUT = {"quick": 180.0, "full": 600.0}
 MAX_TIMEOUT_S = 3600.0
+# How the terminal report words a verdict: each row's (upper case in English) and the overall one.
+# The JSON keeps the English values ("ok", "slow", "not judged", "error", "partial").
+ROW_VERDICTS = {"ok": N_("OK"), "slow": N_("SLOW"), "not judged": N_("NOT JUDGED"), "error": N_("ERROR")}
+OVERALL_VERDICTS = {"ok": N_("ok"), "slow": N_("slow"), "partial": N_("partial"), "error": N_("error")}
+WIDTH = 80
 
 
 def _validate_timeout(timeout: float | None) -> None:
     if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
-        raise UserError(f"--timeout {timeout:g}: give the seconds all measurements may take, up to {MAX_TIMEOUT_S:g}, e.g. --timeout 300.")
+        raise UserError(_("--timeout {timeout}: give the seconds all measurements may take, up to {most}, e.g. --timeout 300.")
+                        .format(timeout=f"{timeout:g}", most=f"{MAX_TIMEOUT_S:g}"))
 
 
 def _require_torch() -> None:
@@ -37,8 +44,9 @@ def _require_torch() -> None:
     except (ImportError, ValueError):
         found = False
     if not found:
-        raise UserError(f"torch is not installed in {sys.executable}; gpu-bench measures through torch: "
-                        "install it (https://pytorch.org/get-started/locally/) and re-run.")
+        raise UserError(_("torch is not installed in {python}; gpu-bench measures through torch: "
+                          "install it ({url}) and re-run.").format(python=sys.executable,
+                                                                   url="https://pytorch.org/get-started/locally/"))
 
 
 def _facts() -> tuple[dict[str, Any], dict[str, Any], str | None]:
@@ -76,25 +84,54 @@ def _raise(signum, frame):
     raise _Interrupted(signum)
 
 
+def _pad(text: str, width: int) -> str:
+    """text left-aligned in `width` terminal cells (a CJK character is two)."""
+    from rich.cells import cell_len
+
+    return text + " " * max(0, width - cell_len(text))
+
+
 def render_text(report: dict[str, Any]) -> str:
-    lines = [f"envcheck gpu-bench: {report['device']['describe']}" + (" (quick)" if report["quick"] else "")]
+    from rich.cells import cell_len
+
+    english = current_language() == "en"
+    device = report["device"]["describe"]
+    lines = [_("envcheck gpu-bench: {device} (quick)").format(device=device) if report["quick"]
+             else f"envcheck gpu-bench: {device}"]
+    indent = " " * 13
     for f in report["figures"]:
         where = f"GPU {f['physical']}" if f.get("physical") is not None else str(f.get("device"))
-        value = "error" if f.get("value") is None else f"{f['value']:.4g} {f['unit']}"
-        expected = f" (expected >= {f['expected'] * 0.8:.4g}; peak {f['peak']:.4g}, {f['basis']})" if f.get("expected") else ""
-        lines.append(f"  {f['verdict'].upper():10} {f['name']:22} {where:8} {value}{expected}")
+        value = _("error") if f.get("value") is None else f"{f['value']:.4g} {f['unit']}"
+        expected = _("(expected >= {expected}; peak {peak}, {basis})").format(
+            expected=f"{f['expected'] * 0.8:.4g}", peak=f"{f['peak']:.4g}", basis=f["basis"]) if f.get("expected") else ""
+        word = _(ROW_VERDICTS[f["verdict"]]) if f["verdict"] in ROW_VERDICTS else f["verdict"].upper()
+        row = f"  {_pad(word, 10)} {_pad(f['name'], 22)} {_pad(where, 8)} {value}"
+        if not expected:
+            lines.append(row)
+        elif english:
+            lines.append(f"{row} {expected}")
+        elif cell_len(row + expected) <= WIDTH:
+            lines.append(row + expected)
+        else:
+            # The datasheet comparison on a line of its own, so the row stays within 80 columns.
+            lines += [row, indent + expected]
         if f.get("error"):
-            lines.append(f"             {f['error']}")
+            lines.append(f"{indent}{f['error']}")
         for c in f.get("causes") or []:
-            lines.append(f"             likely cause: {c['cause']} -> {c['fix']} ({'admin' if c['who'] == 'admin' else 'you'})")
+            if c["who"] == "admin":
+                text = _("likely cause: {cause} -> {fix} (admin)")
+            else:
+                text = _("likely cause: {cause} -> {fix} (you)")
+            lines.append(indent + text.format(cause=c["cause"], fix=c["fix"]))
     for note in report["notes"]:
-        lines.append(f"note: {note}")
+        lines.append(_("note: {note}").format(note=note))
     if report.get("error"):
-        lines.append(f"error: {report['error']}")
+        lines.append(_("error: {error}").format(error=report["error"]))
     if report["verdict"] == "not judged":
-        lines.append("verdict: not judged (no reference figures for this device: the figures above are what it measured)")
+        lines.append(_("verdict: not judged (no reference figures for this device: the figures above are what it measured)"))
     else:
-        lines.append(f"verdict: {report['verdict']}")
+        word = _(OVERALL_VERDICTS[report["verdict"]]) if report["verdict"] in OVERALL_VERDICTS else report["verdict"]
+        lines.append(_("verdict: {verdict}").format(verdict=word))
     return "\n".join(lines)
 
 
@@ -110,9 +147,9 @@ def command(
     """Measure the GPU (or CPU) and compare each figure with the model's datasheet peak."""
     _validate_timeout(timeout)
     if gpu is not None and gpu < 0:
-        raise UserError(f"--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).")
+        raise UserError(_("--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).").format(gpu=gpu))
     if cpu and (gpu is not None or gpus):
-        raise UserError("--cpu cannot be combined with --gpu/--gpus; choose the CPU or GPUs, not both.")
+        raise UserError(_("--cpu cannot be combined with --gpu/--gpus; choose the CPU or GPUs, not both."))
     if gpus is not None:
         from envcheck.smoke.selection import parse_gpu_list
 
@@ -128,12 +165,14 @@ def command(
             others[g["index"]] = _others(g)
     if others and not shared:
         first = next(iter(others))
-        raise UserError(f"GPU {first} is in use by {', '.join(others[first][:3])}; measuring now would slow that work and "
-                        "give figures that mean nothing. Re-run when it is free, or pass --shared to measure anyway (not judged).")
+        raise UserError(_("GPU {gpu} is in use by {processes}; measuring now would slow that work and "
+                          "give figures that mean nothing. Re-run when it is free, or pass --shared to measure anyway "
+                          "(not judged).").format(gpu=first, processes=join(others[first][:3])))
     if others:
-        notes.append("other processes use the GPU(s): figures are not judged (--shared)")
+        notes.append(_("other processes use the GPU(s): figures are not judged (--shared)"))
     limit = timeout or DEFAULT_TIMEOUT["quick" if quick else "full"]
-    child_env = {**env, **chosen.child_env, "PYTHONUNBUFFERED": "1"}
+    # ENVCHECK_LANG: the worker words its progress steps in this run's language (--lang included).
+    child_env = {**env, **chosen.child_env, "PYTHONUNBUFFERED": "1", "ENVCHECK_LANG": current_language()}
     spec = {"device": chosen.kind, "count": len(chosen.physical) or 1, "quick": quick}
 
     terminal = sys.stderr.isatty()
@@ -153,12 +192,13 @@ def command(
         for sig in (signal.SIGTERM, signal.SIGHUP):
             saved[sig] = signal.signal(sig, _raise)
     try:
-        with progress.status("gpu-bench: starting...", enabled=terminal) as status:
+        with progress.status(_("gpu-bench: starting..."), enabled=terminal) as status:
             result = run_worker(spec, child_env, limit, on_step)
     except KeyboardInterrupt as exc:
         stopped = CHILDREN.stop_all()
         signum = getattr(exc, "signum", signal.SIGINT)
-        print(f"envcheck: interrupted ({signal.Signals(signum).name}): stopped {stopped} process(es)", file=sys.stderr)
+        print(_("envcheck: interrupted ({signal}): stopped {count} process(es)").format(
+            signal=signal.Signals(signum).name, count=stopped), file=sys.stderr)
         raise typer.Exit(128 + signum) from None
     finally:
         CHILDREN.stop_all()

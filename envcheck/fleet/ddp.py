@@ -10,6 +10,8 @@ The temporary folder is removed; nothing else is written on the node.
 
 Here the lines are merged: the node whose rank 0 reported gives the verdict (the same summary as
 smoke-train's DDP phase), and each node that failed, hung, never answered or started late is named.
+The node's line is data (its "stopped" text stays English, with a "stopped_kind" code); the words the
+user reads are made here, in this run's language (issue #11).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import _
 
 MARKER = "envcheck_fleet_ddp"
 DEFAULT_PORT = 29400
@@ -67,7 +70,8 @@ def node_main(nnodes: int, nproc: int | str, endpoint: str, rdzv_id: str, cpu: b
     startup = round(_started_s(), 2)
     host = os.uname().nodename
     record: dict[str, Any] = {MARKER: 1, "host": host, "startup_s": startup, "exit_code": None, "seconds": 0.0,
-                              "result": None, "errors": {}, "log_tail": [], "stopped": None}
+                              "result": None, "errors": {}, "log_tail": [], "stopped": None, "stopped_kind": None,
+                              "timeout_s": timeout}
     gone = threading.Event()
     if watch_stdin:
         def watch() -> None:
@@ -95,10 +99,10 @@ def node_main(nnodes: int, nproc: int | str, endpoint: str, rdzv_id: str, cpu: b
         deadline = start + timeout
         while proc.poll() is None:
             if gone.is_set():
-                record["stopped"] = "the launcher went away (ssh closed)"
+                record["stopped"], record["stopped_kind"] = "the launcher went away (ssh closed)", "launcher_gone"
                 break
             if time.monotonic() >= deadline:
-                record["stopped"] = f"did not finish within {timeout:g} s"
+                record["stopped"], record["stopped_kind"] = f"did not finish within {timeout:g} s", "deadline"
                 break
             time.sleep(0.1)
         CHILDREN.stop(proc)
@@ -152,11 +156,22 @@ def parse_node_line(stdout: str) -> dict | None:
     return None
 
 
+def _stopped_reason(record: dict[str, Any]) -> str:
+    """Why a node's torchrun was stopped, from its line (the node words it in English; a node of an
+    older envcheck sends only that text, shown as it is)."""
+    kind, timeout = record.get("stopped_kind"), record.get("timeout_s")
+    if kind == "launcher_gone":
+        return _("torchrun the launcher went away (ssh closed)")
+    if kind == "deadline" and isinstance(timeout, (int, float)):
+        return _("torchrun did not finish within {seconds} s").format(seconds=f"{timeout:g}")
+    return f"torchrun {record['stopped']}"
+
+
 def summarise(runs: list, nnodes: int, nproc: int) -> dict[str, Any]:
     """The fleet DDP report from every node's NodeRun: nodes, the DDP check, problems named by node.
     nproc 0: ranks per node chosen by torchrun (one per GPU): the world size is then the reported one,
     and every node must have ranks in it."""
-    from envcheck.fleet.launch import last_line
+    from envcheck.fleet.launch import last_line, ssh_reason
     from envcheck.smoke.phases import summarise_ddp
 
     nodes: list[dict[str, Any]] = []
@@ -172,9 +187,11 @@ def summarise(runs: list, nnodes: int, nproc: int) -> dict[str, Any]:
             if run.failure is not None:
                 row["reason"] = run.reason
             elif run.exit_code == 255:
-                row["reason"] = f"ssh exit 255: {last_line(run.stderr) or 'no message'}"
+                row["reason"] = ssh_reason(run.stderr)
+            elif last_line(run.stderr):
+                row["reason"] = _("no answer (exit {code}): {message}").format(code=run.exit_code, message=last_line(run.stderr))
             else:
-                row["reason"] = f"no answer (exit {run.exit_code}){': ' + last_line(run.stderr) if last_line(run.stderr) else ''}"
+                row["reason"] = _("no answer (exit {code})").format(code=run.exit_code)
         else:
             row.update(host=record.get("host"), startup_s=record.get("startup_s"), seconds=record.get("seconds"),
                        exit_code=record.get("exit_code"), errors=record.get("errors") or {},
@@ -183,12 +200,17 @@ def summarise(runs: list, nnodes: int, nproc: int) -> dict[str, Any]:
                 combined = record["result"]
                 row["rank0"] = True
             if record.get("stopped"):
-                row["state"], row["reason"] = "failed", f"torchrun {record['stopped']}"
+                row["state"], row["reason"] = "failed", _stopped_reason(record)
             elif record.get("exit_code") != 0:
+                # The ranks' error files and torchrun's log, as they are.
                 detail = "; ".join(f"{k}: {v}" for k, v in row["errors"].items()) or (row["log_tail"][-1] if row["log_tail"] else "")
-                row["state"], row["reason"] = "failed", f"torchrun exit code {record.get('exit_code')}{': ' + detail if detail else ''}"
+                row["state"] = "failed"
+                if detail:
+                    row["reason"] = _("torchrun exit code {code}: {detail}").format(code=record.get("exit_code"), detail=detail)
+                else:
+                    row["reason"] = _("torchrun exit code {code}").format(code=record.get("exit_code"))
         if row["state"] != "ok":
-            problems.append(f"node {run.name}: {row['reason']}")
+            problems.append(_("node {node}: {reason}").format(node=run.name, reason=row["reason"]))
         nodes.append(row)
 
     starts = [r["startup_s"] for r in nodes if isinstance(r.get("startup_s"), (int, float))]
@@ -197,34 +219,37 @@ def summarise(runs: list, nnodes: int, nproc: int) -> dict[str, Any]:
         for r in nodes:
             s = r.get("startup_s")
             if isinstance(s, (int, float)) and s > SLOW_START_FACTOR * median and s - median > SLOW_START_MIN_S:
-                r["slow"] = f"started {s - median:.1f} s after the median node (Python and envcheck start-up {s:.1f} s)"
-                warnings.append(f"node {r['name']}: slow: {r['slow']}")
+                r["slow"] = _("started {late} s after the median node (Python and envcheck start-up {seconds} s)").format(
+                    late=f"{s - median:.1f}", seconds=f"{s:.1f}")
+                warnings.append(_("node {node}: slow: {reason}").format(node=r["name"], reason=r["slow"]))
 
     if combined is not None:
         expected = nnodes * nproc if nproc else int(combined.get("world_size") or 0)
         check = summarise_ddp(combined, expected)
         hosts = sorted({str(rank.get("host")) for rank in combined.get("ranks") or [] if isinstance(rank, dict)})
         if not nproc and len(hosts) < nnodes and check.passed:
-            check.passed, check.error = False, f"ranks came from {len(hosts)} host(s) of {nnodes}"
+            check.passed, check.error = False, _("ranks came from {count} host(s) of {nodes}").format(count=len(hosts),
+                                                                                                    nodes=nnodes)
         ddp = {"passed": check.passed, "summary": check.summary, "error": check.error, "numbers": check.numbers,
                "hosts": hosts}
         if not check.passed:
-            problems.append(f"DDP check: {check.error}")
+            problems.append(_("DDP check: {error}").format(error=check.error))
     else:
-        ddp = {"passed": False, "summary": "", "error": "no node reported rank 0's result", "numbers": {}, "hosts": []}
+        ddp = {"passed": False, "summary": "", "error": _("no node reported rank 0's result"), "numbers": {}, "hosts": []}
         if not problems:
-            problems.append("DDP check: no node reported rank 0's result")
+            problems.append(_("DDP check: no node reported rank 0's result"))
     passed = ddp["passed"] and all(r["state"] == "ok" for r in nodes)
     return {"nodes": nodes, "ddp": ddp, "problems": problems, "warnings": warnings, "passed": passed}
 
 
 def check_numbers(nproc: int, port: int, size_mb: float) -> None:
     if not 1 <= nproc <= 64:
-        raise UserError(f"--nproc-per-node {nproc}: give 1 to 64 processes per node (one per GPU).")
+        raise UserError(_("--nproc-per-node {nproc}: give 1 to 64 processes per node (one per GPU).").format(nproc=nproc))
     if not 1 <= port <= 65535:
-        raise UserError(f"--port {port}: give a TCP port from 1 to 65535.")
+        raise UserError(_("--port {port}: give a TCP port from 1 to 65535.").format(port=port))
     if not 0 < size_mb <= 4096:
-        raise UserError(f"--size-mb {size_mb:g}: give the all_reduce size in MiB, more than 0 and at most 4096.")
+        raise UserError(_("--size-mb {size}: give the all_reduce size in MiB, more than 0 and at most 4096.").format(
+            size=f"{size_mb:g}"))
 
 
 def endpoint_host(host: str) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import _
 
 MARK = "@@envcheck-fleet"
 MAX_HOSTS = 10_000
@@ -38,7 +39,8 @@ class NodeRun:
 
     failure: None (it answered) or one of "timeout", "ssh" (ssh itself failed, exit 255),
     "exit" (the command exited with an unexpected code and no usable output), "no_output",
-    "bad_json"; reason: one line saying what happened, for the report."""
+    "bad_json"; reason: one line saying what happened, for the report, in the run's language (the
+    failure kind stays English: it is a value of the --json report)."""
 
     name: str
     stdout: str = ""
@@ -61,28 +63,28 @@ def parse_hosts(hosts: str | None, hosts_file: str | None) -> list[str]:
     names: list[str] = []
     if hosts is not None:
         if not hosts.strip():
-            raise UserError("--hosts is empty; give host names separated by commas, e.g. --hosts node1,node2.")
+            raise UserError(_("--hosts is empty; give host names separated by commas, e.g. --hosts node1,node2."))
         names += [h.strip() for h in hosts.split(",") if h.strip()]
     if hosts_file is not None:
         path = Path(hosts_file).expanduser()
         if not path.is_file():
-            raise UserError(f"--hosts-file {hosts_file}: no such file; give a file with one host name a line.")
+            raise UserError(_("--hosts-file {file}: no such file; give a file with one host name a line.").format(file=hosts_file))
         try:
             text = path.read_text(errors="replace")
         except OSError as exc:
-            raise UserError(f"--hosts-file {hosts_file} cannot be read ({exc.strerror}).") from None
+            raise UserError(_("--hosts-file {file} cannot be read ({error}).").format(file=hosts_file, error=exc.strerror)) from None
         for line in text.splitlines():
             line = line.split("#", 1)[0]
             names += [part for part in re.split(r"[\s,]+", line) if part]
         if not names:
-            raise UserError(f"--hosts-file {hosts_file} names no host; write one host name a line.")
+            raise UserError(_("--hosts-file {file} names no host; write one host name a line.").format(file=hosts_file))
     bad = [n for n in names if not _HOST.match(n)]
     if bad:
-        raise UserError(f"host name {bad[0]!r} is not a host ssh can take (letters, digits, '.', '-', '_', "
-                        "optionally user@ in front, never a leading '-').")
+        raise UserError(_("host name {name} is not a host ssh can take (letters, digits, '.', '-', '_', "
+                          "optionally user@ in front, never a leading '-').").format(name=repr(bad[0])))
     unique = list(dict.fromkeys(names))
     if len(unique) > MAX_HOSTS:
-        raise UserError(f"{len(unique)} hosts is more than {MAX_HOSTS}; split the list.")
+        raise UserError(_("{count} hosts is more than {most}; split the list.").format(count=len(unique), most=MAX_HOSTS))
     return unique
 
 
@@ -104,7 +106,7 @@ def _expand_one(item: str) -> list[str]:
     head, tail = item[:match.start()], item[match.end():]
     out = []
     for part in match.group(1).split(","):
-        low, _, high = part.partition("-")
+        low, _sep, high = part.partition("-")
         if high:
             width = len(low)
             try:
@@ -122,8 +124,8 @@ def remote_prefix(remote_command: str | None) -> str:
     exist at the same path there (a shared filesystem, or the same image on every node)."""
     if remote_command is not None:
         if not remote_command.strip():
-            raise UserError("--remote-command is empty; give how envcheck starts on the nodes, e.g. "
-                            "--remote-command '~/venv/bin/envcheck' or 'python3 -m envcheck'.")
+            raise UserError(_("--remote-command is empty; give how envcheck starts on the nodes, e.g. "
+                              "--remote-command '~/venv/bin/envcheck' or 'python3 -m envcheck'."))
         return remote_command.strip()
     return f"{shlex.quote(sys.executable)} -m envcheck"
 
@@ -137,14 +139,16 @@ def ssh_argv(host: str, command: str, connect_timeout: float) -> list[str]:
 
 def check_parallel(parallel: int) -> None:
     if not 1 <= parallel <= MAX_PARALLEL:
-        raise UserError(f"--parallel {parallel}: give how many nodes to reach at once, 1 to {MAX_PARALLEL}.")
+        raise UserError(_("--parallel {parallel}: give how many nodes to reach at once, 1 to {most}.").format(
+            parallel=parallel, most=MAX_PARALLEL))
 
 
 def check_timeout(timeout: float, flag: str = "--timeout") -> None:
     import math
 
     if not (math.isfinite(timeout) and 0 < timeout <= 24 * 3600):
-        raise UserError(f"{flag} {timeout:g}: give the seconds each node may take, more than 0 and at most 86400.")
+        raise UserError(_("{flag} {timeout}: give the seconds each node may take, more than 0 and at most 86400.").format(
+            flag=flag, timeout=f"{timeout:g}"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,13 +191,14 @@ def run_one(name: str, argv: Sequence[str], timeout: float, stop: _Stop | None =
     start = time.monotonic()
     with _START_LOCK:
         if stop is not None and stop.stopping:
-            return NodeRun(name, failure="no_output", reason="not started: the command was interrupted")
+            return NodeRun(name, failure="no_output", reason=_("not started: the command was interrupted"))
         try:
             proc = CHILDREN.popen(list(argv), stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, text=True,
                                   errors="replace", env=env)
         except OSError as exc:
-            return NodeRun(name, failure="exit", reason=f"{argv[0]} could not be started ({exc.strerror or exc})")
+            return NodeRun(name, failure="exit", reason=_("{program} could not be started ({error})").format(
+                program=argv[0], error=exc.strerror or exc))
     out: list[str] = []
     err: list[str] = []
     readers = [threading.Thread(target=_drain, args=(proc.stdout, out), daemon=True),
@@ -218,7 +223,7 @@ def run_one(name: str, argv: Sequence[str], timeout: float, stop: _Stop | None =
     run = NodeRun(name, "".join(out), "".join(err), None if timed_out else proc.returncode,
                   round(time.monotonic() - start, 2))
     if timed_out:
-        run.failure, run.reason = "timeout", f"timeout: no answer within {timeout:g} s; killed"
+        run.failure, run.reason = "timeout", _("timeout: no answer within {seconds} s; killed").format(seconds=f"{timeout:g}")
     return run
 
 
@@ -252,8 +257,16 @@ def ssh_failure(run: NodeRun) -> NodeRun:
     key, authentication), with its last stderr line as the reason."""
     if run.failure is None and run.exit_code == 255:
         run.failure = "ssh"
-        run.reason = f"ssh exit 255: {last_line(run.stderr) or 'no message'}"
+        run.reason = ssh_reason(run.stderr)
     return run
+
+
+def ssh_reason(stderr: str) -> str:
+    """Why ssh itself failed (exit 255): its last stderr line, as ssh wrote it."""
+    message = last_line(stderr)
+    if message:
+        return _("ssh exit 255: {message}").format(message=message)
+    return _("ssh exit 255 with no message")
 
 
 def srun_wrapper(command: str) -> str:
@@ -282,7 +295,7 @@ def split_labelled(text: str) -> tuple[dict[int, list[str]], list[str]]:
 def srun_results(run: NodeRun, count: int, names: list[str] | None, timeout: float) -> list[NodeRun]:
     """One NodeRun per srun task from srun's labelled output (a task that never reported its exit
     code is a failure row: timeout if srun had to be killed, otherwise srun's reason)."""
-    out, _ = split_labelled(run.stdout)
+    out, _unlabelled = split_labelled(run.stdout)
     err, srun_err = split_labelled(run.stderr)
     results = []
     general = last_line("\n".join(srun_err))
@@ -299,11 +312,16 @@ def srun_results(run: NodeRun, count: int, names: list[str] | None, timeout: flo
             except ValueError:
                 node.exit_code = None
         elif run.failure == "timeout":
-            node.failure, node.reason = "timeout", f"timeout: no answer within {timeout:g} s; srun was killed"
+            node.failure, node.reason = "timeout", _("timeout: no answer within {seconds} s; srun was killed").format(
+                seconds=f"{timeout:g}")
         else:
             why = last_line(node.stderr) or general or (run.reason or "")
             node.failure = "no_output"
-            node.reason = f"srun task {task} gave no answer (srun exit {run.exit_code}){': ' + why if why else ''}"
+            if why:
+                node.reason = _("srun task {task} gave no answer (srun exit {code}): {message}").format(
+                    task=task, code=run.exit_code, message=why)
+            else:
+                node.reason = _("srun task {task} gave no answer (srun exit {code})").format(task=task, code=run.exit_code)
         results.append(node)
     return results
 
@@ -324,17 +342,22 @@ def parse_report(text: str) -> tuple[dict | None, str | None]:
     skipped), or why there is none."""
     stripped = (text or "").strip()
     if not stripped:
-        return None, "no output"
+        return None, NO_OUTPUT
     start = stripped.find("{")
     if start < 0:
-        return None, f"bad JSON: no JSON object in the output ({stripped.splitlines()[0][:120]!r})"
+        return None, _("bad JSON: no JSON object in the output ({start})").format(start=repr(stripped.splitlines()[0][:120]))
     try:
-        doc, _ = json.JSONDecoder().raw_decode(stripped[start:])
+        doc, _end = json.JSONDecoder().raw_decode(stripped[start:])
     except json.JSONDecodeError as exc:
-        return None, f"bad JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        # exc.msg is Python's own wording ("Expecting value"), shown as it is.
+        return None, _("bad JSON: {error} at line {line} column {column}").format(error=exc.msg, line=exc.lineno,
+                                                                                 column=exc.colno)
     if not isinstance(doc, dict) or not isinstance(doc.get("checks"), list) or not isinstance(doc.get("facts"), dict):
-        return None, "bad JSON: not an envcheck doctor report (no facts and checks)"
+        return None, _("bad JSON: not an envcheck doctor report (no facts and checks)")
     return doc, None
+
+
+NO_OUTPUT = "no output"  # parse_report's problem for an empty stdout (report_from_run words it)
 
 
 def report_from_run(run: NodeRun) -> dict | None:
@@ -347,10 +370,16 @@ def report_from_run(run: NodeRun) -> dict | None:
         return doc
     if run.exit_code not in (0, 1, None):
         run.failure = "exit"
-        run.reason = f"exit {run.exit_code}: {last_line(run.stderr) or problem}"
-    elif problem == "no output":
+        if problem == NO_OUTPUT and not last_line(run.stderr):
+            run.reason = _("exit {code}: no output").format(code=run.exit_code)
+        else:
+            run.reason = _("exit {code}: {message}").format(code=run.exit_code, message=last_line(run.stderr) or problem)
+    elif problem == NO_OUTPUT:
         run.failure = "no_output"
-        run.reason = f"no output (exit {run.exit_code}){': ' + last_line(run.stderr) if last_line(run.stderr) else ''}"
+        if last_line(run.stderr):
+            run.reason = _("no output (exit {code}): {message}").format(code=run.exit_code, message=last_line(run.stderr))
+        else:
+            run.reason = _("no output (exit {code})").format(code=run.exit_code)
     else:
         run.failure = "bad_json"
         run.reason = problem
@@ -361,27 +390,30 @@ def read_folder(folder: str) -> list[tuple[NodeRun, dict | None]]:
     """--from DIR: every *.json file in DIR is one node (named after the file)."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise UserError(f"--from {folder}: no such folder; give a folder of `envcheck doctor --json` reports (one NODE.json each).")
+        raise UserError(_("--from {folder}: no such folder; give a folder of {command} reports (one NODE.json each).").format(
+            folder=folder, command="`envcheck doctor --json`"))
     files = sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file())
     if not files:
-        raise UserError(f"--from {folder} holds no .json file; save each node's `envcheck doctor --json` as NODE.json there.")
+        raise UserError(_("--from {folder} holds no .json file; save each node's {command} as NODE.json there.").format(
+            folder=folder, command="`envcheck doctor --json`"))
     out = []
     for file in files:
         run = NodeRun(file.stem)
         try:
             if file.stat().st_size > MAX_REPORT_BYTES:
-                run.failure, run.reason = "bad_json", f"bad JSON: {file.name} is larger than {MAX_REPORT_BYTES // 2**20} MiB"
+                run.failure, run.reason = "bad_json", _("bad JSON: {file} is larger than {size} MiB").format(
+                    file=file.name, size=MAX_REPORT_BYTES // 2**20)
                 out.append((run, None))
                 continue
             run.stdout = file.read_text(errors="replace")
         except OSError as exc:
-            run.failure, run.reason = "no_output", f"{file.name} cannot be read ({exc.strerror})"
+            run.failure, run.reason = "no_output", _("{file} cannot be read ({error})").format(file=file.name, error=exc.strerror)
             out.append((run, None))
             continue
         run.exit_code = 0
         doc = report_from_run(run)
         if run.failure == "bad_json":
-            run.reason = f"{run.reason} ({file.name})"
+            run.reason = _("{reason} ({file})").format(reason=run.reason, file=file.name)
         out.append((run, doc))
     return out
 

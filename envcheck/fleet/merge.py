@@ -14,21 +14,23 @@ from typing import Any, Iterable, Sequence
 
 from envcheck.core.redact import redact_data
 from envcheck.fleet.launch import NodeRun
+from envcheck.i18n import N_, _
 
 SCHEMA_VERSION = 1
 KIND = "envcheck-fleet-doctor"
 
-# The facts compared across nodes, in matrix order: (key, column title).
+# The facts compared across nodes, in matrix order: (key, column title). The JSON keeps the English
+# title; the terminal and Markdown reports translate it where they show it (render._title).
 FACTS: list[tuple[str, str]] = [
-    ("driver", "driver"),
-    ("cuda_driver", "CUDA (driver)"),
+    ("driver", N_("driver")),
+    ("cuda_driver", N_("CUDA (driver)")),
     ("torch", "torch"),
-    ("torch_cuda", "torch CUDA build"),
-    ("gpu_model", "GPU model"),
-    ("gpu_count", "GPUs"),
+    ("torch_cuda", N_("torch CUDA build")),
+    ("gpu_model", N_("GPU model")),
+    ("gpu_count", N_("GPUs")),
     ("nccl", "NCCL"),
     ("os", "OS"),
-    ("kernel", "kernel"),
+    ("kernel", N_("kernel")),
     ("python", "python"),
     ("envcheck", "envcheck"),
 ]
@@ -104,7 +106,7 @@ def merge(nodes: Sequence[tuple[NodeRun, dict | None]], source: dict[str, Any] |
     for run, report in nodes:
         row: dict[str, Any] = {"name": run.name, "hostname": run.hostname or run.name, "seconds": run.seconds}
         if report is None:
-            row.update(state="failed", failure=run.failure or "no_output", reason=run.reason or "no report",
+            row.update(state="failed", failure=run.failure or "no_output", reason=run.reason or _("no report"),
                        facts=None, checks={}, failed_checks=[], differs=[])
         else:
             facts, checks, failing = extract(report)
@@ -112,7 +114,7 @@ def merge(nodes: Sequence[tuple[NodeRun, dict | None]], source: dict[str, Any] |
         rows.append(row)
 
     answered = [r for r in rows if r["state"] == "ok"]
-    majority = {key: _majority([r["facts"][key] for r in answered]) for key, _ in FACTS}
+    majority = {key: _majority([r["facts"][key] for r in answered]) for key, _title in FACTS}
 
     check_ids: dict[str, None] = {}
     for r in answered:
@@ -130,7 +132,7 @@ def merge(nodes: Sequence[tuple[NodeRun, dict | None]], source: dict[str, Any] |
 
     for r in answered:
         diffs = [{"fact": key, "value": r["facts"][key], "majority": majority[key]}
-                 for key, _ in FACTS if r["facts"][key] != majority[key]]
+                 for key, _title in FACTS if r["facts"][key] != majority[key]]
         diffs += [{"fact": f"check:{cid}", "value": r["checks"].get(cid, "missing"), "majority": check_majority[cid]}
                   for cid in check_ids if r["checks"].get(cid, "missing") != check_majority[cid]]
         r["differs"] = diffs

@@ -3,6 +3,9 @@
 Order: the nodes that failed (with why), the nodes that differ from the majority (and in what),
 the node x fact matrix (those nodes first, then the alike ones, collapsed on a large fleet), then
 each check's status across the nodes.
+
+Translated (issue #11): titles, column names and the words of the cells; node names, fact values,
+check ids and the JSON (render_json) are as merge.merge() made them.
 """
 
 from __future__ import annotations
@@ -14,25 +17,42 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-# Matrix columns: (title, function of a node row's facts).
+from envcheck.i18n import N_, _, current_language, join, ngettext
+
+# Matrix columns: (title, function of a node row's facts). Titles are translated where shown.
 MATRIX = [
-    ("driver", lambda f: f.get("driver")),
-    ("CUDA (driver)", lambda f: f.get("cuda_driver")),
+    (N_("driver"), lambda f: f.get("driver")),
+    (N_("CUDA (driver)"), lambda f: f.get("cuda_driver")),
     ("torch", lambda f: _torch(f)),
-    ("GPU model", lambda f: f.get("gpu_model")),
-    ("GPUs", lambda f: f.get("gpu_count")),
+    (N_("GPU model"), lambda f: f.get("gpu_model")),
+    (N_("GPUs"), lambda f: f.get("gpu_count")),
 ]
 MATRIX_KEYS = {"driver": ["driver"], "CUDA (driver)": ["cuda_driver"], "torch": ["torch", "torch_cuda"],
                "GPU model": ["gpu_model"], "GPUs": ["gpu_count"]}
 ALIKE_SHOWN = 30  # alike nodes listed in the matrix before they are collapsed into one line
 NAMES_SHOWN = 8
+# How the reports word a node's failure kind and a check's status; the JSON keeps the English value.
+# TRANSLATORS: kinds of node failure in `envcheck fleet doctor` (ssh: ssh itself failed).
+FAILURES = {"timeout": N_("timeout"), "ssh": N_("ssh failed"), "exit": N_("exit code"), "no_output": N_("no output"),
+            "bad_json": N_("bad JSON")}
+STATUSES = {"ok": N_("ok"), "warn": N_("warn"), "fail": N_("fail"), "skip": N_("skip"), "missing": N_("missing")}
+
+
+def _failure(kind: str) -> str:
+    return _(FAILURES[kind]) if kind in FAILURES and current_language() != "en" else kind
+
+
+def _status(status: str) -> str:
+    return _(STATUSES[status]) if status in STATUSES else status
 
 
 def _torch(facts: dict) -> str | None:
     if not facts.get("torch"):
         return None
     build = facts.get("torch_cuda")
-    return f"{facts['torch']} (CUDA {build})" if build else f"{facts['torch']} (no CUDA)"
+    if build:
+        return f"{facts['torch']} (CUDA {build})"
+    return _("{torch} (no CUDA)").format(torch=facts["torch"])
 
 
 def _show(value: Any) -> str:
@@ -40,52 +60,59 @@ def _show(value: Any) -> str:
 
 
 def _names(names: list[str]) -> str:
-    shown = ", ".join(names[:NAMES_SHOWN])
-    return shown + (f" (+{len(names) - NAMES_SHOWN} more)" if len(names) > NAMES_SHOWN else "")
+    shown = join(names[:NAMES_SHOWN])
+    if len(names) > NAMES_SHOWN:
+        return _("{names} (+{count} more)").format(names=shown, count=len(names) - NAMES_SHOWN)
+    return shown
 
 
 def _title(doc: dict, key: str) -> str:
     if key.startswith("check:"):
-        return f"check {key[6:]}"
-    return next((f["title"] for f in doc.get("facts", []) if f["fact"] == key), key)
+        return _("check {id}").format(id=key[6:])
+    title = next((f["title"] for f in doc.get("facts", []) if f["fact"] == key), key)
+    return _(title) if title else title
 
 
 def difference_text(doc: dict, row: dict) -> str:
-    parts = [f"{_title(doc, d['fact'])} {_show(d['value'])} (majority {_show(d['majority'])})" for d in row.get("differs", [])]
-    return "; ".join(parts)
+    parts = [_("{fact} {value} (majority {majority})").format(fact=_title(doc, d["fact"]), value=_show(d["value"]),
+                                                           majority=_show(d["majority"]))
+             for d in row.get("differs", [])]
+    return ("; " if current_language() == "en" else "；").join(parts)
 
 
 def _check_cell(row: dict) -> str:
     if row["state"] != "ok":
-        return f"FAILED: {row['reason']}"
+        return _("FAILED: {reason}").format(reason=row["reason"])
     statuses = list(row["checks"].values())
     fails, warns = statuses.count("fail"), statuses.count("warn")
     if not fails and not warns:
-        return "all ok"
+        return _("all ok")
     parts = []
     if fails:
-        parts.append(f"{fails} fail ({', '.join(c['id'] for c in row['failed_checks'][:3])})")
+        parts.append(_("{count} fail ({checks})").format(count=fails, checks=join(c["id"] for c in row["failed_checks"][:3])))
     if warns:
-        parts.append(f"{warns} warn")
-    return ", ".join(parts)
+        parts.append(_("{count} warn").format(count=warns))
+    return join(parts)
 
 
 def headline(doc: dict) -> str:
     s = doc["summary"]
-    parts = [f"{s['nodes']} node{'s' if s['nodes'] != 1 else ''}", f"{s['answered']} answered"]
+    parts = [ngettext("{count} node", "{count} nodes", s["nodes"]).format(count=s["nodes"]),
+             _("{count} answered").format(count=s["answered"])]
     if s["failed"]:
-        parts.append(f"{s['failed']} failed")
+        parts.append(_("{count} failed").format(count=s["failed"]))
     if s["differ"]:
-        parts.append(f"{s['differ']} differ{'s' if s['differ'] == 1 else ''} from the majority")
+        parts.append(ngettext("{count} differs from the majority", "{count} differ from the majority",
+                              s["differ"]).format(count=s["differ"]))
     if s["failing_checks"]:
-        parts.append(f"{s['failing_checks']} with failing checks")
-    return ", ".join(parts)
+        parts.append(_("{count} with failing checks").format(count=s["failing_checks"]))
+    return join(parts)
 
 
 def verdict(doc: dict) -> str:
     if doc["summary"]["healthy_and_alike"]:
-        return "PASS: every node answered, no check failed, and all nodes are alike."
-    return "FAIL: " + headline(doc) + "."
+        return _("PASS: every node answered, no check failed, and all nodes are alike.")
+    return _("FAIL: {problems}.").format(problems=headline(doc))
 
 
 def _matrix_rows(doc: dict) -> tuple[list[dict], int]:
@@ -97,36 +124,40 @@ def _matrix_rows(doc: dict) -> tuple[list[dict], int]:
     return flagged + alike, 0
 
 
+def _counts(check: dict) -> str:
+    return join(_("{status} {count}").format(status=_status(status), count=n) for status, n in check["counts"].items())
+
+
 def render_terminal(console: Console, doc: dict) -> None:
     console.print(Text(f"envcheck fleet doctor: {headline(doc)}", style="bold"))
     failed = [r for r in doc["nodes"] if r["state"] != "ok"]
     if failed:
-        table = Table(title="Nodes that failed", title_justify="left", show_lines=False)
-        for col in ("node", "failure", "reason"):
+        table = Table(title=_("Nodes that failed"), title_justify="left", show_lines=False)
+        for col in (_("node"), _("failure"), _("reason")):
             table.add_column(col, overflow="fold")
         for r in failed:
-            table.add_row(r["name"], r["failure"], r["reason"])
+            table.add_row(r["name"], _failure(r["failure"]), r["reason"])
         console.print(table)
     differing = [r for r in doc["nodes"] if r["state"] == "ok" and r["differs"]]
     if differing:
-        table = Table(title="Nodes that differ from the majority", title_justify="left")
-        table.add_column("node")
-        table.add_column("differs in", overflow="fold")
+        table = Table(title=_("Nodes that differ from the majority"), title_justify="left")
+        table.add_column(_("node"))
+        table.add_column(_("differs in"), overflow="fold")
         for r in differing:
             table.add_row(r["name"], difference_text(doc, r))
         console.print(table)
 
-    table = Table(title="Nodes", title_justify="left")
-    table.add_column("node")
-    for title, _ in MATRIX:
-        table.add_column(title, overflow="fold")
-    table.add_column("checks", overflow="fold")
+    table = Table(title=_("Nodes"), title_justify="left")
+    table.add_column(_("node"))
+    for title, _get in MATRIX:
+        table.add_column(_(title), overflow="fold")
+    table.add_column(_("checks"), overflow="fold")
     majority = doc["majority"]
-    table.add_row(Text("(majority)", style="italic"), *[_show(get(majority)) for _, get in MATRIX], "", style="dim")
+    table.add_row(Text(_("(majority)"), style="italic"), *[_show(get(majority)) for _title, get in MATRIX], "", style="dim")
     shown, hidden = _matrix_rows(doc)
     for r in shown:
         if r["state"] != "ok":
-            table.add_row(Text(r["name"], style="red"), *["?" for _ in MATRIX], Text(_check_cell(r), style="red"))
+            table.add_row(Text(r["name"], style="red"), *["?" for _column in MATRIX], Text(_check_cell(r), style="red"))
             continue
         keys = {d["fact"] for d in r["differs"]}
         cells = []
@@ -135,22 +166,24 @@ def render_terminal(console: Console, doc: dict) -> None:
             cells.append(Text(_show(get(r["facts"])), style="bold red" if off else ""))
         table.add_row(r["name"], *cells, Text(_check_cell(r), style="red" if r["failed_checks"] else ""))
     if hidden:
-        table.add_row(Text(f"... {hidden} more", style="italic"), *["same" for _ in MATRIX], "same as the majority")
+        table.add_row(Text(_("... {count} more").format(count=hidden), style="italic"), *[_("same") for _column in MATRIX],
+                      _("same as the majority"))
     console.print(table)
 
     uneven = [c for c in doc["checks"] if c["nodes_off_majority"] or c["majority"] in ("fail", "warn")]
     if uneven:
-        table = Table(title="Checks whose status is not the same good one everywhere", title_justify="left")
-        table.add_column("check")
-        table.add_column("status across nodes")
-        table.add_column("nodes off the majority", overflow="fold")
+        table = Table(title=_("Checks whose status is not the same good one everywhere"), title_justify="left")
+        table.add_column(_("check"))
+        table.add_column(_("status across nodes"))
+        table.add_column(_("nodes off the majority"), overflow="fold")
         for c in uneven:
-            counts = ", ".join(f"{status} {n}" for status, n in c["counts"].items())
-            table.add_row(c["id"], counts, _names(c["nodes_off_majority"]))
+            table.add_row(c["id"], _counts(c), _names(c["nodes_off_majority"]))
         console.print(table)
     same = len(doc["checks"]) - len(uneven)
     if same:
-        console.print(f"{same} other check{'s' if same != 1 else ''}: the same ok/skip status on every node that answered.")
+        console.print(ngettext("{count} other check: the same ok/skip status on every node that answered.",
+                               "{count} other checks: the same ok/skip status on every node that answered.",
+                               same).format(count=same))
     console.print(Text(verdict(doc), style="bold green" if doc["summary"]["healthy_and_alike"] else "bold red"))
 
 
@@ -158,25 +191,28 @@ def _md(value: Any) -> str:
     return _show(value).replace("|", "\\|").replace("\n", " ")
 
 
+def _md_header(*titles: str) -> list[str]:
+    return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+
+
 def render_markdown(doc: dict) -> str:
-    lines = [f"# envcheck fleet doctor", "", f"**{verdict(doc)}**", ""]
+    lines = ["# envcheck fleet doctor", "", f"**{verdict(doc)}**", ""]
     failed = [r for r in doc["nodes"] if r["state"] != "ok"]
     if failed:
-        lines += ["## Nodes that failed", "", "| node | failure | reason |", "|---|---|---|"]
-        lines += [f"| {_md(r['name'])} | {r['failure']} | {_md(r['reason'])} |" for r in failed]
+        lines += ["## " + _("Nodes that failed"), "", *_md_header(_("node"), _("failure"), _("reason"))]
+        lines += [f"| {_md(r['name'])} | {_failure(r['failure'])} | {_md(r['reason'])} |" for r in failed]
         lines.append("")
     differing = [r for r in doc["nodes"] if r["state"] == "ok" and r["differs"]]
     if differing:
-        lines += ["## Nodes that differ from the majority", "", "| node | differs in |", "|---|---|"]
+        lines += ["## " + _("Nodes that differ from the majority"), "", *_md_header(_("node"), _("differs in"))]
         lines += [f"| {_md(r['name'])} | {_md(difference_text(doc, r))} |" for r in differing]
         lines.append("")
-    lines += ["## Nodes", "", "| node | " + " | ".join(t for t, _ in MATRIX) + " | checks |",
-              "|" + "---|" * (len(MATRIX) + 2)]
-    lines.append("| *(majority)* | " + " | ".join(_md(get(doc["majority"])) for _, get in MATRIX) + " | |")
+    lines += ["## " + _("Nodes"), "", *_md_header(_("node"), *[_(t) for t, _get in MATRIX], _("checks"))]
+    lines.append("| *" + _("(majority)") + "* | " + " | ".join(_md(get(doc["majority"])) for _title, get in MATRIX) + " | |")
     shown, hidden = _matrix_rows(doc)
     for r in shown:
         if r["state"] != "ok":
-            lines.append(f"| {_md(r['name'])} | " + " | ".join("?" for _ in MATRIX) + f" | {_md(_check_cell(r))} |")
+            lines.append(f"| {_md(r['name'])} | " + " | ".join("?" for _column in MATRIX) + f" | {_md(_check_cell(r))} |")
             continue
         keys = {d["fact"] for d in r["differs"]}
         cells = []
@@ -185,12 +221,13 @@ def render_markdown(doc: dict) -> str:
             cells.append(f"**{text}**" if any(k in keys for k in MATRIX_KEYS[title]) else text)
         lines.append(f"| {_md(r['name'])} | " + " | ".join(cells) + f" | {_md(_check_cell(r))} |")
     if hidden:
-        lines.append(f"| ... {hidden} more | " + " | ".join("same" for _ in MATRIX) + " | same as the majority |")
+        lines.append("| " + _("... {count} more").format(count=hidden) + " | " + " | ".join(_("same") for _column in MATRIX)
+                     + " | " + _("same as the majority") + " |")
     lines.append("")
-    lines += ["## Checks across nodes", "", "| check | status across nodes | nodes off the majority |", "|---|---|---|"]
+    lines += ["## " + _("Checks across nodes"), "",
+              *_md_header(_("check"), _("status across nodes"), _("nodes off the majority"))]
     for c in doc["checks"]:
-        counts = ", ".join(f"{status} {n}" for status, n in c["counts"].items())
-        lines.append(f"| {c['id']} | {counts} | {_md(_names(c['nodes_off_majority']))} |")
+        lines.append(f"| {c['id']} | {_counts(c)} | {_md(_names(c['nodes_off_majority']))} |")
     return "\n".join(lines) + "\n"
 
 
