@@ -19,7 +19,9 @@ from envcheck.checks._commands import pip_install, python_command
 from envcheck.checks.network import index_note
 from envcheck.core.model import Facts, Finding
 from envcheck.core.redact import redact_env_value
+from envcheck.facts.torch_probe import error_text
 from envcheck.facts.visible_devices import parse_visible_devices
+from envcheck.i18n import N_, _, join, ngettext
 from envcheck.knowledge import driver_fit
 from envcheck.knowledge.gpu_driver_branches import branch_ceiling
 
@@ -134,46 +136,92 @@ def driver_too_old_fix(facts: Facts, torch: dict[str, Any]) -> tuple[str, str | 
         fixes.append(reinstall_command(facts, version, choice.variant))
     else:
         fit = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs, _python_version(facts))
+        driver = _driver_text(driver_version, driver_cuda)
         if fit:
-            fixes.append(f"Install the newest torch this driver runs (torch {fit.release}, {fit.variant}): "
-                         + pip_install(facts, "--force-reinstall " + fit.pip_args()))
-            details.append(f"torch {fit.release} {fit.variant} is the newest release in envcheck's data that "
-                           f"{_driver_text(driver_version, driver_cuda)} runs"
-                           + (f" with kernels for CC {', '.join(ccs)}" if ccs else "")
-                           + (" (through minor-version compatibility)" if fit.support == "minor_compat" else ""))
+            fixes.append(_("Install the newest torch this driver runs (torch {release}, {variant}): {command}").format(
+                release=fit.release, variant=fit.variant,
+                command=pip_install(facts, "--force-reinstall " + fit.pip_args())))
+            minor_compat = fit.support == "minor_compat"
+            if ccs and minor_compat:
+                text = _("torch {release} {variant} is the newest release in envcheck's data that {driver} runs "
+                         "with kernels for CC {capabilities} (through minor-version compatibility)")
+            elif ccs:
+                text = _("torch {release} {variant} is the newest release in envcheck's data that {driver} runs "
+                         "with kernels for CC {capabilities}")
+            elif minor_compat:
+                text = _("torch {release} {variant} is the newest release in envcheck's data that {driver} runs "
+                         "(through minor-version compatibility)")
+            else:
+                text = _("torch {release} {variant} is the newest release in envcheck's data that {driver} runs")
+            details.append(text.format(release=fit.release, variant=fit.variant, driver=driver,
+                                       capabilities=", ".join(ccs)))
         else:
-            details.append(f"no torch wheel in envcheck's data runs on {_driver_text(driver_version, driver_cuda)}"
-                           + (f" with kernels for CC {', '.join(ccs)}" if ccs else "")
-                           + (f" for Python {_python_version(facts)}" if _python_version(facts) else ""))
-            any_python = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs) if _python_version(facts) else None
+            python_version = _python_version(facts)
+            if ccs and python_version:
+                text = _("no torch wheel in envcheck's data runs on {driver} with kernels for CC {capabilities} "
+                         "for Python {python_version}")
+            elif ccs:
+                text = _("no torch wheel in envcheck's data runs on {driver} with kernels for CC {capabilities}")
+            elif python_version:
+                text = _("no torch wheel in envcheck's data runs on {driver} for Python {python_version}")
+            else:
+                text = _("no torch wheel in envcheck's data runs on {driver}")
+            details.append(text.format(driver=driver, capabilities=", ".join(ccs), python_version=python_version))
+            any_python = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs) if python_version else None
             if any_python:
                 low, high = knowledge.python_range(any_python.release) or ("?", "?")
-                fixes.append(f"torch {any_python.release} ({any_python.variant}) runs here, but has no wheels for Python "
-                             f"{knowledge.minor_of(_python_version(facts))}: create an environment with Python {high} "
-                             f"(e.g. conda create -n torch{any_python.release} python={high}) and install it there: "
-                             f"python -m pip install {any_python.pip_args()}")
+                fixes.append(_("torch {release} ({variant}) runs here, but has no wheels for Python {python_version}: "
+                               "create an environment with Python {python} (e.g. {create}) and install it there: "
+                               "{command}").format(
+                    release=any_python.release, variant=any_python.variant,
+                    python_version=knowledge.minor_of(python_version), python=high,
+                    create=f"conda create -n torch{any_python.release} python={high}",
+                    command=f"python -m pip install {any_python.pip_args()}"))
     upgrade = driver_fit.driver_upgrade_for(wheel_cuda, ccs)
     ceiling = upgrade.ceiling
     if ceiling:
-        details.append(f"the {ceiling.architecture} GPUs' last driver branch is R{ceiling.branch} "
-                       f"(CUDA up to {ceiling.max_cuda}); source: {ceiling.source_url}")
+        details.append(_("the {architecture} GPUs' last driver branch is R{branch} (CUDA up to {max_cuda}); "
+                         "source: {url}").format(architecture=ceiling.architecture, branch=ceiling.branch,
+                                                 max_cuda=ceiling.max_cuda, url=ceiling.source_url))
     you = bool(fixes)
     if upgrade.reachable is False:
         have = knowledge.version_tuple(driver_version)
-        fixes.append(f"No driver upgrade can run torch's CUDA {wheel_cuda} on these GPUs: the {ceiling.architecture} "
-                     f"GPUs' last driver branch is R{ceiling.branch}, which supports CUDA up to {ceiling.max_cuda}"
-                     + (f" (the machine's admin can still update within R{ceiling.branch})"
-                        if have and have[0] < int(ceiling.branch) else "") + ".")
+        if have and have[0] < int(ceiling.branch):
+            text = _("No driver upgrade can run torch's CUDA {cuda} on these GPUs: the {architecture} GPUs' last "
+                     "driver branch is R{branch}, which supports CUDA up to {max_cuda} (the machine's admin can "
+                     "still update within R{branch}).")
+        else:
+            text = _("No driver upgrade can run torch's CUDA {cuda} on these GPUs: the {architecture} GPUs' last "
+                     "driver branch is R{branch}, which supports CUDA up to {max_cuda}.")
+        fixes.append(text.format(cuda=wheel_cuda, architecture=ceiling.architecture, branch=ceiling.branch,
+                                 max_cuda=ceiling.max_cuda))
         dropped = _no_current_wheel(ccs)
         if dropped:
             fixes.append(dropped)
     else:
-        needed = f">= {upgrade.needed}" if upgrade.needed else f"a release that supports CUDA {wheel_cuda}"
-        within = f", within R{ceiling.branch}, the last branch these GPUs take" if ceiling else ""
-        fixes.append(f"{'Or ask' if you else 'Ask'} the machine's admin to upgrade the NVIDIA driver to {needed}"
-                     f" (needs root and a reboot{within})")
+        fixes.append(_upgrade_driver_text(you, _needed_driver(upgrade.needed, wheel_cuda), ceiling))
     who = "you" if you else ("admin" if upgrade.reachable is not False else None)
     return "\n".join(fixes), who, details
+
+
+def _needed_driver(needed: str | None, wheel_cuda: str) -> str:
+    """The driver to upgrade to: ">= 580.65.06", or a description when the data has no number."""
+    return f">= {needed}" if needed else _("a release that supports CUDA {cuda}").format(cuda=wheel_cuda)
+
+
+def _upgrade_driver_text(after_another_fix: bool, needed: str, ceiling: Any) -> str:
+    """The driver upgrade, the admin's to do: "Ask ..." alone, "Or ask ..." after a fix of your own."""
+    if ceiling and after_another_fix:
+        text = _("Or ask the machine's admin to upgrade the NVIDIA driver to {needed} (needs root and a reboot, "
+                 "within R{branch}, the last branch these GPUs take)")
+    elif ceiling:
+        text = _("Ask the machine's admin to upgrade the NVIDIA driver to {needed} (needs root and a reboot, "
+                 "within R{branch}, the last branch these GPUs take)")
+    elif after_another_fix:
+        text = _("Or ask the machine's admin to upgrade the NVIDIA driver to {needed} (needs root and a reboot)")
+    else:
+        text = _("Ask the machine's admin to upgrade the NVIDIA driver to {needed} (needs root and a reboot)")
+    return text.format(needed=needed, branch=ceiling.branch if ceiling else "")
 
 
 def _no_current_wheel(ccs: list[str]) -> str | None:
@@ -183,11 +231,13 @@ def _no_current_wheel(ccs: list[str]) -> str | None:
         return None
     latest = knowledge.known_torch_releases()[-1]
     sms = " ".join(f"sm_{cc.replace('.', '')}" for cc in dropped)
-    line = f"No current torch wheel supports CC {', '.join(dropped)} (torch {latest} ships no {sms} kernels)"
     older = driver_fit.newest_release_covering(dropped[0])
     if older:
-        line += f"; the newest release that still has them is torch {older[0]} ({older[1]})"
-    return line + "."
+        return _("No current torch wheel supports CC {capabilities} (torch {latest} ships no {arches} kernels); "
+                 "the newest release that still has them is torch {release} ({variant}).").format(
+            capabilities=", ".join(dropped), latest=latest, arches=sms, release=older[0], variant=older[1])
+    return _("No current torch wheel supports CC {capabilities} (torch {latest} ships no {arches} kernels).").format(
+        capabilities=", ".join(dropped), latest=latest, arches=sms)
 
 
 def _torchvision_minor_pin(release: str) -> str | None:
@@ -196,20 +246,27 @@ def _torchvision_minor_pin(release: str) -> str | None:
 
 
 def _driver_text(driver_version: str | None, driver_cuda: str | None) -> str:
+    """The driver as a noun phrase ("driver 470.256.02 (supports CUDA up to 11.4)"), put into
+    sentences as their {driver} placeholder."""
     if driver_version and driver_cuda:
-        return f"driver {driver_version} (supports CUDA up to {driver_cuda})"
+        return _("driver {version} (supports CUDA up to {cuda})").format(version=driver_version, cuda=driver_cuda)
     if driver_version:
-        return f"driver {driver_version} (highest CUDA it supports: unknown)"
-    return f"the driver (supports CUDA up to {driver_cuda})"
+        return _("driver {version} (highest CUDA it supports: unknown)").format(version=driver_version)
+    return _("the driver (supports CUDA up to {cuda})").format(cuda=driver_cuda)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def _gpu_count(n: int) -> str:
+    """"2 GPUs": a count put into sentences as their {gpus} placeholder."""
+    return ngettext("{count} GPU", "{count} GPUs", n).format(count=n)
+
+
+def _nvidia_gpu_count(n: int) -> str:
+    return ngettext("{count} NVIDIA GPU", "{count} NVIDIA GPUs", n).format(count=n)
 
 
 # ---------------------------------------------------------------- a torch that shadows the environment's
 
-_SHADOW_WORDS = {"user_site": "the user site-packages (~/.local)", "pythonpath": "a PYTHONPATH folder"}
+_SHADOW_WORDS = {"user_site": N_("the user site-packages (~/.local)"), "pythonpath": N_("a PYTHONPATH folder")}
 
 
 def shadowing_torch(facts: Facts) -> dict[str, Any] | None:
@@ -224,12 +281,10 @@ def shadowing_torch(facts: Facts) -> dict[str, Any] | None:
     return None
 
 
-def _shadow_relation(origin: dict[str, Any]) -> str:
+def _shadows_own(origin: dict[str, Any]) -> bool:
     """Whether the stray copy hides one the environment has, or stands in for a missing one
     (`others` lists the copies import would find further down sys.path)."""
-    if origin.get("others"):
-        return "which shadows the environment's own torch"
-    return "not the environment's own (the environment has no torch installed)"
+    return bool(origin.get("others"))
 
 
 def defer_to_shadowing(facts: Facts) -> Finding | None:
@@ -240,35 +295,42 @@ def defer_to_shadowing(facts: Facts) -> Finding | None:
     origin = shadowing_torch(facts)
     if origin is None:
         return None
-    where = origin.get("dir") or os.path.dirname(origin.get("file") or "") or "unknown folder"
+    where = origin.get("dir") or os.path.dirname(origin.get("file") or "") or _("unknown folder")
     version = f" (torch {origin['version']})" if origin.get("version") else ""
-    return skip(f"torch here is the copy at {where}{version} from {_SHADOW_WORDS[origin['origin']]}, "
-                f"{_shadow_relation(origin)}; fix python.shadowing first, then run the doctor again",
-                details=["What this check would advise applies to the stray copy, not to the torch your environment installs."])
+    if _shadows_own(origin):
+        text = _("torch here is the copy at {where} from {source}, which shadows the environment's own torch; "
+                 "fix python.shadowing first, then run the doctor again")
+    else:
+        text = _("torch here is the copy at {where} from {source}, not the environment's own (the environment has "
+                 "no torch installed); fix python.shadowing first, then run the doctor again")
+    return skip(text.format(where=f"{where}{version}", source=_(_SHADOW_WORDS[origin["origin"]])),
+                details=[_("What this check would advise applies to the stray copy, not to the torch your "
+                           "environment installs.")])
 
 
 # ---------------------------------------------------------------- torch importable?
 
 
+# Marked with N_(), translated where used; {python} and {pip} are filled in after translation.
 _HANG_FIX = {
-    "import_torch": (
+    "import_torch": N_(
         "Find where the import stalls: {python} -X importtime -c 'import torch' 2>&1 | tail -20\n"
         "(a torch on a slow network filesystem or a half-written install; reinstalling it fixes the latter)"
     ),
-    "cuda_init": (
+    "cuda_init": N_(
         "Check that `nvidia-smi` answers quickly; if it hangs too, the GPU or driver is stuck and the machine "
         "needs a reboot (or: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)"
     ),
-    "cudnn": "Check LD_LIBRARY_PATH for another cuDNN: {python} -c 'import torch; print(torch.backends.cudnn.version())'",
-    "torchvision": "Reinstall torchvision from the same index as torch: {pip} --force-reinstall torchvision --index-url <torch's index>",
+    "cudnn": N_("Check LD_LIBRARY_PATH for another cuDNN: {python} -c 'import torch; print(torch.backends.cudnn.version())'"),
+    "torchvision": N_("Reinstall torchvision from the same index as torch: {pip} --force-reinstall torchvision --index-url <torch's index>"),
 }
 _CRASH_FIX = {
-    "import_torch": (
+    "import_torch": N_(
         "See where it crashes: {python} -X faulthandler -c 'import torch'\n"
         "(usually a library from LD_LIBRARY_PATH or LD_PRELOAD clashing with torch's own; unset them and retry, "
         "else reinstall: {pip} --force-reinstall torch torchvision)"
     ),
-    "cuda_init": (
+    "cuda_init": N_(
         "See where it crashes: {python} -X faulthandler -c 'import torch; torch.cuda.init()'\n"
         "(a driver/library version mismatch or a GPU in a bad state: check `nvidia-smi`, then reboot)"
     ),
@@ -290,10 +352,13 @@ def _install_for_machine(facts: Facts, python_version: str | None) -> tuple[str,
         return install_command(facts, choice.variant), "you"
     fit = driver_fit.newest_wheel_for(driver_cuda, driver_version, ccs, python_version)
     if fit:
-        return (f"torch {release} has no wheel that {_driver_text(driver_version, driver_cuda)} runs on these GPUs; "
-                f"the newest that does is torch {fit.release} ({fit.variant}): {pip_install(facts, fit.pip_args())}"), "you"
-    return (f"No torch wheel in envcheck's data runs on {_driver_text(driver_version, driver_cuda)} with these GPUs: "
-            f"ask the machine's admin to upgrade the NVIDIA driver, or install the CPU build: {install_command(facts, 'cpu')}"), "you"
+        return _("torch {release} has no wheel that {driver} runs on these GPUs; the newest that does is "
+                 "torch {fit_release} ({variant}): {command}").format(
+            release=release, driver=_driver_text(driver_version, driver_cuda), fit_release=fit.release,
+            variant=fit.variant, command=pip_install(facts, fit.pip_args())), "you"
+    return _("No torch wheel in envcheck's data runs on {driver} with these GPUs: ask the machine's admin to "
+             "upgrade the NVIDIA driver, or install the CPU build: {command}").format(
+        driver=_driver_text(driver_version, driver_cuda), command=install_command(facts, "cpu")), "you"
 
 
 # "/env/lib/libstdc++.so.6: version `GLIBCXX_3.4.30' not found (required by /env/.../libtorch_cpu.so)"
@@ -332,44 +397,54 @@ def libstdcxx_cause(facts: Facts, error: str) -> tuple[str, str, list[str]] | No
     entries = [e for e in (env.get("LD_LIBRARY_PATH") or "").split(":") if e]
     target = facts.data("python").get("target") or {}
     target_conda = target.get("prefix") if target.get("is_conda") else None
-    details = [f"loaded: {lib}; missing symbol version: {symbol}" + (f"; required by {by}" if by else ""),
-               "Each libstdc++ provides the GLIBCXX_/CXXABI_ versions up to the GCC that built it; "
-               "the first libstdc++.so.6 the loader finds is used for the whole process."]
-    what = f"the libstdc++ loaded ({lib}) is older than torch needs ({symbol} not found)"
+    loaded = _("loaded: {library}; missing symbol version: {symbol}; required by {by}") if by else \
+        _("loaded: {library}; missing symbol version: {symbol}")
+    details = [loaded.format(library=lib, symbol=symbol, by=by),
+               _("Each libstdc++ provides the GLIBCXX_/CXXABI_ versions up to the GCC that built it; "
+                 "the first libstdc++.so.6 the loader finds is used for the whole process.")]
+    names = {"library": lib, "symbol": symbol}
     if folder and any(os.path.normpath(e) == os.path.normpath(folder) for e in entries):
         rest = [e for e in entries if os.path.normpath(e) != os.path.normpath(folder)]
         unset = f"export LD_LIBRARY_PATH={':'.join(rest)}" if rest else "unset LD_LIBRARY_PATH"
-        fix = (f"Take {folder} off LD_LIBRARY_PATH, which puts its older libstdc++ ahead of the system's: {unset}\n"
-               f"(and remove the line that adds it from ~/.bashrc or your job script)")
+        fix = _("Take {folder} off LD_LIBRARY_PATH, which puts its older libstdc++ ahead of the system's: {command}\n"
+                "(and remove the line that adds it from ~/.bashrc or your job script)").format(folder=folder, command=unset)
         conda = _conda_prefix_of(folder, facts)
         if conda:
-            fix += f"\nIf you need that folder, update its libstdc++ instead: conda install -p {conda} -c conda-forge libstdcxx-ng"
-        return f"{what}: it comes from {folder} on LD_LIBRARY_PATH", fix, details
+            fix += "\n" + _("If you need that folder, update its libstdc++ instead: {command}").format(
+                command=f"conda install -p {conda} -c conda-forge libstdcxx-ng")
+        return (_("the libstdc++ loaded ({library}) is older than torch needs ({symbol} not found): it comes from "
+                  "{folder} on LD_LIBRARY_PATH").format(folder=folder, **names), fix, details)
     conda = _conda_prefix_of(folder, facts) if folder else None
     if conda:
-        return (f"{what}: it is the conda environment's own ({conda})",
-                f"Update the libstdc++ in that conda environment: conda install -p {conda} -c conda-forge libstdcxx-ng",
+        return (_("the libstdc++ loaded ({library}) is older than torch needs ({symbol} not found): it is the conda "
+                  "environment's own ({prefix})").format(prefix=conda, **names),
+                _("Update the libstdc++ in that conda environment: {command}").format(
+                    command=f"conda install -p {conda} -c conda-forge libstdcxx-ng"),
                 details)
     if folder and folder.startswith(_SYSTEM_LIB_DIRS) and target_conda:
-        return (f"{what}: the system's libstdc++ was loaded instead of the newer one in the conda environment {target_conda}",
-                f"conda install -p {target_conda} -c conda-forge libstdcxx-ng\n"
-                "then put the environment's lib/ first (with the environment active): "
-                "export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH",
+        return (_("the libstdc++ loaded ({library}) is older than torch needs ({symbol} not found): the system's "
+                  "libstdc++ was loaded instead of the newer one in the conda environment {prefix}").format(
+                    prefix=target_conda, **names),
+                _("{command}\nthen put the environment's lib/ first (with the environment active): {export}").format(
+                    command=f"conda install -p {target_conda} -c conda-forge libstdcxx-ng",
+                    export="export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH"),
                 details)
     if folder and folder.startswith(_SYSTEM_LIB_DIRS):
-        return (f"{what}: the system's libstdc++ is too old for this torch wheel",
-                "Use an environment that brings a newer libstdc++: a conda environment with "
-                "`conda install -c conda-forge libstdcxx-ng`, then install torch there "
-                "(`export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH` if the system's still wins); "
-                "or ask the machine's admin for a newer GCC runtime",
+        return (_("the libstdc++ loaded ({library}) is older than torch needs ({symbol} not found): the system's "
+                  "libstdc++ is too old for this torch wheel").format(**names),
+                _("Use an environment that brings a newer libstdc++: a conda environment with "
+                  "`conda install -c conda-forge libstdcxx-ng`, then install torch there "
+                  "(`export LD_LIBRARY_PATH=$CONDA_PREFIX/lib:$LD_LIBRARY_PATH` if the system's still wins); "
+                  "or ask the machine's admin for a newer GCC runtime"),
                 details)
-    return (what,
-            "Find which libstdc++ is loaded ahead of the system's (`echo $LD_LIBRARY_PATH`, `ldd` on the library named "
-            "in the error) and take it off LD_LIBRARY_PATH, or update it (`conda install -c conda-forge libstdcxx-ng` in a conda environment)",
+    return (_("the libstdc++ loaded ({library}) is older than torch needs ({symbol} not found)").format(**names),
+            _("Find which libstdc++ is loaded ahead of the system's (`echo $LD_LIBRARY_PATH`, `ldd` on the library "
+              "named in the error) and take it off LD_LIBRARY_PATH, or update it "
+              "(`conda install -c conda-forge libstdcxx-ng` in a conda environment)"),
             details)
 
 
-@check("torch.import", "torch", "torch imports in the target interpreter (probe: import, CUDA init, devices)", facts=FACTS)
+@check("torch.import", "torch", N_("torch imports in the target interpreter (probe: import, CUDA init, devices)"), facts=FACTS)
 @_mind_the_mirror
 def torch_import(facts: Facts) -> Finding:
     """The probe result: OK summary `torch 2.14.1+cu130 (CUDA 13.0, cuDNN 9.24.0), 2 GPUs visible`.
@@ -396,10 +471,11 @@ def torch_import(facts: Facts) -> Finding:
     """
     result = facts.get("torch")
     if result is None:
-        return skip("the torch probe was not run (--no-torch-probe): torch checks skipped")
+        return skip(_("the torch probe was not run (--no-torch-probe): torch checks skipped"))
     if not result.ok:
-        return fail(f"the torch probe did not run: {facts.error('torch')}",
-                       fix="Run `envcheck doctor -v --only torch` and report the collector error as an envcheck bug.")
+        return fail(_("the torch probe did not run: {error}").format(error=facts.error("torch")),
+                    fix=_("Run {command} and report the collector error as an envcheck bug.").format(
+                        command="`envcheck doctor -v --only torch`"))
     torch = result.data
     status = torch.get("status")
     python = torch.get("target_python") or (torch.get("python") or {}).get("executable") or "python"
@@ -409,53 +485,69 @@ def torch_import(facts: Facts) -> Finding:
         if torch.get("hip"):
             build = f"ROCm {torch['hip']}"
         elif _is_cpu_build(torch):
-            build = "CPU-only build"
+            build = _("CPU-only build")
         else:
-            build = f"CUDA {cuda}, cuDNN {cudnn or 'unknown'}"
+            build = f"CUDA {cuda}, cuDNN {cudnn or _('unknown')}"
         count = torch.get("device_count")
-        visible = "GPUs visible: unknown" if count is None else f"{_plural(int(count), 'GPU')} visible"
-        details = [f"torch at {torch.get('file')}", f"Python {python_version} at {python}"]
+        visible = _("GPUs visible: unknown") if count is None else \
+            ngettext("{count} GPU visible", "{count} GPUs visible", int(count)).format(count=int(count))
+        details = [_("torch at {path}").format(path=torch.get("file")),
+                   _("Python {version} at {path}").format(version=python_version, path=python)]
         if torch.get("git_version"):
             details.append(f"git version {torch['git_version']}")
         if torch.get("nccl"):
             details.append(f"NCCL {torch['nccl']}")
-        details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
-        return ok(f"torch {torch.get('version')} ({build}), {visible}", details=details)
+        details += _torch_warnings(torch)
+        return ok(_("torch {version} ({build}), {visible}").format(version=torch.get("version"), build=build,
+                                                                   visible=visible), details=details)
     if status == "not_installed":
         fix, who = _install_for_machine(facts, python_version)
-        return warn(f"torch is not installed in {python} (Python {python_version or 'unknown'})",
-                       fix=fix, details=["The rest of the doctor still ran; the PyTorch checks need torch installed."]).by(who)
+        return warn(_("torch is not installed in {python} (Python {version})").format(
+                        python=python, version=python_version or _("unknown")),
+                    fix=fix, details=[_("The rest of the doctor still ran; the PyTorch checks need torch installed.")]).by(who)
     details = list(torch.get("import_traceback") or []) + [f"stderr: {line}" for line in (torch.get("stderr_tail") or [])[-5:]]
     step = torch.get("step")
     fixes = _CRASH_FIX if status == "crashed" else _HANG_FIX
     template = fixes.get(step or "", fixes.get("cuda_init" if (step or "").startswith("device") else "", ""))
-    fix = template.format(python=python, pip=pip_install(facts, "")) or None
+    fix = _(template).format(python=python, pip=pip_install(facts, "")) if template else None
+    error = error_text(torch)
     if status == "import_error":
-        error = torch.get("error") or "unknown error"
+        error = error or _("unknown error")
         libstdcxx = libstdcxx_cause(facts, error)
         if libstdcxx:
             cause, fix, extra = libstdcxx
-            return fail(f"importing torch fails: {cause}", fix=fix, details=extra + details).by("you")
+            return fail(_("importing torch fails: {cause}").format(cause=cause), fix=fix, details=extra + details).by("you")
         if "libcudnn" in error or "libcublas" in error or "libnvJitLink" in error or "undefined symbol" in error:
-            fix = ("A CUDA library from elsewhere is shadowing torch's own: check LD_LIBRARY_PATH (unset it and retry), "
-                   "then reinstall: " + pip_install(facts, "--force-reinstall torch torchvision"))
+            fix = _("A CUDA library from elsewhere is shadowing torch's own: check LD_LIBRARY_PATH (unset it and "
+                    "retry), then reinstall: {command}").format(
+                command=pip_install(facts, "--force-reinstall torch torchvision"))
         else:
-            fix = "Reinstall torch in this environment: " + pip_install(facts, "--force-reinstall torch torchvision")
-        return fail(f"importing torch fails: {error}", fix=fix, details=details).by("you")
+            fix = _("Reinstall torch in this environment: {command}").format(
+                command=pip_install(facts, "--force-reinstall torch torchvision"))
+        return fail(_("importing torch fails: {error}").format(error=error), fix=fix, details=details).by("you")
     if status == "timeout":
-        summary = f"the torch probe stopped: {torch.get('error')}"
+        summary = _("the torch probe stopped: {error}").format(error=error)
     elif status == "crashed":
-        summary = f"torch {torch.get('error')}"
+        # TRANSLATORS: {error} is the probe's sentence, e.g. "crashed with SIGSEGV while initialising CUDA".
+        summary = _("torch {error}").format(error=error)
     elif status == "python_not_runnable":
-        summary = f"cannot run the target interpreter: {torch.get('error')}"
-        fix = "Pass a working interpreter: envcheck doctor --python ~/miniconda3/envs/NAME/bin/python"
+        summary = _("cannot run the target interpreter: {error}").format(error=error)
+        fix = _("Pass a working interpreter: {command}").format(
+            command="envcheck doctor --python ~/miniconda3/envs/NAME/bin/python")
     else:
-        summary = f"the torch probe gave no usable answer: {torch.get('error')}"
-        fix = fix or "Run the probe by hand to see its output: " + f"{python} -c 'import torch; print(torch.__version__)'"
+        summary = _("the torch probe gave no usable answer: {error}").format(error=error)
+        fix = fix or _("Run the probe by hand to see its output: {command}").format(
+            command=f"{python} -c 'import torch; print(torch.__version__)'")
     return fail(summary, fix=fix, details=details)
 
 
-@check("torch.python_version", "torch", "the target Python is one torch publishes wheels for (when torch is missing)", facts=FACTS)
+def _torch_warnings(torch: dict[str, Any], only: Callable[[str], bool] = lambda w: True) -> list[str]:
+    """torch's own warnings (their text stays as torch wrote it), one detail each."""
+    return [_("warning from torch: {warning}").format(warning=w) for w in torch.get("warnings") or [] if only(w)]
+
+
+@check("torch.python_version", "torch", N_("the target Python is one torch publishes wheels for (when torch is missing)"),
+       facts=FACTS)
 @_mind_the_mirror
 def torch_python_version(facts: Facts) -> Finding | None:
     """Only when torch is missing: whether the newest torch in the data has wheels for the target
@@ -474,32 +566,39 @@ def torch_python_version(facts: Facts) -> Finding | None:
     latest = knowledge.known_torch_releases()[-1]
     bounds = knowledge.python_range(latest)
     if not python_version or not bounds:
-        return skip("whether torch supports this Python is unknown (Python version not reported)")
+        return skip(_("whether torch supports this Python is unknown (Python version not reported)"))
     supported = knowledge.python_supported(latest, python_version)
+    span = f"{bounds[0]}-{bounds[1]}"
     if supported:
-        return ok(f"Python {python_version} is supported by torch {latest} ({bounds[0]}-{bounds[1]})")
+        return ok(_("Python {version} is supported by torch {latest} ({range})").format(
+            version=python_version, latest=latest, range=span))
     older = knowledge.newest_torch_for_python(python_version)
     minor = knowledge.minor_of(python_version)
+    create = f"conda create -n torch python={bounds[1]}"
     if older:
-        return warn(f"Python {minor} is outside torch {latest}'s range ({bounds[0]}-{bounds[1]}): pip would install torch {older} at best",
-                       fix=f"Use Python {bounds[1]} for the newest torch, e.g. conda create -n torch python={bounds[1]}",
-                       details=[f"newest torch with wheels for Python {minor}: {older} (from the python_support data)"])
-    fix = f"Create an environment with a supported Python, e.g. conda create -n torch python={bounds[1]}"
-    details = [f"torch {latest} supports Python {bounds[0]}-{bounds[1]}"]
+        return warn(_("Python {version} is outside torch {latest}'s range ({range}): pip would install torch {older} "
+                      "at best").format(version=minor, latest=latest, range=span, older=older),
+                    fix=_("Use Python {python} for the newest torch, e.g. {command}").format(python=bounds[1], command=create),
+                    details=[_("newest torch with wheels for Python {version}: {older} (from the python_support data)")
+                             .format(version=minor, older=older)])
+    fix = _("Create an environment with a supported Python, e.g. {command}").format(command=create)
+    details = [_("torch {latest} supports Python {range}").format(latest=latest, range=span)]
     oldest = knowledge.known_torch_releases()[0]
     oldest_range = knowledge.python_range(oldest)
     if oldest_range and knowledge.version_tuple(python_version)[:2] < knowledge.version_tuple(oldest_range[0])[:2]:
         # Releases before the data's first one may still have wheels for it: do not claim pip fails.
-        return warn(f"Python {minor} is older than any torch release from {oldest} on supports: pip would find an old torch at best",
-                       fix=fix, details=details)
-    return fail(f"no torch release in envcheck's data has validated wheels for Python {minor}: `pip install torch` will likely fail",
-                   fix=fix, details=details)
+        return warn(_("Python {version} is older than any torch release from {oldest} on supports: pip would find "
+                      "an old torch at best").format(version=minor, oldest=oldest),
+                    fix=fix, details=details)
+    return fail(_("no torch release in envcheck's data has validated wheels for Python {version}: {command} will "
+                  "likely fail").format(version=minor, command="`pip install torch`"),
+                fix=fix, details=details)
 
 
 # ---------------------------------------------------------------- the right build for the machine
 
 
-@check("torch.cuda_build", "torch", "a CUDA build of torch on a machine with NVIDIA GPUs", facts=FACTS)
+@check("torch.cuda_build", "torch", N_("a CUDA build of torch on a machine with NVIDIA GPUs"), facts=FACTS)
 @_mind_the_mirror
 def torch_cuda_build(facts: Facts) -> Finding | None:
     """A CPU-only wheel (`torch.version.cuda` is None or the version ends in `+cpu`) on a machine where
@@ -519,17 +618,19 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
         return deferred
     nvidia_result = facts.get("nvidia")
     if nvidia_result is None or not nvidia_result.ok:
-        return skip("whether this torch build fits the machine is unknown: the NVIDIA facts were not collected")
+        return skip(_("whether this torch build fits the machine is unknown: the NVIDIA facts were not collected"))
     gpus = _gpus(facts)
     version = torch.get("version")
     if torch.get("hip"):
         return None
     if not _is_cpu_build(torch):
         if gpus:
-            return ok(f"torch {version} is a CUDA {torch.get('cuda')} build; the machine has {_plural(len(gpus), 'NVIDIA GPU')}")
-        return ok(f"torch {version} is a CUDA {torch.get('cuda')} build (no NVIDIA GPU found, so it will run on the CPU)")
+            return ok(_("torch {version} is a CUDA {cuda} build; the machine has {gpus}").format(
+                version=version, cuda=torch.get("cuda"), gpus=_nvidia_gpu_count(len(gpus))))
+        return ok(_("torch {version} is a CUDA {cuda} build (no NVIDIA GPU found, so it will run on the CPU)").format(
+            version=version, cuda=torch.get("cuda")))
     if not gpus:
-        return ok(f"torch {version} is a CPU-only build, and no NVIDIA GPU was found")
+        return ok(_("torch {version} is a CPU-only build, and no NVIDIA GPU was found").format(version=version))
     driver_version, driver_cuda = _driver(facts)
     choice = knowledge.best_variant_for_driver(version or "", driver_cuda, driver_version)
     ccs = _capabilities(facts)
@@ -537,13 +638,16 @@ def torch_cuda_build(facts: Facts) -> Finding | None:
         fix, who = reinstall_command(facts, version, choice.variant), "you"
     else:
         fix, who = _install_for_machine(facts, (torch.get("python") or {}).get("version"))
-    return fail(f"torch {version} is a CPU-only build, but this machine has {_plural(len(gpus), 'NVIDIA GPU')}: training will run on the CPU",
-                   fix=fix,
-                   details=[f"torch.version.cuda = {torch.get('cuda')}",
-                            "A plain `pip install torch` from some mirrors, or on Windows/macOS, gives the CPU build."]).by(who)
+    return fail(_("torch {version} is a CPU-only build, but this machine has {gpus}: training will run on the CPU").format(
+                    version=version, gpus=_nvidia_gpu_count(len(gpus))),
+                fix=fix,
+                details=[f"torch.version.cuda = {torch.get('cuda')}",
+                         _("A plain {command} from some mirrors, or on Windows/macOS, gives the CPU build.").format(
+                             command="`pip install torch`")]).by(who)
 
 
-@check("torch.driver", "torch", "the NVIDIA driver is new enough for the CUDA runtime inside the torch wheel", facts=FACTS)
+@check("torch.driver", "torch", N_("the NVIDIA driver is new enough for the CUDA runtime inside the torch wheel"),
+       facts=FACTS)
 @_mind_the_mirror
 def torch_driver(facts: Facts) -> Finding | None:
     """The driver's highest CUDA compared with the wheel's CUDA. Equal or newer: OK.
@@ -577,20 +681,24 @@ def torch_driver(facts: Facts) -> Finding | None:
     version = torch.get("version")
     verdict = knowledge.driver_supports(wheel_cuda, driver_cuda, driver_version)
     have = _driver_text(driver_version, driver_cuda or knowledge.cuda_for_driver(driver_version))
-    details = [f"rule: the driver's highest CUDA must be >= the wheel's CUDA, or the same major via minor-version "
-               f"compatibility (driver >= {verdict.minor_compat_min or 'unknown'})"]
+    details = [_("rule: the driver's highest CUDA must be >= the wheel's CUDA, or the same major via minor-version "
+                 "compatibility (driver >= {minimum})").format(minimum=verdict.minor_compat_min or _("unknown"))]
     if verdict.verdict == "ok":
-        return ok(f"{have} runs torch's CUDA {wheel_cuda}", details=details)
+        return ok(_("{driver} runs torch's CUDA {cuda}").format(driver=have, cuda=wheel_cuda), details=details)
     if verdict.verdict == "unknown":
-        return skip(f"whether {have} runs torch's CUDA {wheel_cuda} is unknown", details=details)
+        return skip(_("whether {driver} runs torch's CUDA {cuda} is unknown").format(driver=have, cuda=wheel_cuda),
+                    details=details)
     if verdict.verdict == "minor_compat":
         fix, who = _minor_compat_fix(facts, torch, verdict.needed_driver)
-        return warn(f"{have} runs torch's CUDA {wheel_cuda} only through minor-version compatibility (limited features, e.g. PTX JIT may fail)",
-                       fix=fix, details=details).by(who)
+        return warn(_("{driver} runs torch's CUDA {cuda} only through minor-version compatibility (limited features, "
+                      "e.g. PTX JIT may fail)").format(driver=have, cuda=wheel_cuda),
+                    fix=fix, details=details).by(who)
     fix, who, extra = driver_too_old_fix(facts, torch)
-    return fail(f"{have} is too old for torch {version} (CUDA {wheel_cuda}): expect "
-                   "\"CUDA driver version is insufficient for CUDA runtime version\"",
-                   fix=fix, details=details + extra).by(who)
+    # TRANSLATORS: {error} is CUDA's own error message, kept in English.
+    return fail(_("{driver} is too old for torch {version} (CUDA {cuda}): expect {error}").format(
+                    driver=have, version=version, cuda=wheel_cuda,
+                    error='"CUDA driver version is insufficient for CUDA runtime version"'),
+                fix=fix, details=details + extra).by(who)
 
 
 def _minor_compat_fix(facts: Facts, torch: dict[str, Any], needed_driver: str | None) -> tuple[str, str | None]:
@@ -606,16 +714,21 @@ def _minor_compat_fix(facts: Facts, torch: dict[str, Any], needed_driver: str | 
         and (not ccs or driver_fit.wheel_covers(version, choice.variant, ccs)) else None
     lines = []
     if full:
-        lines.append(f"Use the variant this driver fully supports: {reinstall_command(facts, version, full.variant)}")
+        lines.append(_("Use the variant this driver fully supports: {command}").format(
+            command=reinstall_command(facts, version, full.variant)))
     upgrade = driver_fit.driver_upgrade_for(wheel_cuda, ccs)
-    needed = f">= {needed_driver}" if needed_driver else f"a release that supports CUDA {wheel_cuda}"
+    needed = _needed_driver(needed_driver, wheel_cuda)
     if upgrade.reachable is False:
         ceiling = upgrade.ceiling
-        lines.append(f"No driver gives full support here: the {ceiling.architecture} GPUs' last driver branch is "
-                     f"R{ceiling.branch} (CUDA up to {ceiling.max_cuda}).")
+        lines.append(_("No driver gives full support here: the {architecture} GPUs' last driver branch is "
+                       "R{branch} (CUDA up to {max_cuda}).").format(
+            architecture=ceiling.architecture, branch=ceiling.branch, max_cuda=ceiling.max_cuda))
+    elif full:
+        lines.append(_("Or ask the machine's admin to upgrade the NVIDIA driver to {needed} for full support "
+                       "(needs root and a reboot)").format(needed=needed))
     else:
-        lines.append(f"{'Or ask' if full else 'Ask'} the machine's admin to upgrade the NVIDIA driver to {needed} for full support "
-                     "(needs root and a reboot)")
+        lines.append(_("Ask the machine's admin to upgrade the NVIDIA driver to {needed} for full support "
+                       "(needs root and a reboot)").format(needed=needed))
     return "\n".join(lines), ("you" if full else "admin" if upgrade.reachable is not False else None)
 
 
@@ -630,7 +743,7 @@ def _visible_devices_hide_all(facts: Facts, gpus: list[dict[str, Any]]) -> str |
     return redact_env_value("CUDA_VISIBLE_DEVICES", raw)
 
 
-@check("torch.cuda_available", "torch", "torch.cuda.is_available() is True where NVML sees GPUs", facts=FACTS)
+@check("torch.cuda_available", "torch", N_("torch.cuda.is_available() is True where NVML sees GPUs"), facts=FACTS)
 @_mind_the_mirror
 def torch_cuda_available(facts: Facts) -> Finding | None:
     """`torch.cuda.is_available()` is False while NVML sees GPUs, on a CUDA build. Causes in this order:
@@ -648,41 +761,52 @@ def torch_cuda_available(facts: Facts) -> Finding | None:
         return None
     count = torch.get("device_count") or 0
     if torch.get("is_available"):
-        summary = f"torch sees {_plural(int(count), 'GPU')} (NVML sees {len(gpus)})"
-        return ok(summary)
+        return ok(_("torch sees {gpus} (NVML sees {count})").format(gpus=_gpu_count(int(count)), count=len(gpus)))
     causes: list[tuple[str, str, str | None]] = []  # (cause, fix, who can carry out the fix)
     driver_version, driver_cuda = _driver(facts)
     verdict = knowledge.driver_supports(str(torch.get("cuda")), driver_cuda, driver_version)
     if verdict.verdict == "too_old":
         shadow = shadowing_torch(facts)
         if shadow:
-            fix, who = (f"torch here is the copy at {shadow.get('dir') or shadow.get('file')}, {_shadow_relation(shadow)}: "
-                        "fix python.shadowing first"), "you"
+            where = shadow.get("dir") or shadow.get("file")
+            if _shadows_own(shadow):
+                fix = _("torch here is the copy at {where}, which shadows the environment's own torch: "
+                        "fix python.shadowing first").format(where=where)
+            else:
+                fix = _("torch here is the copy at {where}, not the environment's own (the environment has no torch "
+                        "installed): fix python.shadowing first").format(where=where)
+            who = "you"
         else:
-            fix, who, _ = driver_too_old_fix(facts, torch)
-        causes.append((f"the driver is too old for torch's CUDA {torch.get('cuda')}", fix, who))
+            fix, who, _extra = driver_too_old_fix(facts, torch)
+        causes.append((_("the driver is too old for torch's CUDA {cuda}").format(cuda=torch.get("cuda")), fix, who))
     hidden = _visible_devices_hide_all(facts, gpus)
     if hidden is not None:
-        causes.append((f"CUDA_VISIBLE_DEVICES={hidden!r} hides every GPU", "unset CUDA_VISIBLE_DEVICES", "you"))
+        causes.append((_("{variable} hides every GPU").format(variable=f"CUDA_VISIBLE_DEVICES={hidden!r}"),
+                       "unset CUDA_VISIBLE_DEVICES", "you"))
     nodes = facts.data("nvidia").get("dev_nodes") or {}
     if nodes.get("/dev/nvidia-uvm") is False:
-        causes.append(("/dev/nvidia-uvm is missing (the nvidia_uvm module is not loaded, common after suspend/resume)",
-                       "sudo modprobe nvidia_uvm   (if it is loaded but broken: sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm)",
+        causes.append((_("/dev/nvidia-uvm is missing (the nvidia_uvm module is not loaded, common after suspend/resume)"),
+                       _("{command}   (if it is loaded but broken: {reload})").format(
+                           command="sudo modprobe nvidia_uvm", reload="sudo rmmod nvidia_uvm && sudo modprobe nvidia_uvm"),
                        "admin"))
     init_error = torch.get("cuda_init_error")
     if init_error:
-        causes.append((f"CUDA initialisation said: {init_error}",
-                       "If this follows a suspend/resume or a driver update, the machine's admin reboots it (or reloads nvidia_uvm as above)",
+        causes.append((_("CUDA initialisation said: {error}").format(error=init_error),
+                       _("If this follows a suspend/resume or a driver update, the machine's admin reboots it (or "
+                         "reloads nvidia_uvm as above)"),
                        "admin"))
-    details = [f"cause {i}: {text}" for i, (text, _, _) in enumerate(causes, 1)]
-    details += [f"warning from torch: {w}" for w in torch.get("warnings") or []]
+    details = [_("cause {number}: {cause}").format(number=i, cause=text) for i, (text, _fix, _who) in enumerate(causes, 1)]
+    details += _torch_warnings(torch)
     if not causes:
-        return fail(f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}; the cause is unknown",
-                       fix=f"See the error: {python_command(facts)} -c 'import torch; torch.cuda.init()'; a reboot (by the machine's admin) "
-                           "fixes a CUDA stack left broken by suspend or a driver update",
-                       details=details)
-    return fail(f"torch.cuda.is_available() is False although NVML sees {_plural(len(gpus), 'GPU')}: {causes[0][0]}",
-                   fix="\n".join(dict.fromkeys(fix for _, fix, _ in causes)), details=details).by(causes[0][2])
+        return fail(_("torch.cuda.is_available() is False although NVML sees {gpus}; the cause is unknown").format(
+                        gpus=_gpu_count(len(gpus))),
+                    fix=_("See the error: {command}; a reboot (by the machine's admin) fixes a CUDA stack left broken "
+                          "by suspend or a driver update").format(
+                        command=f"{python_command(facts)} -c 'import torch; torch.cuda.init()'"),
+                    details=details)
+    return fail(_("torch.cuda.is_available() is False although NVML sees {gpus}: {cause}").format(
+                    gpus=_gpu_count(len(gpus)), cause=causes[0][0]),
+                fix="\n".join(dict.fromkeys(fix for _cause, fix, _who in causes)), details=details).by(causes[0][2])
 
 
 # ---------------------------------------------------------------- does it run on these GPUs
@@ -691,8 +815,9 @@ def torch_cuda_available(facts: Facts) -> Finding | None:
 def _devices_to_check(facts: Facts, torch: dict[str, Any]) -> list[dict[str, Any]]:
     devices = [d for d in torch.get("devices") or [] if d.get("capability")]
     if devices:
-        return [{"label": f"cuda:{d['index']} ({d.get('name') or 'unknown model'})", "capability": d["capability"]} for d in devices]
-    return [{"label": f"GPU {g.get('index')} ({g.get('name') or 'unknown model'})", "capability": g["compute_capability"]}
+        return [{"label": f"cuda:{d['index']} ({d.get('name') or _('unknown model')})", "capability": d["capability"]}
+                for d in devices]
+    return [{"label": f"GPU {g.get('index')} ({g.get('name') or _('unknown model')})", "capability": g["compute_capability"]}
             for g in _gpus(facts) if g.get("compute_capability")]
 
 
@@ -720,7 +845,7 @@ def _variant_for_capabilities(facts: Facts, version: str, capabilities: list[str
     return None
 
 
-@check("torch.arch", "torch", "torch ships kernels for every GPU's compute capability (its arch list)", facts=FACTS)
+@check("torch.arch", "torch", N_("torch ships kernels for every GPU's compute capability (its arch list)"), facts=FACTS)
 @_mind_the_mirror
 def torch_arch(facts: Facts) -> Finding | None:
     """A visible GPU's compute capability is not covered by `get_arch_list()`. GPUs come
@@ -752,12 +877,14 @@ def torch_arch(facts: Facts) -> Finding | None:
     origin = "torch.cuda.get_arch_list()"
     if not arches and variant:
         arches = knowledge.arch_list(version, variant) or []
-        origin = f"envcheck's data for torch {knowledge.minor_of(version)} {variant}"
+        origin = _("envcheck's data for torch {release} {variant}").format(release=knowledge.minor_of(version),
+                                                                           variant=variant)
     if _is_cpu_build(torch):
         return None  # torch.cuda_build reports the CPU build
     if not arches:
-        return skip(f"which GPUs torch {version} has kernels for is unknown (no arch list reported or known)")
-    details = [f"arch list ({origin}): {' '.join(arches)}"]
+        return skip(_("which GPUs torch {version} has kernels for is unknown (no arch list reported or known)").format(
+            version=version))
+    details = [_("arch list ({origin}): {arches}").format(origin=origin, arches=" ".join(arches))]
     missing, jit = [], []
     for device in devices:
         cc = device["capability"]
@@ -768,36 +895,44 @@ def torch_arch(facts: Facts) -> Finding | None:
             missing.append((described, cc))
         elif how == "ptx":
             jit.append(described)
-    details += [f"{d}: compiled from PTX at first use (slow first start)" for d in jit]
-    details += [f"warning from torch: {w}" for w in torch.get("warnings") or [] if "capability" in w or "sm_" in w]
+    details += [_("{device}: compiled from PTX at first use (slow first start)").format(device=d) for d in jit]
+    details += _torch_warnings(torch, lambda w: "capability" in w or "sm_" in w)
     if not missing:
-        return ok(f"torch {version} has kernels for all {_plural(len(devices), 'GPU')} (CC {', '.join(sorted({d['capability'] for d in devices}))})",
-                       details=details)
-    ccs = sorted({cc for _, cc in missing}, key=knowledge.version_tuple)
+        count = len(devices)
+        return ok(ngettext("torch {version} has kernels for all {count} GPU (CC {capabilities})",
+                           "torch {version} has kernels for all {count} GPUs (CC {capabilities})", count).format(
+                      version=version, count=count,
+                      capabilities=", ".join(sorted({d["capability"] for d in devices}))),
+                  details=details)
+    ccs = sorted({cc for _described, cc in missing}, key=knowledge.version_tuple)
     target = _variant_for_capabilities(facts, version, ccs)
     who = "you"
     if target and target[0] == knowledge.minor_of(version):
         fix = reinstall_command(facts, version, target[1])
     elif target:
-        fix = f"No {knowledge.minor_of(version)} variant covers CC {', '.join(ccs)}; torch {target[0]} {target[1]} does: " + \
-              install_command(facts, target[1], f"{target[0]}.*", _torchvision_minor_pin(target[0]))
+        fix = _("No {release} variant covers CC {capabilities}; torch {other} {variant} does: {command}").format(
+            release=knowledge.minor_of(version), capabilities=", ".join(ccs), other=target[0], variant=target[1],
+            command=install_command(facts, target[1], f"{target[0]}.*", _torchvision_minor_pin(target[0])))
     else:
-        fix = f"No torch wheel in envcheck's data ships code for CC {', '.join(ccs)}; build torch from source with TORCH_CUDA_ARCH_LIST={';'.join(ccs)}"
+        fix = _("No torch wheel in envcheck's data ships code for CC {capabilities}; build torch from source with "
+                "{variable}").format(capabilities=", ".join(ccs), variable=f"TORCH_CUDA_ARCH_LIST={';'.join(ccs)}")
         who = None
     if target:
         driver_version, driver_cuda = _driver(facts)
         if (driver_version or driver_cuda) and not driver_fit.driver_runs(target[1], driver_cuda, driver_version):
-            fix += (f"\n(that {target[1]} wheel needs a newer driver than {_driver_text(driver_version, driver_cuda)}: "
-                    "see torch.driver for what this driver runs)")
+            fix += "\n" + _("(that {variant} wheel needs a newer driver than {driver}: see torch.driver for what this "
+                            "driver runs)").format(variant=target[1], driver=_driver_text(driver_version, driver_cuda))
     dropped = _no_current_wheel(ccs)
     if dropped:
         details.append(dropped)
-    return fail(f"torch {version} has no kernels for {', '.join(d for d, _ in missing)}: expect "
-                   "\"no kernel image is available for execution on the device\"",
-                   fix=fix, details=details).by(who)
+    # TRANSLATORS: {error} is CUDA's own error message, kept in English.
+    return fail(_("torch {version} has no kernels for {devices}: expect {error}").format(
+                    version=version, devices=join(d for d, _cc in missing),
+                    error='"no kernel image is available for execution on the device"'),
+                fix=fix, details=details).by(who)
 
 
-@check("torch.device_op", "torch", "a small matrix multiply on each GPU matches the CPU result", facts=FACTS)
+@check("torch.device_op", "torch", N_("a small matrix multiply on each GPU matches the CPU result"), facts=FACTS)
 @_mind_the_mirror
 def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
     """A small matmul on each GPU, compared with the CPU result, fails or differs.
@@ -815,17 +950,30 @@ def torch_device_op(facts: Facts) -> list[Finding] | Finding | None:
         return None
     failed = [d for d in devices if not d.get("op_ok")]
     if not failed:
-        return ok(f"a matrix multiply on {'each of the ' + str(len(devices)) + ' GPUs' if len(devices) > 1 else 'cuda:0'} matched the CPU result")
+        if len(devices) > 1:
+            return ok(_("a matrix multiply on each of the {count} GPUs matched the CPU result").format(count=len(devices)))
+        return ok(_("a matrix multiply on {device} matched the CPU result").format(device="cuda:0"))
     findings = []
     for d in failed:
-        error = d.get("op_error") or d.get("error") or "unknown error"
+        error = d.get("op_error") or d.get("error") or _("unknown error")
+        mismatch = _OP_MISMATCH.fullmatch(error)
+        if mismatch:  # the probe's own words (envcheck/target/probe.py), not torch's
+            error = _("result on cuda:{index} differs from the CPU result").format(index=mismatch.group(1))
         if "no kernel image" in error:
-            fix = "Install a torch variant built for this GPU (see torch.arch)"
+            fix = _("Install a torch variant built for this GPU (see torch.arch)")
         else:
-            fix = (f"Check the GPU: nvidia-smi -q -i {d.get('pci_bus_id') or d['index']} (ECC errors, Xid in `sudo dmesg | grep -i xid`); "
-                   "reset it or reboot if it is in a bad state")
-        findings.append(fail(f"a tensor op on cuda:{d['index']} ({d.get('name') or 'unknown model'}) failed: {error}", fix=fix))
+            fix = _("Check the GPU: {command} (ECC errors, Xid in {dmesg}); reset it or reboot if it is in a bad "
+                    "state").format(command=f"nvidia-smi -q -i {d.get('pci_bus_id') or d['index']}",
+                                    dmesg="`sudo dmesg | grep -i xid`")
+        findings.append(fail(_("a tensor op on {device} ({name}) failed: {error}").format(
+            device=f"cuda:{d['index']}", name=d.get("name") or _("unknown model"), error=error), fix=fix))
     return findings
+
+
+# The texts envcheck/target/probe.py writes itself (it runs in the target interpreter, without
+# envcheck's catalog): recognised here and shown in the language of the run.
+_OP_MISMATCH = re.compile(r"result on cuda:(\d+) differs from the CPU result")
+_NO_OPS_LIBRARY = re.compile(r"torchvision has no compiled ops library \(_C_stable / _C\) in (.*)", re.S)
 
 
 # ---------------------------------------------------------------- torchvision and cuDNN
@@ -836,7 +984,8 @@ def _variant_index(torch: dict[str, Any]) -> str | None:
     return knowledge.index_url(variant) if variant else None
 
 
-@check("torch.torchvision", "torch", "torchvision is installed, paired with this torch, and its C++ ops load", facts=FACTS)
+@check("torch.torchvision", "torch", N_("torchvision is installed, paired with this torch, and its C++ ops load"),
+       facts=FACTS)
 @_mind_the_mirror
 def torch_torchvision(facts: Facts) -> Finding | None:
     """**WARN** when torchvision is not installed. **FAIL** when its minor version is not the one
@@ -867,36 +1016,49 @@ def torch_torchvision(facts: Facts) -> Finding | None:
     pinned = f"torchvision{'==' + pin if pin else ''}{index_part}"
     install = pip_install(facts, pinned)
     reinstall = pip_install(facts, f"--force-reinstall {pinned}")
-    pairing_text = f"torch {knowledge.minor_of(version)} pairs with torchvision {paired}" if paired else \
-        f"the torchvision paired with torch {knowledge.minor_of(version)} is unknown (no source lists it)"
+    release = knowledge.minor_of(version)
+    pairing_text = _("torch {release} pairs with torchvision {paired}").format(release=release, paired=paired) if paired \
+        else _("the torchvision paired with torch {release} is unknown (no source lists it)").format(release=release)
     error = vision.get("error")
-    if error == "not installed":
-        return warn("torchvision is not installed", fix=install, details=[pairing_text]).by("you")
+    if error == "not installed":  # the probe's marker, not a message
+        return warn(_("torchvision is not installed"), fix=install, details=[pairing_text]).by("you")
     if error:
         if "does not exist" in error and "torchvision::" in error:
-            summary = f"torchvision is not built for torch {version}: {error}"
+            summary = _("torchvision is not built for torch {version}: {error}").format(version=version, error=error)
         else:
-            summary = f"torchvision cannot be inspected: {error}"
+            summary = _("torchvision cannot be inspected: {error}").format(error=error)
         return fail(summary, fix=reinstall, details=[pairing_text]).by("you")
-    have = vision.get("version") or "unknown"
+    have = vision.get("version") or _("unknown")
     if vision.get("ops_ok") is False:
-        return fail(f"torchvision {have} has no compiled ops for torch {version} (\"operator torchvision::nms does not exist\")",
-                       fix=reinstall,
-                       details=[pairing_text] + ([vision["ops_error"]] if vision.get("ops_error") else [])).by("you")
+        ops_error = vision.get("ops_error")
+        no_library = _NO_OPS_LIBRARY.fullmatch(ops_error or "")
+        if no_library:  # the probe's own words, not the loader's
+            ops_error = _("torchvision has no compiled ops library ({names}) in {folder}").format(
+                names="_C_stable / _C", folder=no_library.group(1))
+        # TRANSLATORS: {error} is torchvision's own error message, kept in English.
+        return fail(_("torchvision {have} has no compiled ops for torch {version} ({error})").format(
+                        have=have, version=version, error='"operator torchvision::nms does not exist"'),
+                    fix=reinstall,
+                    details=[pairing_text] + ([ops_error] if ops_error else [])).by("you")
     if paired and knowledge.minor_of(have) != paired:
-        return fail(f"torchvision {have} is not the release paired with torch {version} (needs {paired}.x)",
-                       fix=pip_install(facts, f"torchvision=={pin}{index_part}"), details=[pairing_text]).by("you")
+        return fail(_("torchvision {have} is not the release paired with torch {version} (needs {paired}.x)").format(
+                        have=have, version=version, paired=paired),
+                    fix=pip_install(facts, f"torchvision=={pin}{index_part}"), details=[pairing_text]).by("you")
     torch_variant, vision_variant = knowledge.variant_of(version), knowledge.variant_of(have)
     if torch_variant and vision_variant and torch_variant != vision_variant:
-        return warn(f"torchvision {have} comes from the {vision_variant} index but torch {version} from {torch_variant}",
-                       fix=reinstall, details=[pairing_text]).by("you")
+        return warn(_("torchvision {have} comes from the {vision_variant} index but torch {version} from "
+                      "{torch_variant}").format(have=have, vision_variant=vision_variant, version=version,
+                                                torch_variant=torch_variant),
+                    fix=reinstall, details=[pairing_text]).by("you")
     if not paired:
-        return ok(f"torchvision {have} is installed and its compiled ops load into this torch; whether it is the release paired with torch {version} is unknown",
-                       details=[pairing_text])
-    return ok(f"torchvision {have} is paired with torch {version} and its ops load", details=[pairing_text])
+        return ok(_("torchvision {have} is installed and its compiled ops load into this torch; whether it is the "
+                    "release paired with torch {version} is unknown").format(have=have, version=version),
+                  details=[pairing_text])
+    return ok(_("torchvision {have} is paired with torch {version} and its ops load").format(have=have, version=version),
+              details=[pairing_text])
 
 
-@check("torch.cudnn", "torch", "cuDNN loads in a CUDA build of torch", facts=FACTS)
+@check("torch.cudnn", "torch", N_("cuDNN loads in a CUDA build of torch"), facts=FACTS)
 @_mind_the_mirror
 def torch_cudnn(facts: Facts) -> Finding | None:
     """A CUDA build whose `torch.backends.cudnn.version()` is None or unavailable. The details list the
@@ -916,16 +1078,19 @@ def torch_cudnn(facts: Facts) -> Finding | None:
     variant = knowledge.variant_of(version)
     expected = knowledge.wheel_cudnn(version, variant) if variant else None
     loaded = [lib for lib in torch.get("loaded_libraries") or [] if "cudnn" in lib.lower()]
-    details = [f"cuDNN shipped with torch {knowledge.minor_of(version)} {variant}: {expected or 'unknown'}"]
-    details += [f"loaded: {lib}" for lib in loaded]
+    details = [_("cuDNN shipped with torch {release} {variant}: {version}").format(
+        release=knowledge.minor_of(version), variant=variant, version=expected or _("unknown"))]
+    details += [_("loaded: {library}").format(library=lib) for lib in loaded]
     have = decode_cudnn(torch.get("cudnn"))
     if have is None or torch.get("cudnn_available") is False:
         index = _variant_index(torch)
-        fix = ("Reinstall torch so its cuDNN comes with it: "
-               + pip_install(facts, f"--force-reinstall torch=={_public_version(version)}" + (f" --index-url {index}" if index else ""))
-               + "\nand make sure LD_LIBRARY_PATH does not point at another cuDNN")
-        return fail(f"cuDNN cannot be loaded by torch {version} (torch.backends.cudnn.version() is None): "
-                       "convolutions will fail", fix=fix, details=details).by("you")
+        fix = _("Reinstall torch so its cuDNN comes with it: {command}\n"
+                "and make sure LD_LIBRARY_PATH does not point at another cuDNN").format(
+            command=pip_install(facts, f"--force-reinstall torch=={_public_version(version)}"
+                                + (f" --index-url {index}" if index else "")))
+        return fail(_("cuDNN cannot be loaded by torch {version} ({call} is None): convolutions will fail").format(
+                        version=version, call="torch.backends.cudnn.version()"),
+                    fix=fix, details=details).by("you")
     if expected and knowledge.version_tuple(expected)[:2] != knowledge.version_tuple(have)[:2]:
-        details.append("the loaded cuDNN differs from the one this wheel ships: another cuDNN may be shadowing it")
-    return ok(f"cuDNN {have} loads", details=details)
+        details.append(_("the loaded cuDNN differs from the one this wheel ships: another cuDNN may be shadowing it"))
+    return ok(_("cuDNN {version} loads").format(version=have), details=details)

@@ -15,6 +15,7 @@ from typing import Any
 
 from envcheck.core.context import Context
 from envcheck.facts import collector
+from envcheck.i18n import _
 
 _RELEASE = re.compile(r"release (\d+\.\d+)")
 _BUILD = re.compile(r"\bV(\d+\.\d+\.\d+)")
@@ -32,7 +33,7 @@ def _nvcc_version(ctx: Context, nvcc: str) -> dict[str, Any]:
     if not result.ok:
         return {"release": None, "build": None, "error": result.describe_failure()}
     parsed = parse_nvcc_version(result.stdout)
-    parsed["error"] = None if parsed["release"] else "no 'release X.Y' in `nvcc --version` output"
+    parsed["error"] = None if parsed["release"] else _("no 'release X.Y' in `nvcc --version` output")
     return parsed
 
 

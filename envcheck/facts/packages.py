@@ -12,6 +12,7 @@ import json
 
 from envcheck.core.context import Context
 from envcheck.facts import collector
+from envcheck.i18n import _
 
 PKGINFO_TIMEOUT = 60.0  # listing a big conda env on a network filesystem can take a while
 
@@ -23,11 +24,12 @@ def packages(ctx: Context) -> dict:
 
     result = ctx.run([ctx.python, pkginfo.__file__], timeout=PKGINFO_TIMEOUT)
     if not result.ok:
-        return {"problem": f"could not list the packages of {ctx.python}: {result.describe_failure()}."}
+        return {"problem": _("could not list the packages of {python}: {reason}.").format(
+            python=ctx.python, reason=result.describe_failure())}
     try:
         report = json.loads(result.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        return {"problem": f"{ctx.python} printed no package list (is it a Python 3.8+ interpreter?)."}
+        return {"problem": _("{python} printed no package list (is it a Python 3.8+ interpreter?).").format(python=ctx.python)}
     if report.get("error"):
-        return {"problem": f"listing the packages of {ctx.python} failed: {report['error']}."}
+        return {"problem": _("listing the packages of {python} failed: {error}.").format(python=ctx.python, error=report["error"])}
     return {"report": report}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from envcheck.core.context import Context
 from envcheck.facts import collector
+from envcheck.i18n import _
 
 PYINFO = Path(__file__).resolve().parent.parent / "target" / "pyinfo.py"
 
@@ -75,15 +76,16 @@ def inspect_target(ctx: Context) -> tuple[dict | None, str | None]:
 
     result, _early = runner.run_adopting("python", ctx, [ctx.python, str(PYINFO)], ctx.timeout)
     if result.error:
-        return None, f"{ctx.python} could not be run: {result.error}"
+        return None, _("{python} could not be run: {error}").format(python=ctx.python, error=result.error)
     if result.timed_out:
-        return None, f"{ctx.python} did not answer in time (timed out while listing its packages)"
+        return None, _("{python} did not answer in time (timed out while listing its packages)").format(python=ctx.python)
     data = _parse_json_output(result.stdout)
     if data is None:
-        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
-        return None, f"{ctx.python} is not a working Python interpreter (exit {result.returncode}: {tail[0]})"
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [_("no output")]
+        return None, _("{python} is not a working Python interpreter (exit {code}: {last_line})").format(
+            python=ctx.python, code=result.returncode, last_line=tail[0])
     if data.get("error"):
-        return data, f"{ctx.python} ran but failed to describe itself: {data['error']}"
+        return data, _("{python} ran but failed to describe itself: {error}").format(python=ctx.python, error=data["error"])
     return data, None
 
 

@@ -29,6 +29,7 @@ from typing import Any, Mapping
 
 from envcheck.core.context import CommandResult, Context
 from envcheck.facts import collector
+from envcheck.i18n import N_, _
 
 PROBE = Path(__file__).resolve().parent.parent / "target" / "probe.py"
 MARKER = '{"envcheck_probe"'
@@ -42,24 +43,60 @@ def collector_deadline(ctx: Context) -> float:
     return max(1.0, float(ctx.probe_timeout)) + _MARGIN
 
 STEP_TEXT = {
-    "python": "starting the interpreter",
-    "import_torch": "importing torch",
-    "cudnn": "loading cuDNN",
-    "cuda_init": "initialising CUDA",
-    "devices": "reading the GPUs' properties",  # skipped with --no-cuda-context
-    "device_op": "running a tensor op on the GPUs",
-    "nccl": "reading the NCCL version",
-    "torchvision": "importing torchvision",
-    "loaded_libraries": "listing the loaded CUDA libraries",
+    "python": N_("starting the interpreter"),
+    "import_torch": N_("importing torch"),
+    "cudnn": N_("loading cuDNN"),
+    "cuda_init": N_("initialising CUDA"),
+    "devices": N_("reading the GPUs' properties"),  # skipped with --no-cuda-context
+    "device_op": N_("running a tensor op on the GPUs"),
+    "nccl": N_("reading the NCCL version"),
+    "torchvision": N_("importing torchvision"),
+    "loaded_libraries": N_("listing the loaded CUDA libraries"),
 }
 
 
 def step_text(step: str | None) -> str:
+    """What the probe was doing at `step`, in the current language (a phrase that fits "while ...")."""
     if not step:
-        return "starting the probe"
+        return _("starting the probe")
     if step.startswith("device_op:"):
-        return f"running a tensor op on cuda:{step.split(':', 1)[1]}"
-    return STEP_TEXT.get(step, step)
+        return _("running a tensor op on cuda:{index}").format(index=step.split(":", 1)[1])
+    return _(STEP_TEXT[step]) if step in STEP_TEXT else step
+
+
+def error_text(data: dict[str, Any]) -> str | None:
+    """The probe's failure as one sentence in the current language, from the structured fields
+    interpret() records (error_args), so that a report shows it in the language of the run even when
+    the facts were collected in another; data["error"] (written at collection) otherwise, e.g. for
+    an import error, which is torch's own text."""
+    args = data.get("error_args")
+    if not isinstance(args, dict) or args.get("status") != data.get("status"):
+        return data.get("error")
+    kind, step = args.get("kind"), step_text(args.get("step"))
+    if kind == "not_started":
+        # TRANSLATORS: {error} is the operating system's reason (e.g. "No such file or directory").
+        return _("the interpreter {python} could not be started ({error})").format(
+            python=args.get("python"), error=args.get("error"))
+    if kind == "hung":
+        # TRANSLATORS: {step} is one of the probe steps ("importing torch", "initialising CUDA").
+        return _("{step} hung for {seconds}s, so the probe was stopped").format(
+            step=step, seconds=f"{float(args.get('timeout') or 0):.0f}")
+    if kind == "signal":
+        return _("crashed with {signal} while {step}").format(signal=args.get("signal"), step=step)
+    if kind == "old_python":
+        return _("{python} could not run the probe script (too old a Python?): {last_line}").format(
+            python=args.get("python"), last_line=args.get("last") or "")
+    if kind == "no_result":
+        return _("the probe exited with {code} and printed no result: {last_line}").format(
+            code=args.get("code"), last_line=args.get("last") or _("no output"))
+    if kind == "exited":
+        return _("the probe exited with code {code} while {step}: {last_line}").format(
+            code=args.get("code"), step=step, last_line=args.get("last") or _("no message"))
+    if kind == "import_failed":
+        return _("importing torch failed")
+    if kind == "no_outcome":
+        return _("the probe's result has no torch_import outcome ({outcome})").format(outcome=args.get("outcome"))
+    return data.get("error")
 
 
 def _defaults() -> dict[str, Any]:
@@ -83,6 +120,7 @@ def _defaults() -> dict[str, Any]:
         "loaded_libraries": [],
         "warnings": [],
         "python": {},
+        "error_args": None,
     }
 
 
@@ -131,55 +169,52 @@ def interpret(result: CommandResult, timeout: float, python: str) -> dict[str, A
     stderr_lines = (result.stderr or "").strip().splitlines()
     data["stderr_tail"] = stderr_lines[-15:]
 
-    if result.error:
-        data["status"] = "python_not_runnable"
-        data["error"] = f"the interpreter {python} could not be started ({result.error})"
+    def failed(status: str, kind: str, **args: Any) -> dict[str, Any]:
+        data["status"] = status
+        data["error_args"] = dict(args, status=status, kind=kind)
+        data["error"] = error_text(data)
         return data
+
+    if result.error:
+        return failed("python_not_runnable", "not_started", python=python, error=result.error)
     if result.timed_out:
-        data["status"] = "timeout"
         data["step"] = stuck
         data["step_text"] = step_text(stuck)
-        data["error"] = f"{step_text(stuck)} hung for {timeout:.0f}s, so the probe was stopped"
-        return data
+        return failed("timeout", "hung", step=stuck, timeout=timeout)
     if result.returncode is not None and result.returncode < 0:
-        data["status"] = "crashed"
         data["signal"] = signal_name(result.returncode)
         data["step"] = stuck
         data["step_text"] = step_text(stuck)
-        data["error"] = f"crashed with {data['signal']} while {step_text(stuck)}"
-        return data
+        return failed("crashed", "signal", step=stuck, signal=data["signal"])
     if final is None:
         if not events:
             text = "\n".join(stderr_lines)
             if "SyntaxError" in text or "invalid syntax" in text:
-                data["status"] = "python_not_runnable"
-                data["error"] = f"{python} could not run the probe script (too old a Python?): {stderr_lines[-1] if stderr_lines else ''}"
-                return data
-            data["status"] = "bad_output"
-            last = stderr_lines[-1] if stderr_lines else "no output"
-            data["error"] = f"the probe exited with {result.returncode} and printed no result: {last}"
-            return data
-        data["status"] = "crashed"
+                return failed("python_not_runnable", "old_python", python=python,
+                              last=stderr_lines[-1] if stderr_lines else "")
+            return failed("bad_output", "no_result", code=result.returncode,
+                          last=stderr_lines[-1] if stderr_lines else None)
         data["step"] = stuck
         data["step_text"] = step_text(stuck)
-        last = stderr_lines[-1] if stderr_lines else "no message"
-        data["error"] = f"the probe exited with code {result.returncode} while {step_text(stuck)}: {last}"
-        return data
+        return failed("crashed", "exited", code=result.returncode, step=stuck,
+                      last=stderr_lines[-1] if stderr_lines else None)
 
     outcome = data.get("torch_import")
     if outcome == "not_installed":
         data["status"] = "not_installed"
         data["error"] = None
     elif outcome == "error":
-        data["status"] = "import_error"
         data["step"] = "import_torch"
         data["step_text"] = step_text("import_torch")
-        data["error"] = data.get("import_error") or "importing torch failed"
+        if data.get("import_error"):
+            data["status"] = "import_error"
+            data["error"] = data["import_error"]  # torch's own text, never translated
+        else:
+            failed("import_error", "import_failed")
     elif outcome == "ok":
         data["status"] = "ok"
     else:
-        data["status"] = "bad_output"
-        data["error"] = f"the probe's result has no torch_import outcome ({outcome!r})"
+        failed("bad_output", "no_outcome", outcome=repr(outcome))
     return data
 
 
