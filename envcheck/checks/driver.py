@@ -3,6 +3,11 @@
 Every check reads the "nvidia" facts (envcheck/facts/nvidia.py). The fixes for NVML failures
 follow what nvitop and gpustat tell their users (XuehaiPan/nvitop nvitop/api/libnvml.py,
 wookayin/gpustat gpustat/nvml.py).
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix goes through
+_() or ngettext(), the descriptions and the table texts are marked with N_(); commands, versions,
+error kinds and check ids are placeholders. Raw error texts of NVML and nvidia-smi are shown as
+they come.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from envcheck.checks.cuda import select_gpus
 from envcheck.core.model import Facts, Finding, Status
 from envcheck.core.settings import SETTINGS
 from envcheck.core.settings import value as setting
+from envcheck.i18n import N_, _, current_language, join, ngettext
 
 # The hot and busy thresholds are settings (envcheck/core/settings.py: gpu_hot_c, gpu_busy_memory_fraction).
 
@@ -38,7 +44,7 @@ def reinstall_binding(facts: Facts, own: bool = False) -> str:
         pip = own_pip(facts)
         return f"{pip} uninstall -y nvidia-ml-py3 pynvml && {pip} install --force-reinstall nvidia-ml-py"
     return f"{pip_command(facts, 'uninstall')} -y nvidia-ml-py3 pynvml && {pip_command(facts)} --force-reinstall nvidia-ml-py"
-CUDA_VERSION_MEANING = (
+CUDA_VERSION_MEANING = N_(
     "\"CUDA Version\" in nvidia-smi is the newest CUDA this driver supports, not an installed toolkit: "
     "the toolkit (nvcc) and PyTorch's own CUDA are separate values, shown in the CUDA and PyTorch sections."
 )
@@ -74,7 +80,8 @@ def failure_kinds(data: dict[str, Any]) -> list[str]:
     libnvidia-ml.so has (the mismatch, even when NVML never got that far)."""
     found: list[str] = []
     smi_error = (data.get("smi") or {}).get("error") or ""
-    if "did not answer" in smi_error:
+    # "hung": set by the collector, whatever the language of its text; the words: facts from before it.
+    if (data.get("smi") or {}).get("hung") or "did not answer" in smi_error:
         found.append("smi_hung")
     nvml_kind = (data.get("nvml_error") or {}).get("kind")
     if nvml_kind and nvml_kind != "unknown":
@@ -106,53 +113,64 @@ FAILURE_WHO = {"library_not_found": "admin", "driver_not_loaded": "admin", "lib_
                "no_permission": "admin", "function_not_found": "you", "smi_hung": "admin", "no_devices": "admin"}
 
 
+# Summary, fix and extra details of each failure kind, translated where shown (_failure()). The
+# fixes' placeholders: {pip} (envcheck's own pip), {command} (RELOAD_MODULES).
 _FAILURES: dict[str, tuple[str, str, list[str]]] = {
     "library_not_found": (
-        "the NVIDIA driver's NVML library (libnvidia-ml.so.1) was not found, so no GPU can be used",
-        "On a host: install the NVIDIA driver (e.g. `sudo ubuntu-drivers install`, then reboot).\n"
-        "In a container: start it with the GPUs passed in, e.g. `docker run --gpus all ...` "
-        "(needs the NVIDIA Container Toolkit on the host).",
-        ["A GPU is present on the PCI bus, so this is a missing driver (or a container without --gpus), not a CPU-only machine."],
+        N_("the NVIDIA driver's NVML library (libnvidia-ml.so.1) was not found, so no GPU can be used"),
+        N_("On a host: install the NVIDIA driver (e.g. `sudo ubuntu-drivers install`, then reboot).\n"
+           "In a container: start it with the GPUs passed in, e.g. `docker run --gpus all ...` "
+           "(needs the NVIDIA Container Toolkit on the host)."),
+        [N_("A GPU is present on the PCI bus, so this is a missing driver (or a container without --gpus), "
+            "not a CPU-only machine.")],
     ),
     "driver_not_loaded": (
-        "the NVIDIA kernel module is not loaded (NVML: Driver Not Loaded)",
-        "sudo modprobe nvidia\n"
-        "If that fails, check `dmesg | grep -i nvidia` (Secure Boot can block an unsigned module) or reboot.",
+        N_("the NVIDIA kernel module is not loaded (NVML: Driver Not Loaded)"),
+        N_("sudo modprobe nvidia\n"
+           "If that fails, check `dmesg | grep -i nvidia` (Secure Boot can block an unsigned module) or reboot."),
         [],
     ),
     "lib_rm_version_mismatch": (
-        "the NVIDIA driver was upgraded but the old kernel module is still loaded (Driver/library version mismatch)",
-        f"The machine's admin reboots it, or reloads the modules with nothing using the GPU:\n{RELOAD_MODULES}\n"
-        "(reinstalling the driver, CUDA or torch does not help: the new driver is installed, the old module is still running)",
-        ["This often follows an unattended-upgrades driver update; CUDA fails until the module matches the library."],
+        N_("the NVIDIA driver was upgraded but the old kernel module is still loaded (Driver/library version mismatch)"),
+        N_("The machine's admin reboots it, or reloads the modules with nothing using the GPU:\n{command}\n"
+           "(reinstalling the driver, CUDA or torch does not help: the new driver is installed, the old module is "
+           "still running)"),
+        [N_("This often follows an unattended-upgrades driver update; CUDA fails until the module matches the library.")],
     ),
     "no_permission": (
-        "NVML was refused access to the GPUs (Insufficient Permissions)",
-        "Check `ls -l /dev/nvidia*`: your user needs read/write access (often membership of the `video` group: "
-        "`sudo usermod -aG video $USER`, then log in again); in a container, pass the devices in with --gpus.",
+        N_("NVML was refused access to the GPUs (Insufficient Permissions)"),
+        N_("Check `ls -l /dev/nvidia*`: your user needs read/write access (often membership of the `video` group: "
+           "`sudo usermod -aG video $USER`, then log in again); in a container, pass the devices in with --gpus."),
         [],
     ),
     "function_not_found": (
-        "the NVML Python binding (nvidia-ml-py) asks the driver for a function it does not have",
-        "{pip} --upgrade nvidia-ml-py\n"
-        "(If the driver is very old, the machine's admin upgrading the driver also fixes it.)",
-        ["nvitop's documentation gives this cause: nvidia-ml-py not compatible with the installed driver version."],
+        N_("the NVML Python binding (nvidia-ml-py) asks the driver for a function it does not have"),
+        N_("{pip} --upgrade nvidia-ml-py\n"
+           "(If the driver is very old, the machine's admin upgrading the driver also fixes it.)"),
+        [N_("nvitop's documentation gives this cause: nvidia-ml-py not compatible with the installed driver version.")],
     ),
     "smi_hung": (
-        "nvidia-smi did not answer: a GPU or the driver is stuck",
-        "Look for GPU errors with `sudo dmesg | grep -i -E 'NVRM|Xid'`; a stuck GPU usually needs a reboot "
-        "(or `sudo nvidia-smi -r -i <index>` when nothing uses it).",
-        ["nvidia-smi can hang in the kernel (D state) when a GPU has fallen off the bus or hit an Xid error."],
+        N_("nvidia-smi did not answer: a GPU or the driver is stuck"),
+        N_("Look for GPU errors with `sudo dmesg | grep -i -E 'NVRM|Xid'`; a stuck GPU usually needs a reboot "
+           "(or `sudo nvidia-smi -r -i <index>` when nothing uses it)."),
+        [N_("nvidia-smi can hang in the kernel (D state) when a GPU has fallen off the bus or hit an Xid error.")],
     ),
     "no_devices": (
-        "the NVIDIA driver is loaded but reports no GPU",
-        "Check `lspci | grep -i nvidia` and `sudo dmesg | grep -i -E 'NVRM|Xid'`; in a container, start it with `--gpus all`.",
+        N_("the NVIDIA driver is loaded but reports no GPU"),
+        N_("Check `lspci | grep -i nvidia` and `sudo dmesg | grep -i -E 'NVRM|Xid'`; in a container, start it "
+           "with `--gpus all`."),
         [],
     ),
 }
 
 
-@check("driver.nvml", "driver", "An NVIDIA driver answers, and what it supports", facts=("nvidia", "python"))
+def _failure(kind: str, pip: str = "python -m pip install") -> tuple[str, str, list[str]]:
+    """The summary, fix and extra details of a failure kind, in the current language."""
+    summary, fix, extra = _FAILURES[kind]
+    return _(summary), _(fix).format(pip=pip, command=RELOAD_MODULES), [_(line) for line in extra]
+
+
+@check("driver.nvml", "driver", N_("An NVIDIA driver answers, and what it supports"), facts=("nvidia", "python"))
 def driver_found(facts: Facts) -> Finding:
     r"""Asks the NVIDIA driver through NVML (nvidia-ml-py), or nvidia-smi when NVML cannot be used,
     for its version, the newest CUDA it supports and its GPUs. **OK** with those; **SKIP** on a machine
@@ -185,62 +203,72 @@ def driver_found(facts: Facts) -> Finding:
     """
     data = _nvidia(facts)
     if not data:
-        return fail(f"the NVIDIA facts could not be collected: {facts.error('nvidia') or 'unknown'}",
-                       fix="Run `envcheck doctor -v --only driver` to see why, and report it as an envcheck bug.")
+        return fail(_("the NVIDIA facts could not be collected: {error}").format(error=facts.error("nvidia") or _("unknown")),
+                    fix=_("Run {command} to see why, and report it as an envcheck bug.").format(
+                        command="`envcheck doctor -v --only driver`"))
     gpus = data.get("gpus") or []
     if data.get("source"):
-        driver = data.get("driver_version") or "unknown"
-        cuda = data.get("cuda_driver_version") or "unknown"
-        models = sorted({g.get("name") or "unknown model" for g in gpus})
+        driver = data.get("driver_version") or _("unknown")
+        cuda = data.get("cuda_driver_version") or _("unknown")
+        models = sorted({g.get("name") or _("unknown model") for g in gpus})
         details = [
-            f"driver {driver} (read via {data['source']})",
-            f"newest CUDA the driver supports: {cuda}",
-            CUDA_VERSION_MEANING,
+            _("driver {version} (read via {source})").format(version=driver, source=data["source"]),
+            _("newest CUDA the driver supports: {version}").format(version=cuda),
+            _(CUDA_VERSION_MEANING),
         ]
         if models:
-            details.append("models: " + ", ".join(models))
+            details.append(_("models: {models}").format(models=join(models)))
         if data.get("source") == "nvidia-smi" and data.get("nvml_error"):
-            details.append(f"NVML in envcheck's own process failed ({data['nvml_error'].get('message')}); nvidia-smi was used instead.")
+            details.append(_("NVML in envcheck's own process failed ({error}); nvidia-smi was used instead.").format(
+                error=data["nvml_error"].get("message")))
         if (data.get("smi") or {}).get("error"):
-            details.append(f"some nvidia-smi queries failed: {data['smi']['error']}")
+            details.append(_("some nvidia-smi queries failed: {error}").format(error=data["smi"]["error"]))
         count = len(gpus)
         broken = data.get("gpu_errors") or []
         if broken:
-            details.append("GPUs the driver counts but that could not be read: "
-                           + ", ".join(f"{_gpu_error_target(e)[1]} ({e.get('message')})" for e in broken)
-                           + "; see their driver.gpu.N findings")
+            details.append(_("GPUs the driver counts but that could not be read: {gpus}; see their {check} findings").format(
+                gpus=join(f"{_gpu_error_target(e)[1]} ({e.get('message')})" for e in broken), check="driver.gpu.N"))
         if count == 0 and broken:
-            return fail(f"the NVIDIA driver {driver} is loaded but none of its {len(broken)} GPU{'s' if len(broken) != 1 else ''} "
-                           "can be read (see the findings for each GPU below)",
-                           fix=_gpu_error_fix(_gpu_error_target(broken[0])[2]), details=details).by("admin")
+            return fail(ngettext("the NVIDIA driver {version} is loaded but none of its {count} GPU can be read "
+                                 "(see the findings for each GPU below)",
+                                 "the NVIDIA driver {version} is loaded but none of its {count} GPUs can be read "
+                                 "(see the findings for each GPU below)", len(broken)).format(
+                                     version=driver, count=len(broken)),
+                        fix=_gpu_error_fix(_gpu_error_target(broken[0])[2]), details=details).by("admin")
         if count == 0:
             kind = "no_devices"
-            summary, fix, extra = _FAILURES[kind]
+            summary, fix, extra = _failure(kind)
             return fail(summary, fix=fix, details=details + extra).by(FAILURE_WHO[kind])
-        readable = f"{count} of {count + len(broken)} GPUs readable" if broken else f"{count} GPU{'s' if count != 1 else ''}"
-        return ok(f"NVIDIA driver {driver} (supports CUDA up to {cuda}), {readable}",
-                       details=details)
+        if broken:
+            summary = _("NVIDIA driver {version} (supports CUDA up to {cuda}), {count} of {total} GPUs readable").format(
+                version=driver, cuda=cuda, count=count, total=count + len(broken))
+        else:
+            summary = ngettext("NVIDIA driver {version} (supports CUDA up to {cuda}), {count} GPU",
+                               "NVIDIA driver {version} (supports CUDA up to {cuda}), {count} GPUs", count).format(
+                                   version=driver, cuda=cuda, count=count)
+        return ok(summary, details=details)
 
     if not has_nvidia_hardware_or_driver(data):
-        return skip("no NVIDIA driver; GPU checks skipped",
-                       details=["No NVIDIA GPU on the PCI bus, no nvidia kernel module, no nvidia-smi: this looks like a "
-                                "machine without NVIDIA GPUs. If it should have one, check `lspci | grep -i nvidia`."])
+        return skip(_("no NVIDIA driver; GPU checks skipped"),
+                    details=[_("No NVIDIA GPU on the PCI bus, no nvidia kernel module, no nvidia-smi: this looks like a "
+                               "machine without NVIDIA GPUs. If it should have one, check {command}.").format(
+                                   command="`lspci | grep -i nvidia`")])
     kind = failure_kind(data)
     details = _failure_details(data)
     others = [k for k in failure_kinds(data) if k != kind]
     if others:
-        details.append(f"also reported: {', '.join(others)}; {kind} is the more specific cause, so its fix comes first")
+        details.append(_("also reported: {kinds}; {kind} is the more specific cause, so its fix comes first").format(
+            kinds=join(others), kind=kind))
     if kind in _FAILURES:
-        summary, fix, extra = _FAILURES[kind]
+        # envcheck's own NVML binding asked the driver for the function: envcheck's interpreter.
+        summary, fix, extra = _failure(kind, pip=own_pip(facts) + " install")
         if kind == "library_not_found" and not data.get("pci_gpus"):
             extra = []
-        if "{pip}" in fix:
-            # envcheck's own NVML binding asked the driver for the function: envcheck's interpreter.
-            fix = fix.format(pip=own_pip(facts) + " install")
         return fail(summary, fix=fix, details=extra + details).by(FAILURE_WHO.get(kind))
-    return fail("there are signs of an NVIDIA GPU or driver, but neither NVML nor nvidia-smi could list the GPUs",
-                   fix="Run `nvidia-smi` and read its error; if the driver is missing, the machine's admin installs it and reboots.",
-                   details=details)
+    return fail(_("there are signs of an NVIDIA GPU or driver, but neither NVML nor nvidia-smi could list the GPUs"),
+                fix=_("Run {command} and read its error; if the driver is missing, the machine's admin installs it "
+                      "and reboots.").format(command="`nvidia-smi`"),
+                details=details)
 
 
 def _failure_details(data: dict[str, Any]) -> list[str]:
@@ -248,17 +276,31 @@ def _failure_details(data: dict[str, Any]) -> list[str]:
     if data.get("nvml_error"):
         lines.append(f"NVML: {data['nvml_error'].get('message')}")
     smi = data.get("smi") or {}
-    lines.append(f"nvidia-smi: {smi.get('error') or 'ok'}" + (f" ({smi['path']})" if smi.get("path") else ""))
-    lines.append(f"kernel module loaded (/proc/driver/nvidia): {'yes' if data.get('proc_driver_present') else 'no'}"
-                 + (f", version {data['kernel_module_version']}" if data.get("kernel_module_version") else ""))
+    if smi.get("error"):
+        lines.append(f"nvidia-smi: {smi['error']}" + (f" ({smi['path']})" if smi.get("path") else ""))
+    elif smi.get("path"):
+        lines.append(_("nvidia-smi: ok ({path})").format(path=smi["path"]))
+    else:
+        lines.append(_("nvidia-smi: ok"))
+    version = data.get("kernel_module_version")
+    if not data.get("proc_driver_present"):
+        lines.append((_("kernel module loaded ({path}): no, version {version}") if version else
+                      _("kernel module loaded ({path}): no")).format(path="/proc/driver/nvidia", version=version))
+    elif version:
+        lines.append(_("kernel module loaded ({path}): yes, version {version}").format(path="/proc/driver/nvidia",
+                                                                                       version=version))
+    else:
+        lines.append(_("kernel module loaded ({path}): yes").format(path="/proc/driver/nvidia"))
     if data.get("library_versions"):
-        lines.append("userspace libnvidia-ml.so versions installed: " + ", ".join(data["library_versions"]))
+        lines.append(_("userspace libnvidia-ml.so versions installed: {versions}").format(
+            versions=join(data["library_versions"])))
     if data.get("pci_gpus"):
-        lines.append(f"NVIDIA GPUs on the PCI bus: {len(data['pci_gpus'])} (" + ", ".join(g["slot"] for g in data["pci_gpus"]) + ")")
+        lines.append(_("NVIDIA GPUs on the PCI bus: {count} ({slots})").format(
+            count=len(data["pci_gpus"]), slots=join(g["slot"] for g in data["pci_gpus"])))
     return lines
 
 
-@check("driver.kernel_module", "driver", "The loaded kernel module matches the userspace driver", facts=("nvidia",))
+@check("driver.kernel_module", "driver", N_("The loaded kernel module matches the userspace driver"), facts=("nvidia",))
 def kernel_module(facts: Facts) -> Finding | None:
     """Compares the `NVRM version` in `/proc/driver/nvidia/version` (the loaded kernel module) with
     NVML's driver version, or with the installed `libnvidia-ml.so.<version>` when NVML itself fails
@@ -280,18 +322,22 @@ def kernel_module(facts: Facts) -> Finding | None:
     if userspace is None and len(libraries) == 1:
         userspace = libraries[0]
     if userspace is None:
-        return skip(f"kernel module {kernel} is loaded; the userspace driver version is unknown, so they could not be compared")
+        return skip(_("kernel module {version} is loaded; the userspace driver version is unknown, so they could not be "
+                      "compared").format(version=kernel))
     others = [v for v in libraries if v != kernel]
     if userspace != kernel or others:
         mismatched = userspace if userspace != kernel else others[0]
-        return fail(f"kernel module {kernel} is loaded but the userspace driver is {mismatched}: CUDA and NVML fail until they match",
-                       fix=f"The machine's admin reboots it, or reloads the modules with nothing using the GPU:\n{RELOAD_MODULES}",
-                       details=["This usually means the driver package was upgraded without a reboot.",
-                                f"/proc/driver/nvidia/version: {kernel}; libnvidia-ml.so: {', '.join(libraries) or 'not found'}"]).by("admin")
-    return ok(f"kernel module and userspace driver are the same version ({kernel})")
+        return fail(_("kernel module {version} is loaded but the userspace driver is {userspace}: CUDA and NVML fail "
+                      "until they match").format(version=kernel, userspace=mismatched),
+                    fix=_("The machine's admin reboots it, or reloads the modules with nothing using the GPU:\n"
+                          "{command}").format(command=RELOAD_MODULES),
+                    details=[_("This usually means the driver package was upgraded without a reboot."),
+                             f"/proc/driver/nvidia/version: {kernel}; libnvidia-ml.so: {join(libraries) or _('not found')}"]
+                    ).by("admin")
+    return ok(_("kernel module and userspace driver are the same version ({version})").format(version=kernel))
 
 
-@check("driver.uvm", "driver", "/dev/nvidia-uvm exists (CUDA cannot start without it)", facts=("nvidia",))
+@check("driver.uvm", "driver", N_("/dev/nvidia-uvm exists (CUDA cannot start without it)"), facts=("nvidia",))
 def uvm_device(facts: Facts) -> Finding | None:
     """Whether `/dev/nvidia-uvm` exists, when the driver is loaded (`/dev/nvidiactl` or
     `/proc/driver/nvidia`). **WARN** when it is missing: a warning, not a failure, because a setuid
@@ -307,14 +353,15 @@ def uvm_device(facts: Facts) -> Finding | None:
     if not data or not (nodes.get("/dev/nvidiactl") or data.get("proc_driver_present")):
         return None
     if nodes.get("/dev/nvidia-uvm"):
-        return ok("/dev/nvidia-uvm is present")
+        return ok(_("{path} is present").format(path="/dev/nvidia-uvm"))
     return warn(
-        "the NVIDIA driver is loaded but /dev/nvidia-uvm is missing: CUDA programs fail to initialise "
-        "(\"CUDA unknown error\") unless it can be created",
-        fix="sudo modprobe nvidia-uvm\nor: sudo nvidia-modprobe -u -c=0",
-        details=["Common after suspend/resume; reloading nvidia_uvm fixes it "
-                 "(pytorch/pytorch#88639, ultralytics/ultralytics#7716).",
-                 "The first CUDA program can create the node itself only when the setuid nvidia-modprobe helper is installed."],
+        _("the NVIDIA driver is loaded but {path} is missing: CUDA programs fail to initialise "
+          "(\"CUDA unknown error\") unless it can be created").format(path="/dev/nvidia-uvm"),
+        fix=_("{command}\nor: {other}").format(command="sudo modprobe nvidia-uvm", other="sudo nvidia-modprobe -u -c=0"),
+        details=[_("Common after suspend/resume; reloading nvidia_uvm fixes it "
+                   "(pytorch/pytorch#88639, ultralytics/ultralytics#7716)."),
+                 _("The first CUDA program can create the node itself only when the setuid nvidia-modprobe helper is "
+                   "installed.")],
     ).by("admin")
 
 
@@ -322,7 +369,7 @@ def _normalise(name: str) -> str:
     return "".join("-" if c in "-_." else c for c in name.lower())
 
 
-@check("driver.nvml_binding", "driver", "The NVML Python binding is NVIDIA's nvidia-ml-py, not a shadowing copy",
+@check("driver.nvml_binding", "driver", N_("The NVML Python binding is NVIDIA's nvidia-ml-py, not a shadowing copy"),
        facts=("nvidia", "python"))
 def nvml_binding(facts: Facts) -> Finding | None:
     """Whether the NVML binding is NVIDIA's `nvidia-ml-py`. **WARN** when the target environment has the
@@ -344,48 +391,61 @@ def nvml_binding(facts: Facts) -> Finding | None:
     shadowing = [name for name in ("pynvml", "nvidia-ml-py3") if name in installed]
     problems = []
     if shadowing:
-        problems.append("the target environment has " + ", ".join(f"{n} {installed[n]}" for n in shadowing)
-                        + ": (older releases of) these ship their own pynvml.py that can shadow NVIDIA's nvidia-ml-py")
+        problems.append(_("the target environment has {packages}: (older releases of) these ship their own pynvml.py "
+                          "that can shadow NVIDIA's nvidia-ml-py").format(
+                              packages=join(f"{n} {installed[n]}" for n in shadowing)))
     if binding.get("module_file") and not binding.get("has_nvmlInitWithFlags"):
-        problems.append(f"the pynvml module envcheck imported ({binding['module_file']}) has no nvmlInitWithFlags, "
-                        "so it is not NVIDIA's current binding")
+        problems.append(_("the pynvml module envcheck imported ({file}) has no nvmlInitWithFlags, so it is not NVIDIA's "
+                          "current binding").format(file=binding["module_file"]))
     if problems:
         # A look-alike in the target environment is fixed there; one only in envcheck's own
         # environment (the pynvml envcheck imported) is fixed with envcheck's interpreter.
         fix = reinstall_binding(facts, own=not shadowing)
-        return warn("a look-alike NVML binding may shadow nvidia-ml-py (gpustat, nvitop and "
-                       "PyTorch's GPU memory tools can then fail)", fix=fix, details=problems).by("you")
+        return warn(_("a look-alike NVML binding may shadow nvidia-ml-py (gpustat, nvitop and "
+                      "PyTorch's GPU memory tools can then fail)"), fix=fix, details=problems).by("you")
     if not binding.get("module_file") and not installed.get("nvidia-ml-py"):
         return None  # no binding anywhere: nothing can be shadowed
     if not has_nvidia_hardware_or_driver(data):
         return None  # envcheck's own dependency is not news on a machine without NVIDIA GPUs
-    where = binding.get("version") or installed.get("nvidia-ml-py") or "unknown version"
-    return ok(f"NVML binding is NVIDIA's nvidia-ml-py ({where})")
+    version = binding.get("version") or installed.get("nvidia-ml-py")
+    if version:
+        return ok(_("NVML binding is NVIDIA's nvidia-ml-py ({version})").format(version=version))
+    return ok(_("NVML binding is NVIDIA's nvidia-ml-py (unknown version)"))
 
 
 def _gib(mib: int | None) -> str:
     return "?" if mib is None else f"{mib / 1024:.1f} GiB"
 
 
+def _sep(semicolon: bool = False) -> str:
+    """Between the parts of a GPU line (", ") or between two clauses ("; "), as the language writes it."""
+    if current_language() == "zh":
+        return "；" if semicolon else "，"
+    return "; " if semicolon else ", "
+
+
 def _process_text(proc: dict[str, Any]) -> str:
-    who = proc.get("user") or "unknown user"
+    who = proc.get("user") or _("unknown user")
     memory = f" {_gib(proc['used_memory_mib'])}" if proc.get("used_memory_mib") is not None else ""
     return f"{who} pid {proc.get('pid')}{memory}"
 
 
 def gpu_line(gpu: dict[str, Any]) -> str:
     """'GPU 0: NVIDIA H100 80GB HBM3, 19.4/79.6 GiB used, util 100%, 59 C, sm 9.0, MIG off'."""
-    parts = [f"GPU {gpu.get('index')}: {gpu.get('name') or 'unknown model'}"]
-    parts.append(f"{_gib(gpu.get('memory_used_mib'))} of {_gib(gpu.get('memory_total_mib'))} used"
-                 if gpu.get("memory_total_mib") is not None else "memory unknown")
+    parts = [f"GPU {gpu.get('index')}: {gpu.get('name') or _('unknown model')}"]
+    parts.append(_("{used} of {total} used").format(used=_gib(gpu.get("memory_used_mib")),
+                                                    total=_gib(gpu.get("memory_total_mib")))
+                 if gpu.get("memory_total_mib") is not None else _("memory unknown"))
     util = gpu.get("utilization_gpu_pct")
-    parts.append(f"util {util}%" if util is not None else "util unknown")
+    parts.append(_("util {percent}%").format(percent=util) if util is not None else _("util unknown"))
     temp = gpu.get("temperature_c")
-    parts.append(f"{temp} C" if temp is not None else "temperature unknown")
-    parts.append(f"compute capability {gpu.get('compute_capability') or 'unknown'}")
+    parts.append(_("{degrees} C").format(degrees=temp) if temp is not None else _("temperature unknown"))
+    capability = gpu.get("compute_capability")
+    parts.append(_("compute capability {version}").format(version=capability) if capability
+                 else _("compute capability unknown"))
     mig = gpu.get("mig_mode")
-    parts.append({"Enabled": "MIG on", "Disabled": "MIG off"}.get(mig or "", "MIG n/a"))
-    return ", ".join(parts)
+    parts.append({"Enabled": _("MIG on"), "Disabled": _("MIG off")}.get(mig or "", _("MIG n/a")))
+    return _sep().join(parts)
 
 
 def is_busy(gpu: dict[str, Any], me: str | None, memory_fraction: float = SETTINGS["gpu_busy_memory_fraction"].default) -> bool:
@@ -396,21 +456,23 @@ def is_busy(gpu: dict[str, Any], me: str | None, memory_fraction: float = SETTIN
     return bool(others) or crowded
 
 
-# What NVML's per-GPU errors mean, in words (pynvml's own texts are terse: "GPU is lost").
+# What NVML's per-GPU errors mean, in words (pynvml's own texts are terse: "GPU is lost"); {gpu} is
+# "GPU 1" or "the GPU at PCI 0000:...".
 _GPU_ERROR_WORDS = {
-    "gpu_is_lost": "is lost: it has fallen off the bus (NVML: GPU is lost)",
-    "reset_required": "needs a reset before it can be used again (NVML: GPU requires reset)",
-    "irq_issue": "has an interrupt (IRQ) problem, so the driver cannot talk to it",
-    "insufficient_power": "is not getting enough external power (check its power cables)",
+    "gpu_is_lost": N_("{gpu} is lost: it has fallen off the bus (NVML: GPU is lost)"),
+    "reset_required": N_("{gpu} needs a reset before it can be used again (NVML: GPU requires reset)"),
+    "irq_issue": N_("{gpu} has an interrupt (IRQ) problem, so the driver cannot talk to it"),
+    "insufficient_power": N_("{gpu} is not getting enough external power (check its power cables)"),
 }
 
 
 def _gpu_error_fix(target: Any) -> str:
     """target: what `nvidia-smi -i` takes: the GPU's index, or its PCI bus id when the index is unknown."""
-    return ("Only the machine's admin can recover it: reboot the machine (a GPU that fell off the bus "
-            f"rarely comes back otherwise; `sudo nvidia-smi -r -i {target}` can reset it when no process uses it).\n"
-            f"To see why: `nvidia-smi -q -i {target}` and `sudo dmesg | grep -i -E 'NVRM|Xid'` "
-            "(Xid 79 means the GPU has fallen off the bus).")
+    return _("Only the machine's admin can recover it: reboot the machine (a GPU that fell off the bus "
+             "rarely comes back otherwise; {reset} can reset it when no process uses it).\n"
+             "To see why: {query} and {dmesg} (Xid 79 means the GPU has fallen off the bus).").format(
+                 reset=f"`sudo nvidia-smi -r -i {target}`", query=f"`nvidia-smi -q -i {target}`",
+                 dmesg="`sudo dmesg | grep -i -E 'NVRM|Xid'`")
 
 
 def _gpu_error_target(error: dict[str, Any]) -> tuple[str, str, str]:
@@ -419,28 +481,32 @@ def _gpu_error_target(error: dict[str, Any]) -> tuple[str, str, str]:
     if isinstance(index, int):
         return str(index), f"GPU {index}", str(index)
     bus = error.get("pci_bus_id") or "unknown"
-    return f"pci-{bus}", f"the GPU at PCI {bus}", bus
+    return f"pci-{bus}", _("the GPU at PCI {bus}").format(bus=bus), bus
 
 
 def gpu_error_finding(error: dict[str, Any], healthy: list[dict[str, Any]], env: dict[str, str],
                       errors: list[dict[str, Any]]) -> Finding:
     """FAIL for a GPU the driver counts but that NVML (or nvidia-smi) could not read."""
     suffix, label, target = _gpu_error_target(error)
-    words = _GPU_ERROR_WORDS.get(error.get("kind") or "", f"could not be read ({error.get('message')})")
+    words = _GPU_ERROR_WORDS.get(error.get("kind") or "")
+    summary = (_(words).format(gpu=label) if words else
+               _("{gpu} could not be read ({error})").format(gpu=label, error=error.get("message")))
     fix = _gpu_error_fix(target)
     if healthy:
-        fix += ("\nMeanwhile run on a healthy GPU, named so that CUDA stays away from this one: "
-                f"{select_gpus([g.get('index') for g in healthy[:1]], healthy, env, errors)} python train.py")
-    details = [f"{error.get('message')}" + (f" (from {error['call']})" if error.get("call") else "")]
-    known = ", ".join(f"{k} {error[k]}" for k in ("name", "pci_bus_id", "uuid") if error.get(k))
+        fix += "\n" + _("Meanwhile run on a healthy GPU, named so that CUDA stays away from this one: {command}").format(
+            command=f"{select_gpus([g.get('index') for g in healthy[:1]], healthy, env, errors)} python train.py")
+    message = f"{error.get('message')}"
+    # The call is an NVML function or an nvidia-smi command; the collector's "reading the GPU" is translated.
+    details = [_("{error} (from {call})").format(error=message, call=_(error["call"])) if error.get("call") else message]
+    known = join(f"{k} {error[k]}" for k in ("name", "pci_bus_id", "uuid") if error.get(k))
     if known:
-        details.append(f"last known: {known}")
-    details.append("A lost GPU can make CUDA fail to start or number the other GPUs differently from nvidia-smi; "
-                   "selecting GPUs by UUID (`nvidia-smi -L`) avoids both.")
-    return Finding(f"driver.gpu.{suffix}", Status.FAIL, f"{label} {words}", fix=fix, details=details).by("admin")
+        details.append(_("last known: {values}").format(values=known))
+    details.append(_("A lost GPU can make CUDA fail to start or number the other GPUs differently from nvidia-smi; "
+                     "selecting GPUs by UUID ({command}) avoids both.").format(command="`nvidia-smi -L`"))
+    return Finding(f"driver.gpu.{suffix}", Status.FAIL, summary, fix=fix, details=details).by("admin")
 
 
-@check("driver.gpus", "driver", "Each GPU: memory, load, temperature, and who is using it", facts=("nvidia", "env"))
+@check("driver.gpus", "driver", N_("Each GPU: memory, load, temperature, and who is using it"), facts=("nvidia", "env"))
 def gpus(facts: Facts) -> list[Finding] | None:
     """One finding per GPU (`driver.gpu.<N>`): name, memory used/total, utilisation, temperature,
     compute capability and MIG mode. **WARN** "GPU N is busy" when another user's process is on it
@@ -482,41 +548,54 @@ def gpus(facts: Facts) -> list[Finding] | None:
         procs = gpu.get("processes") or []
         details = [gpu_line(gpu)]
         if gpu.get("pci_bus_id"):
-            details.append(f"PCI bus id {gpu['pci_bus_id']}, UUID {gpu.get('uuid') or 'unknown'}")
-        details += [f"process: {_process_text(p)} ({p.get('name') or 'name unknown'})" for p in procs]
+            details.append(_("PCI bus id {bus}, UUID {uuid}").format(bus=gpu["pci_bus_id"], uuid=gpu.get("uuid") or _("unknown")))
+        details += [_("process: {process} ({name})").format(process=_process_text(p), name=p.get("name") or _("name unknown"))
+                    for p in procs]
         problems = []
         fix = None
         if index in busy:
-            who = ", ".join(_process_text(p) for p in procs) if procs else "no process listed"
-            problems.append(f"GPU {index} is busy: {len(procs)} process{'es' if len(procs) != 1 else ''} ({who})")
+            who = join(_process_text(p) for p in procs) if procs else _("no process listed")
+            problems.append(ngettext("GPU {index} is busy: {count} process ({processes})",
+                                     "GPU {index} is busy: {count} processes ({processes})", len(procs)).format(
+                                         index=index, count=len(procs), processes=who))
             if free:
-                fix = f"pick a free GPU: {select_gpus([free[0]], gpu_list, env, errors)} python train.py"
+                fix = _("pick a free GPU: {command}").format(
+                    command=f"{select_gpus([free[0]], gpu_list, env, errors)} python train.py")
             else:
-                fix = "every GPU is busy: wait, or ask the owners of the processes above (see `nvidia-smi`)"
+                fix = _("every GPU is busy: wait, or ask the owners of the processes above (see {command})").format(
+                    command="`nvidia-smi`")
         temp = gpu.get("temperature_c")
         if temp is not None and temp >= setting(facts, "gpu_hot_c"):
-            problems.append(f"GPU {index} is hot ({temp} C, warning threshold {setting(facts, 'gpu_hot_c')} C, setting gpu_hot_c)")
-            fix = (fix + "\n" if fix else "") + "check the fans and airflow (`nvidia-smi -q -d TEMPERATURE,PERFORMANCE` shows thermal slowdown)"
+            problems.append(_("GPU {index} is hot ({degrees} C, warning threshold {threshold} C, setting {setting})").format(
+                index=index, degrees=temp, threshold=setting(facts, "gpu_hot_c"), setting="gpu_hot_c"))
+            fix = (fix + "\n" if fix else "") + _("check the fans and airflow ({command} shows thermal slowdown)").format(
+                command="`nvidia-smi -q -d TEMPERATURE,PERFORMANCE`")
         if problems:
-            findings.append(Finding(f"driver.gpu.{index}", Status.WARN, "; ".join(problems), fix=fix, details=details)
-                            .by("you" if index in busy else "admin"))
+            findings.append(Finding(f"driver.gpu.{index}", Status.WARN, _sep(semicolon=True).join(problems), fix=fix,
+                                    details=details).by("you" if index in busy else "admin"))
         else:
             if not procs:
-                state = "free"
+                state = _("free")
             elif me and all(p.get("user") == me for p in procs):
-                state = f"{len(procs)} process{'es' if len(procs) != 1 else ''} of yours"
+                state = ngettext("{count} process of yours", "{count} processes of yours", len(procs)).format(count=len(procs))
             else:
-                state = f"{len(procs)} process{'es' if len(procs) != 1 else ''} (" + ", ".join(_process_text(p) for p in procs) + ")"
-            findings.append(Finding(f"driver.gpu.{index}", Status.OK, f"{gpu_line(gpu)}: {state}", details=details))
+                state = ngettext("{count} process ({processes})", "{count} processes ({processes})", len(procs)).format(
+                    count=len(procs), processes=join(_process_text(p) for p in procs))
+            findings.append(Finding(f"driver.gpu.{index}", Status.OK, _("{gpu}: {state}").format(gpu=gpu_line(gpu), state=state),
+                                    details=details))
         if gpu.get("mig_mode") == "Enabled":
             migs = gpu.get("mig_devices") or []
             findings.append(Finding(
                 f"driver.mig.{index}", Status.OK,
-                f"GPU {index} is in MIG mode with {len(migs)} MIG device{'s' if len(migs) != 1 else ''}: "
-                "select one by its MIG UUID (CUDA_VISIBLE_DEVICES=MIG-...), not by the GPU index",
+                ngettext("GPU {index} is in MIG mode with {count} MIG device: select one by its MIG UUID ({value}), "
+                         "not by the GPU index",
+                         "GPU {index} is in MIG mode with {count} MIG devices: select one by its MIG UUID ({value}), "
+                         "not by the GPU index", len(migs)).format(
+                             index=index, count=len(migs), value="CUDA_VISIBLE_DEVICES=MIG-..."),
                 fix=None,
-                details=[f"{m.get('name') or 'MIG device'}: {m.get('uuid')}" for m in migs]
-                or ["no MIG device was listed; create one with `sudo nvidia-smi mig -cgi <profile> -C` (see `nvidia-smi mig -lgip`)"],
+                details=[f"{m.get('name') or _('MIG device')}: {m.get('uuid')}" for m in migs]
+                or [_("no MIG device was listed; create one with {command} (see {profiles})").format(
+                    command="`sudo nvidia-smi mig -cgi <profile> -C`", profiles="`nvidia-smi mig -lgip`")],
             ))
     # sorted() is stable: a GPU's own finding stays before its MIG listing.
     return sorted(findings, key=lambda f: order.get(f.id, _index_of(f.id)))

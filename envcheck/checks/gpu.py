@@ -1,6 +1,10 @@
 """GPU health and topology (issue #12): what slows a GPU down or makes it fail, read from the
 gpu_health facts (envcheck/facts/gpu_health.py). Nothing to say without a driver or GPUs: the
-driver checks explain that."""
+driver checks explain that.
+
+Converted for translation (issue #11, docs/i18n.md): every summary, detail and fix goes through _(),
+the descriptions and the reason texts are marked with N_(); commands, variable names and values are
+placeholders or stay literally inside the message."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.core.model import Facts
+from envcheck.i18n import N_, _, current_language, join
 
 # Degrees below the slowdown threshold at which we warn (the GPU is about to cut its clocks).
 TEMPERATURE_MARGIN_C = 5
@@ -15,11 +20,11 @@ TEMPERATURE_MARGIN_C = 5
 # Reasons that mean the GPU runs slower than it could; the others (idle, application clocks set by
 # the admin, sync boost, display) are normal.
 SLOWING_REASONS = {
-    "hw_slowdown": "hardware slowdown (HW_SLOWDOWN: power brake or over-temperature signal from the board)",
-    "hw_thermal_slowdown": "hardware thermal slowdown (the GPU is too hot)",
-    "hw_power_brake_slowdown": "hardware power brake (the power supply asserted the brake signal)",
-    "sw_thermal_slowdown": "software thermal slowdown (the driver holds clocks down to stay under a temperature)",
-    "sw_power_cap": "software power cap (the GPU is at its power limit)",
+    "hw_slowdown": N_("hardware slowdown (HW_SLOWDOWN: power brake or over-temperature signal from the board)"),
+    "hw_thermal_slowdown": N_("hardware thermal slowdown (the GPU is too hot)"),
+    "hw_power_brake_slowdown": N_("hardware power brake (the power supply asserted the brake signal)"),
+    "sw_thermal_slowdown": N_("software thermal slowdown (the driver holds clocks down to stay under a temperature)"),
+    "sw_power_cap": N_("software power cap (the GPU is at its power limit)"),
 }
 
 
@@ -32,14 +37,24 @@ def _gpus(facts: Facts) -> list[dict[str, Any]]:
 
 
 def _label(gpu: dict[str, Any]) -> str:
-    return f"GPU {gpu.get('index')} ({gpu.get('name') or 'unknown model'})"
+    return f"GPU {gpu.get('index')} ({gpu.get('name') or _('unknown model')})"
+
+
+def _clauses(parts: list[str]) -> str:
+    """Clauses of one detail line, separated as the language writes them ("a; b" / "a；b")."""
+    return ("；" if current_language() == "zh" else "; ").join(parts)
+
+
+def _gpu_names(names: list[str]) -> str:
+    """"GPU 0, GPU 2" / "GPU 0、GPU 2"."""
+    return join(names)
 
 
 def _not_applicable(facts: Facts) -> bool:
     return not _gpus(facts)
 
 
-@check("gpu.throttling", "gpu", "No GPU is slowed by thermal, power-brake or power-cap clock limits", facts=("gpu_health",))
+@check("gpu.throttling", "gpu", N_("No GPU is slowed by thermal, power-brake or power-cap clock limits"), facts=("gpu_health",))
 def throttling(facts: Facts):
     """Reads each GPU's clocks event reasons (NVML `nvmlDeviceGetCurrentClocksEventReasons`, or
     `clocks_event_reasons.active` from nvidia-smi): hardware slowdown, hardware/software thermal
@@ -67,23 +82,28 @@ def throttling(facts: Facts):
         slowing = [r for r in reasons if r in SLOWING_REASONS]
         if slowing:
             found.append((gpu, slowing))
-            details.append(f"{_label(gpu)}: " + "; ".join(SLOWING_REASONS[r] for r in slowing))
+            details.append(_("{gpu}: {reasons}").format(gpu=_label(gpu),
+                                                        reasons=_clauses([_(SLOWING_REASONS[r]) for r in slowing])))
     if not found:
         if unknown == len(_gpus(facts)):
-            return skip("the GPUs do not report clock event reasons")
-        return ok("no GPU is slowed by thermal or power limits right now")
+            return skip(_("the GPUs do not report clock event reasons"))
+        return ok(_("no GPU is slowed by thermal or power limits right now"))
     hardware = any(r in ("hw_slowdown", "hw_thermal_slowdown", "hw_power_brake_slowdown", "sw_thermal_slowdown")
-                   for _, rs in found for r in rs)
+                   for _gpu, rs in found for r in rs)
     if hardware:
-        return fail(f"{len(found)} GPU(s) are being slowed down by thermal or power-brake limits", details=details,
-                    fix="Ask the admin to check cooling (fans, airflow, inlet temperature) and the power supply: "
-                        "`nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER` shows which limit is active.").by("admin")
-    return warn(f"{len(found)} GPU(s) are at their software power cap", details=details,
-                fix="If this persists under load (run `envcheck gpu-bench`), ask the admin to check the power limit "
-                    "(`nvidia-smi -q -d POWER`) and raise it with `sudo nvidia-smi -i N -pl WATTS`.").by("admin")
+        return fail(_("{count} GPU(s) are being slowed down by thermal or power-brake limits").format(count=len(found)),
+                    details=details,
+                    fix=_("Ask the admin to check cooling (fans, airflow, inlet temperature) and the power supply: "
+                          "{command} shows which limit is active.").format(
+                              command="`nvidia-smi -q -d PERFORMANCE,TEMPERATURE,POWER`")).by("admin")
+    return warn(_("{count} GPU(s) are at their software power cap").format(count=len(found)), details=details,
+                fix=_("If this persists under load (run {bench}), ask the admin to check the power limit "
+                      "({query}) and raise it with {command}.").format(
+                          bench="`envcheck gpu-bench`", query="`nvidia-smi -q -d POWER`",
+                          command="`sudo nvidia-smi -i N -pl WATTS`")).by("admin")
 
 
-@check("gpu.temperature", "gpu", "No GPU is near its slowdown temperature", facts=("gpu_health",))
+@check("gpu.temperature", "gpu", N_("No GPU is near its slowdown temperature"), facts=("gpu_health",))
 def temperature(facts: Facts):
     """Compares each GPU's temperature with its slowdown threshold (NVML
     `NVML_TEMPERATURE_THRESHOLD_SLOWDOWN`, or nvidia-smi's `temperature.gpu.tlimit`, the degrees
@@ -104,18 +124,23 @@ def temperature(facts: Facts):
             continue
         known += 1
         if margin <= TEMPERATURE_MARGIN_C:
-            hot.append(f"{_label(gpu)}: {gpu.get('temperature_c')} °C, {margin} °C below its slowdown temperature"
-                       + (f" ({gpu['slowdown_temp_c']} °C)" if gpu.get("slowdown_temp_c") is not None else ""))
+            if gpu.get("slowdown_temp_c") is not None:
+                hot.append(_("{gpu}: {degrees} °C, {margin} °C below its slowdown temperature ({slowdown} °C)").format(
+                    gpu=_label(gpu), degrees=gpu.get("temperature_c"), margin=margin, slowdown=gpu["slowdown_temp_c"]))
+            else:
+                hot.append(_("{gpu}: {degrees} °C, {margin} °C below its slowdown temperature").format(
+                    gpu=_label(gpu), degrees=gpu.get("temperature_c"), margin=margin))
     if not known:
-        return skip("the GPUs do not report their slowdown temperature")
+        return skip(_("the GPUs do not report their slowdown temperature"))
     if hot:
-        return warn(f"{len(hot)} GPU(s) are within {TEMPERATURE_MARGIN_C} °C of their slowdown temperature", details=hot,
-                    fix="Ask the admin to check the cooling (fans, airflow, inlet temperature): "
-                        "`nvidia-smi -q -d TEMPERATURE` shows the thresholds.").by("admin")
-    return ok("every GPU is well below its slowdown temperature")
+        return warn(_("{count} GPU(s) are within {margin} °C of their slowdown temperature").format(
+                        count=len(hot), margin=TEMPERATURE_MARGIN_C), details=hot,
+                    fix=_("Ask the admin to check the cooling (fans, airflow, inlet temperature): "
+                          "{command} shows the thresholds.").format(command="`nvidia-smi -q -d TEMPERATURE`")).by("admin")
+    return ok(_("every GPU is well below its slowdown temperature"))
 
 
-@check("gpu.memory_errors", "gpu", "No uncorrectable ECC errors, pending page retirement or row remapping", facts=("gpu_health",))
+@check("gpu.memory_errors", "gpu", N_("No uncorrectable ECC errors, pending page retirement or row remapping"), facts=("gpu_health",))
 def memory_errors(facts: Facts):
     """Reads ECC mode, the volatile (since the last driver load) and aggregate (lifetime)
     uncorrectable ECC error counts, whether retired pages are pending (older GPUs, up to Volta)
@@ -139,37 +164,41 @@ def memory_errors(facts: Facts):
         if any(v is not None for v in values):
             known += 1
         if gpu.get("remapped_rows_failure"):
-            problems.append(f"{_label(gpu)}: row remapping FAILED (no spare rows left)")
+            problems.append(_("{gpu}: row remapping FAILED (no spare rows left)").format(gpu=_label(gpu)))
             service = True
         if gpu.get("remapped_rows_pending"):
-            problems.append(f"{_label(gpu)}: row remapping pending (takes effect at the next GPU reset)")
+            problems.append(_("{gpu}: row remapping pending (takes effect at the next GPU reset)").format(gpu=_label(gpu)))
             reset = True
         if gpu.get("retired_pages_pending"):
-            problems.append(f"{_label(gpu)}: page retirement pending (takes effect at the next GPU reset)")
+            problems.append(_("{gpu}: page retirement pending (takes effect at the next GPU reset)").format(gpu=_label(gpu)))
             reset = True
         if (gpu.get("ecc_uncorrected_volatile") or 0) > 0:
-            problems.append(f"{_label(gpu)}: {gpu['ecc_uncorrected_volatile']} uncorrectable ECC error(s) since the driver loaded")
+            problems.append(_("{gpu}: {count} uncorrectable ECC error(s) since the driver loaded").format(
+                gpu=_label(gpu), count=gpu["ecc_uncorrected_volatile"]))
             reset = True
         elif (gpu.get("ecc_uncorrected_aggregate") or 0) > 0:
-            problems.append(f"{_label(gpu)}: {gpu['ecc_uncorrected_aggregate']} uncorrectable ECC error(s) over its lifetime "
-                            "(none since the driver loaded)")
+            problems.append(_("{gpu}: {count} uncorrectable ECC error(s) over its lifetime "
+                              "(none since the driver loaded)").format(gpu=_label(gpu), count=gpu["ecc_uncorrected_aggregate"]))
     if not known:
-        return skip("the GPUs report no ECC or memory-repair state (GeForce cards have no ECC reporting)")
+        return skip(_("the GPUs report no ECC or memory-repair state (GeForce cards have no ECC reporting)"))
     if service:
-        return fail("a GPU has run out of spare memory rows", details=problems,
-                    fix="Ask the admin to take the GPU out of service and contact the vendor (RMA); "
-                        "see NVIDIA's GPU memory error management guide.").by("admin")
+        return fail(_("a GPU has run out of spare memory rows"), details=problems,
+                    fix=_("Ask the admin to take the GPU out of service and contact the vendor (RMA); "
+                          "see NVIDIA's GPU memory error management guide.")).by("admin")
     if reset:
-        return fail("a GPU has memory errors that need a reset", details=problems,
-                    fix="Ask the admin to stop the jobs on that GPU and reset it with `sudo nvidia-smi -r -i N` "
-                        "(or reboot the machine), then check `nvidia-smi -q -d ECC,ROW_REMAPPER,PAGE_RETIREMENT`.").by("admin")
+        return fail(_("a GPU has memory errors that need a reset"), details=problems,
+                    fix=_("Ask the admin to stop the jobs on that GPU and reset it with {command} "
+                          "(or reboot the machine), then check {query}.").format(
+                              command="`sudo nvidia-smi -r -i N`",
+                              query="`nvidia-smi -q -d ECC,ROW_REMAPPER,PAGE_RETIREMENT`")).by("admin")
     if problems:
-        return warn("a GPU has had uncorrectable memory errors in the past", details=problems,
-                    fix="Ask the admin to watch `nvidia-smi -q -d ECC`: counts that keep growing mean the GPU needs service.").by("admin")
-    return ok("no uncorrectable ECC errors and nothing pending")
+        return warn(_("a GPU has had uncorrectable memory errors in the past"), details=problems,
+                    fix=_("Ask the admin to watch {command}: counts that keep growing mean the GPU needs service.").format(
+                        command="`nvidia-smi -q -d ECC`")).by("admin")
+    return ok(_("no uncorrectable ECC errors and nothing pending"))
 
 
-@check("gpu.pcie_link", "gpu", "Each GPU's PCIe link runs at its full width", facts=("gpu_health",))
+@check("gpu.pcie_link", "gpu", N_("Each GPU's PCIe link runs at its full width"), facts=("gpu_health",))
 def pcie_link(facts: Facts):
     """Compares each GPU's current PCIe link width with its maximum (e.g. x8 instead of x16), and
     reports the generation (current vs maximum) as a detail. A lower generation at idle is normal
@@ -190,20 +219,22 @@ def pcie_link(facts: Facts):
         if cur is None or top is None:
             continue
         known += 1
-        line = f"{_label(gpu)}: x{cur} of x{top}, gen {gpu.get('pcie_gen_current')} of {gpu.get('pcie_gen_max')}"
+        line = _("{gpu}: x{width} of x{max_width}, gen {gen} of {max_gen}").format(
+            gpu=_label(gpu), width=cur, max_width=top, gen=gpu.get("pcie_gen_current"), max_gen=gpu.get("pcie_gen_max"))
         details.append(line)
         if cur < top:
             narrow.append(line)
     if not known:
-        return skip("the GPUs do not report their PCIe link")
+        return skip(_("the GPUs do not report their PCIe link"))
     if narrow:
-        return warn(f"{len(narrow)} GPU(s) run a narrower PCIe link than they support", details=narrow,
-                    fix="Ask the admin to reseat the card or move it to a full x16 slot; confirm with "
-                        "`nvidia-smi -q -d PCIE` (and `envcheck gpu-bench` for the host-to-device bandwidth).").by("admin")
-    return ok("every GPU's PCIe link is at full width", details=details)
+        return warn(_("{count} GPU(s) run a narrower PCIe link than they support").format(count=len(narrow)), details=narrow,
+                    fix=_("Ask the admin to reseat the card or move it to a full x16 slot; confirm with "
+                          "{command} (and {bench} for the host-to-device bandwidth).").format(
+                              command="`nvidia-smi -q -d PCIE`", bench="`envcheck gpu-bench`")).by("admin")
+    return ok(_("every GPU's PCIe link is at full width"), details=details)
 
 
-@check("gpu.compute_mode", "gpu", "No GPU is in Exclusive-Process or Prohibited compute mode", facts=("gpu_health",))
+@check("gpu.compute_mode", "gpu", N_("No GPU is in Exclusive-Process or Prohibited compute mode"), facts=("gpu_health",))
 def compute_mode(facts: Facts):
     """Reads each GPU's compute mode: Default, Exclusive_Process (one CUDA process at a time) or
     Prohibited (no CUDA process).
@@ -220,21 +251,22 @@ def compute_mode(facts: Facts):
         return None
     modes = {g.get("index"): g.get("compute_mode") for g in _gpus(facts) if g.get("compute_mode")}
     if not modes:
-        return skip("the GPUs do not report their compute mode")
+        return skip(_("the GPUs do not report their compute mode"))
     prohibited = [f"GPU {i}" for i, m in modes.items() if m == "Prohibited"]
     exclusive = [f"GPU {i}" for i, m in modes.items() if m.replace(" ", "_").lower().startswith("exclusive")]
     if prohibited:
-        return fail(f"{', '.join(prohibited)} in Prohibited compute mode: no CUDA process can use it",
-                    fix="Ask the admin: `sudo nvidia-smi -i N -c DEFAULT`.").by("admin")
+        return fail(_("{gpus} in Prohibited compute mode: no CUDA process can use it").format(gpus=_gpu_names(prohibited)),
+                    fix=_("Ask the admin: {command}.").format(command="`sudo nvidia-smi -i N -c DEFAULT`")).by("admin")
     if exclusive:
-        return warn(f"{', '.join(exclusive)} in Exclusive-Process compute mode: a second CUDA process on it fails with "
-                    "\"busy or unavailable\"",
-                    fix="Run one process per GPU (one DDP rank per GPU, no CUDA in DataLoader workers); to allow sharing, "
-                        "the admin runs `sudo nvidia-smi -i N -c DEFAULT`.").by("admin")
-    return ok("every GPU is in Default compute mode")
+        return warn(_("{gpus} in Exclusive-Process compute mode: a second CUDA process on it fails with "
+                      "\"busy or unavailable\"").format(gpus=_gpu_names(exclusive)),
+                    fix=_("Run one process per GPU (one DDP rank per GPU, no CUDA in DataLoader workers); to allow "
+                          "sharing, the admin runs {command}.").format(command="`sudo nvidia-smi -i N -c DEFAULT`")
+                    ).by("admin")
+    return ok(_("every GPU is in Default compute mode"))
 
 
-@check("gpu.persistence", "gpu", "Persistence mode is on (Linux)", facts=("gpu_health",))
+@check("gpu.persistence", "gpu", N_("Persistence mode is on (Linux)"), facts=("gpu_health",))
 def persistence(facts: Facts):
     """Reads each GPU's persistence mode.
 
@@ -250,16 +282,18 @@ def persistence(facts: Facts):
         return None
     modes = {g.get("index"): g.get("persistence_mode") for g in _gpus(facts) if g.get("persistence_mode")}
     if not modes:
-        return skip("the GPUs do not report persistence mode")
+        return skip(_("the GPUs do not report persistence mode"))
     off = [f"GPU {i}" for i, m in modes.items() if str(m).lower() != "enabled"]
     if off:
-        return warn(f"persistence mode is off on {', '.join(off)}: each CUDA start pays the driver's set-up time again",
-                    fix="Ask the admin: `sudo systemctl enable --now nvidia-persistenced` (or `sudo nvidia-smi -pm 1`, "
-                        "lost at reboot).").by("admin")
-    return ok("persistence mode is on")
+        return warn(_("persistence mode is off on {gpus}: each CUDA start pays the driver's set-up time again").format(
+                        gpus=_gpu_names(off)),
+                    fix=_("Ask the admin: {command} (or {other}, lost at reboot).").format(
+                        command="`sudo systemctl enable --now nvidia-persistenced`", other="`sudo nvidia-smi -pm 1`")
+                    ).by("admin")
+    return ok(_("persistence mode is on"))
 
 
-@check("gpu.mig", "gpu", "MIG mode and what it means for CUDA_VISIBLE_DEVICES", facts=("gpu_health",))
+@check("gpu.mig", "gpu", N_("MIG mode and what it means for CUDA_VISIBLE_DEVICES"), facts=("gpu_health",))
 def mig(facts: Facts):
     """Reports GPUs with MIG (Multi-Instance GPU) mode enabled.
 
@@ -275,13 +309,15 @@ def mig(facts: Facts):
     enabled = [g for g in _gpus(facts) if str(g.get("mig_mode") or "").lower() == "enabled"]
     if not enabled:
         return None
-    return warn(f"MIG is enabled on {', '.join(_label(g) for g in enabled)}: CUDA sees MIG instances, not the whole GPU",
-                fix="Select one instance per process: `CUDA_VISIBLE_DEVICES=MIG-<uuid>` (from `nvidia-smi -L`); "
-                    "DDP/NCCL across instances is not supported. To use the whole GPU, ask the admin for "
-                    "`sudo nvidia-smi -i N -mig 0`.").by("you")
+    return warn(_("MIG is enabled on {gpus}: CUDA sees MIG instances, not the whole GPU").format(
+                    gpus=_gpu_names([_label(g) for g in enabled])),
+                fix=_("Select one instance per process: {value} (from {command}); DDP/NCCL across instances is not "
+                      "supported. To use the whole GPU, ask the admin for {disable}.").format(
+                          value="`CUDA_VISIBLE_DEVICES=MIG-<uuid>`", command="`nvidia-smi -L`",
+                          disable="`sudo nvidia-smi -i N -mig 0`")).by("you")
 
 
-@check("gpu.nvlink", "gpu", "Every NVLink link is up", facts=("gpu_health",))
+@check("gpu.nvlink", "gpu", N_("Every NVLink link is up"), facts=("gpu_health",))
 def nvlink(facts: Facts):
     """Reads the state of each NVLink link of each GPU (NVML `nvmlDeviceGetNvLinkState`). GPUs
     without NVLink are not judged.
@@ -298,17 +334,20 @@ def nvlink(facts: Facts):
     with_links = [g for g in _gpus(facts) if g.get("nvlink")]
     if not with_links:
         return None
-    down = [f"{_label(g)}: link(s) {', '.join(str(l['link']) for l in g['nvlink'] if l.get('state') != 'up')} down"
+    down = [_("{gpu}: link(s) {links} down").format(
+                gpu=_label(g), links=join(str(l["link"]) for l in g["nvlink"] if l.get("state") != "up"))
             for g in with_links if any(l.get("state") != "up" for l in g["nvlink"])]
     if down:
-        return fail(f"NVLink links are down on {len(down)} GPU(s): GPU-to-GPU traffic is slower", details=down,
-                    fix="Ask the admin to check `nvidia-smi nvlink -s` / `nvidia-smi nvlink -e`, that nvidia-fabricmanager "
-                        "runs on NVSwitch systems, and to reset the GPU or reboot; a link that stays down needs service.").by("admin")
+        return fail(_("NVLink links are down on {count} GPU(s): GPU-to-GPU traffic is slower").format(count=len(down)),
+                    details=down,
+                    fix=_("Ask the admin to check {status} / {errors}, that nvidia-fabricmanager runs on NVSwitch "
+                          "systems, and to reset the GPU or reboot; a link that stays down needs service.").format(
+                              status="`nvidia-smi nvlink -s`", errors="`nvidia-smi nvlink -e`")).by("admin")
     total = sum(len(g["nvlink"]) for g in with_links)
-    return ok(f"all {total} NVLink links of {len(with_links)} GPU(s) are up")
+    return ok(_("all {total} NVLink links of {count} GPU(s) are up").format(total=total, count=len(with_links)))
 
 
-@check("gpu.p2p", "gpu", "GPU pairs can reach each other peer-to-peer", facts=("gpu_health",))
+@check("gpu.p2p", "gpu", N_("GPU pairs can reach each other peer-to-peer"), facts=("gpu_health",))
 def p2p(facts: Facts):
     """Reads the peer-to-peer (P2P) read status of every GPU pair (NVML `nvmlDeviceGetP2PStatus`,
     or `nvidia-smi topo -p2p r`). Only machines with two or more GPUs are judged.
@@ -329,19 +368,21 @@ def p2p(facts: Facts):
 
     bad = [p for p in pairs if p["status"] != "OK"]
     if not bad:
-        return ok(f"all {len(pairs)} GPU pairs support P2P")
-    details = [f"GPU {p['a']} <-> GPU {p['b']}: {p['status']} ({P2P_STATUS_TEXT.get(p['status'], 'unknown')})" for p in bad]
+        return ok(_("all {count} GPU pairs support P2P").format(count=len(pairs)))
+    details = [f"GPU {p['a']} <-> GPU {p['b']}: {p['status']} ({_(P2P_STATUS_TEXT.get(p['status'], 'unknown'))})"
+               for p in bad]
     geforce = all("geforce" in str(g.get("name") or "").lower() or "rtx" in str(g.get("name") or "").lower()
                   for g in _gpus(facts))
-    finding = warn(f"{len(bad)} of {len(pairs)} GPU pairs have no P2P: their traffic goes through host memory", details=details,
-                   fix=("These are GeForce cards: NVIDIA does not enable P2P over PCIe for them; NCCL falls back to shared "
-                        "memory, so expect lower multi-GPU bandwidth." if geforce else
-                        "Ask the admin to check IOMMU (`iommu=pt`) and PCIe ACS settings (NCCL troubleshooting guide), "
-                        "or whether this VM passes P2P through."))
+    finding = warn(_("{count} of {total} GPU pairs have no P2P: their traffic goes through host memory").format(
+                       count=len(bad), total=len(pairs)), details=details,
+                   fix=(_("These are GeForce cards: NVIDIA does not enable P2P over PCIe for them; NCCL falls back to "
+                          "shared memory, so expect lower multi-GPU bandwidth.") if geforce else
+                        _("Ask the admin to check IOMMU ({setting}) and PCIe ACS settings (NCCL troubleshooting guide), "
+                          "or whether this VM passes P2P through.").format(setting="`iommu=pt`")))
     return finding.by(None if geforce else "admin")
 
 
-@check("gpu.nccl_env", "gpu", "NCCL_* variables agree with the topology", facts=("gpu_health",))
+@check("gpu.nccl_env", "gpu", N_("NCCL_* variables agree with the topology"), facts=("gpu_health",))
 def nccl_env(facts: Facts):
     """Lists the NCCL_* environment variables that are set and flags those that contradict this
     machine: NCCL_P2P_DISABLE=1 where GPUs are NVLink-connected, NCCL_SHM_DISABLE=1 together with
@@ -363,22 +404,27 @@ def nccl_env(facts: Facts):
     nvlinked = any((p.get("nvlinks") or 0) > 0 for p in topo.get("pairs") or []) or any(
         any(l.get("state") == "up" for l in g.get("nvlink") or []) for g in _gpus(facts))
     listed = [f"{k}={v}" for k, v in env.items()]
-    problems = []
+    problems: list[tuple[str, str]] = []  # (the variable to unset, what is wrong)
     truthy = lambda v: str(v).strip().lower() not in ("", "0", "false", "no")  # noqa: E731
     if truthy(env.get("NCCL_P2P_DISABLE", "")) and nvlinked:
-        problems.append("NCCL_P2P_DISABLE is set on a machine whose GPUs are NVLink-connected: NCCL will not use NVLink")
+        problems.append(("NCCL_P2P_DISABLE", _("{name} is set on a machine whose GPUs are NVLink-connected: NCCL will not "
+                                               "use NVLink").format(name="NCCL_P2P_DISABLE")))
     if truthy(env.get("NCCL_P2P_DISABLE", "")) and truthy(env.get("NCCL_SHM_DISABLE", "")):
-        problems.append("NCCL_P2P_DISABLE and NCCL_SHM_DISABLE together leave only the network between GPUs of one machine")
+        problems.append(("NCCL_P2P_DISABLE", _("{name} and {other} together leave only the network between GPUs of one "
+                                               "machine").format(name="NCCL_P2P_DISABLE", other="NCCL_SHM_DISABLE")))
     if str(env.get("NCCL_P2P_LEVEL", "")).strip().upper() in ("LOC", "0") and len(_gpus(facts)) > 1:
-        problems.append("NCCL_P2P_LEVEL=LOC disables P2P between every GPU pair")
+        problems.append(("NCCL_P2P_LEVEL", _("{setting} disables P2P between every GPU pair").format(
+            setting="NCCL_P2P_LEVEL=LOC")))
     if str(env.get("NCCL_DEBUG", "")).strip().upper() in ("INFO", "TRACE"):
-        problems.append(f"NCCL_DEBUG={env['NCCL_DEBUG']} prints many lines per rank at start-up (fine while debugging)")
+        problems.append(("NCCL_DEBUG", _("{setting} prints many lines per rank at start-up (fine while debugging)").format(
+            setting=f"NCCL_DEBUG={env['NCCL_DEBUG']}")))
     if not problems:
-        return ok(f"{len(env)} NCCL_* variable(s) set, none contradicts this machine", details=listed)
-    names = sorted({p.split()[0].split("=")[0] for p in problems})
-    summary = problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
-    fix = (f"Unset {', '.join(names)} (`unset {' '.join(names)}`) and remove it from ~/.bashrc, your job script "
-           "or the container's environment.")
+        return ok(_("{count} NCCL_* variable(s) set, none contradicts this machine").format(count=len(env)), details=listed)
+    names = sorted({name for name, _text in problems})
+    texts = [text for _name, text in problems]
+    summary = texts[0] if len(texts) == 1 else _("{problem} (+{count} more)").format(problem=texts[0], count=len(texts) - 1)
+    fix = _("Unset {names} ({command}) and remove it from ~/.bashrc, your job script or the container's "
+            "environment.").format(names=join(names), command=f"`unset {' '.join(names)}`")
     if all(n == "NCCL_DEBUG" for n in names):
-        return warn(summary, details=problems + listed, fix=fix).by("you")
-    return fail(summary, details=problems + listed, fix=fix).by("you")
+        return warn(summary, details=texts + listed, fix=fix).by("you")
+    return fail(summary, details=texts + listed, fix=fix).by("you")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from envcheck.core.context import Context
 from envcheck.facts import collector, nvsmi
+from envcheck.i18n import N_
 
 SMI_TIMEOUT = 8.0
 COLLECTOR_TIMEOUT = 20.0
@@ -39,9 +40,10 @@ CLOCK_EVENT_BITS: dict[int, str] = {
 COMPUTE_MODES = {0: "Default", 1: "Exclusive_Thread", 2: "Prohibited", 3: "Exclusive_Process"}
 # nvmlGpuP2PStatus_t, with the abbreviations `nvidia-smi topo -p2p` prints.
 P2P_STATUS = {0: "OK", 1: "CNS", 2: "GNS", 3: "TNS", 4: "DR", 5: "NS", 6: "U"}
+# What each abbreviation means, translated where shown (checks/gpu.py: _(P2P_STATUS_TEXT[...])).
 P2P_STATUS_TEXT = {
-    "OK": "supported", "CNS": "chipset not supported", "GNS": "GPU not supported",
-    "TNS": "topology not supported", "DR": "disabled by regkey", "NS": "not supported", "U": "unknown",
+    "OK": N_("supported"), "CNS": N_("chipset not supported"), "GNS": N_("GPU not supported"),
+    "TNS": N_("topology not supported"), "DR": N_("disabled by regkey"), "NS": N_("not supported"), "U": N_("unknown"),
 }
 
 # The --query-gpu fields of the fallback, in this order. Drivers before 535 name the reasons

@@ -5,6 +5,10 @@ nvitop and gpustat do; nvidia-smi second, when the binding or libnvidia-ml canno
 nvidia-smi call has a timeout because nvidia-smi can hang in the kernel (D state) on a sick GPU,
 and once one call has hung we stop calling it. Every failure is recorded as data so the driver
 checks can say which fix applies.
+
+The texts written here that the driver checks show (why nvidia-smi failed, why the binding could not
+be imported) are in the run's language (issue #11); whether nvidia-smi hung is also kept as a flag
+(smi.hung), so no check reads the words. NVML's and nvidia-smi's own messages stay as they come.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Callable
 from envcheck.facts import nvsmi
 from envcheck.core.context import Context
 from envcheck.facts import collector
+from envcheck.i18n import N_, _
 
 # Each nvidia-smi call may take this long; with the runner's kill-and-wait that keeps even a hung
 # nvidia-smi inside the collector's own limit below.
@@ -197,7 +202,8 @@ def _gpu_from_nvml(nvml: Any, index: int) -> tuple[dict[str, Any] | None, dict[s
     fatal = next((e for e in errors if _error_kind(e) in GPU_FATAL_KINDS), None)
     if fatal is not None:
         # The handle came back but the GPU answers "lost" / "requires reset": no reading is usable.
-        return None, _gpu_error(index, fatal, "reading the GPU", uuid=uuid, pci_bus_id=pci_bus_id, name=name)
+        # "call" holds an NVML function's name, or these words (translated where shown).
+        return None, _gpu_error(index, fatal, N_("reading the GPU"), uuid=uuid, pci_bus_id=pci_bus_id, name=name)
     mig = None
     if isinstance(mig_mode, (list, tuple)) and mig_mode:
         mig = "Enabled" if mig_mode[0] == enabled else "Disabled"
@@ -371,20 +377,28 @@ def _binding_facts(nvml: Any) -> dict[str, Any]:
 
 def _smi_failure(result: Any, timeout: float) -> str:
     if result.timed_out:
-        return f"nvidia-smi did not answer within {timeout:.0f}s (it can hang when a GPU or the driver is stuck)"
+        return _("nvidia-smi did not answer within {seconds}s (it can hang when a GPU or the driver is stuck)").format(
+            seconds=f"{timeout:.0f}")
     if result.error:
-        return f"nvidia-smi could not run: {result.error}"
+        return _("nvidia-smi could not run: {error}").format(error=result.error)
     text = (result.stdout + "\n" + result.stderr).strip()
     first = next((line for line in text.splitlines() if line.strip()), "")
-    return f"nvidia-smi exited with {result.returncode}: {first}".rstrip(": ")
+    if not first:
+        return _("nvidia-smi exited with {status}").format(status=result.returncode)
+    # first: nvidia-smi's own words, as it printed them.
+    return _("nvidia-smi exited with {status}: {output}").format(status=result.returncode, output=first.rstrip(": "))
 
 
-def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None]:
-    """GPU facts from nvidia-smi: ({...}, None) or (partial facts, why it failed)."""
+def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None, bool]:
+    """GPU facts from nvidia-smi: ({...}, None, False) or (partial facts, why it failed, whether a
+    call did not answer in time)."""
     timeout = min(ctx.timeout, SMI_TIMEOUT)
+    hung = False
 
     def run(argv: list[str]) -> tuple[str | None, str | None]:
+        nonlocal hung
         result = ctx.run([path, *argv], timeout=timeout)
+        hung = hung or result.timed_out
         # nvidia-smi prints its NVML failure on stdout and may still exit 0 on some versions, so
         # the text decides, not only the exit status.
         if result.ok and not nvsmi.classify_error(result.stdout):
@@ -392,6 +406,7 @@ def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None]:
         return None, _smi_failure(result, timeout)
 
     query = ctx.run([path, f"--query-gpu={','.join(nvsmi.GPU_FIELDS)}", "--format=csv,noheader,nounits"], timeout=timeout)
+    hung = query.timed_out
     answered = not (query.timed_out or query.error or nvsmi.classify_error(query.stdout))
     gpu_text = query.stdout if answered else ""
     gpus, gpu_errors = nvsmi.parse_gpus_and_errors(gpu_text)
@@ -399,7 +414,7 @@ def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None]:
     gpu_errors += [e for e in nvsmi.parse_handle_errors(query.stderr)
                    if e["pci_bus_id"] not in {g["pci_bus_id"] for g in gpu_errors}]
     if not (query.ok and answered) and not gpus and not gpu_errors:
-        return {}, _smi_failure(query, timeout)
+        return {}, _smi_failure(query, timeout), hung
     data: dict[str, Any] = {
         "driver_version": nvsmi.parse_driver_version_from_query(gpu_text),
         "cuda_driver_version": None,
@@ -415,7 +430,7 @@ def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None]:
         text, error = run(argv)
         if text is None:
             errors.append(error)
-            if error and "did not answer" in error:
+            if hung:
                 break  # a hung nvidia-smi will hang again; do not spend the collector's time on it
             continue
         if apply == "header":
@@ -434,7 +449,7 @@ def collect_smi(ctx: Context, path: str) -> tuple[dict[str, Any], str | None]:
             listed = {g["uuid"]: g for g in nvsmi.parse_list(text)}
             for gpu in gpus:
                 gpu["mig_devices"] = listed.get(gpu.get("uuid"), {}).get("mig_devices", [])
-    return data, ("; ".join(e for e in errors if e) or None)
+    return data, ("; ".join(e for e in errors if e) or None), hung
 
 
 def _dev_nodes(ctx: Context) -> dict[str, bool]:
@@ -514,8 +529,8 @@ def collect_nvidia(ctx: Context, nvml_loader: Callable[[], Any] | None = None) -
         nvml = None
         facts["nvml_error"] = {
             "kind": "unknown",
-            "message": f"the NVML Python binding could not be imported ({type(exc).__name__}: {exc}); "
-                       "install it with `pip install nvidia-ml-py`",
+            "message": _("the NVML Python binding could not be imported ({error}); install it with {command}").format(
+                error=f"{type(exc).__name__}: {exc}", command="`pip install nvidia-ml-py`"),
         }
     if nvml is not None:
         facts["pynvml"] = _binding_facts(nvml)
@@ -527,10 +542,12 @@ def collect_nvidia(ctx: Context, nvml_loader: Callable[[], Any] | None = None) -
 
     path = facts["smi"]["path"]
     if path is None:
-        facts["smi"]["error"] = "nvidia-smi is not on PATH"
+        facts["smi"]["error"] = _("nvidia-smi is not on PATH")
         return facts
-    data, error = collect_smi(ctx, path)
+    data, error, hung = collect_smi(ctx, path)
     facts["smi"]["error"] = error
+    if hung:
+        facts["smi"]["hung"] = True
     if data:
         facts.update(data, source="nvidia-smi")
     return facts

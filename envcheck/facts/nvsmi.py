@@ -12,6 +12,8 @@ import io
 import re
 from typing import Any
 
+from envcheck.i18n import _
+
 # What the collector asks for, in this order, with --format=csv,noheader,nounits.
 GPU_FIELDS: tuple[str, ...] = (
     "index", "name", "uuid", "pci.bus_id", "memory.total", "memory.used", "utilization.gpu",
@@ -162,7 +164,8 @@ def parse_gpus_and_errors(text: str, fields: tuple[str, ...] | list[str] | None 
         marker = next((row.get(k) for k in ("name", "uuid") if row.get(k) in _GPU_ERROR_MARKERS), None)
         if marker is not None:
             errors.append({"index": gpu["index"], "kind": _GPU_ERROR_MARKERS[marker],
-                           "message": f"nvidia-smi shows {marker} for this GPU", "call": "nvidia-smi --query-gpu",
+                           "message": _("nvidia-smi shows {marker} for this GPU").format(marker=marker),
+                           "call": "nvidia-smi --query-gpu",
                            "uuid": gpu["uuid"], "pci_bus_id": gpu["pci_bus_id"], "name": gpu["name"]})
         elif gpu["index"] is not None:
             gpus.append(gpu)

@@ -16,6 +16,9 @@ say the behaviour is unknown instead of guessing.
 
 Integer indices are nvidia-smi (PCI bus) order only when CUDA_DEVICE_ORDER=PCI_BUS_ID or all GPUs
 are the same model; the cuda checks warn about that, this module assumes PCI order.
+
+The problem lines are in the run's language (issue #11): each is one message with named
+placeholders; the variable's value and the entries stay as written.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from envcheck.i18n import _, join, ngettext
 
 _INDEX = re.compile(r"^\d+$")
 
@@ -52,7 +57,7 @@ class VisibleDevices:
 
 
 def _gpu_label(gpu: dict[str, Any]) -> str:
-    name = gpu.get("name") or "unknown model"
+    name = gpu.get("name") or _("unknown model")
     return f"GPU {gpu.get('index')} ({name})"
 
 
@@ -74,25 +79,30 @@ def _classify(token: str, gpus: list[dict[str, Any]]) -> VisibleEntry:
         by_index = {g.get("index"): g for g in gpus}
         if index not in by_index:
             known = sorted(i for i in by_index if isinstance(i, int))
-            have = f"only GPU {known[0]}" if len(known) == 1 else f"GPUs {known[0]}-{known[-1]}"
-            return VisibleEntry(
-                token, "invalid", None,
-                problem=f"GPU index {index} does not exist (this machine has {have})",
-            )
+            if len(known) == 1:
+                problem = _("GPU index {index} does not exist (this machine has only GPU {first})").format(
+                    index=index, first=known[0])
+            else:
+                problem = _("GPU index {index} does not exist (this machine has GPUs {first}-{last})").format(
+                    index=index, first=known[0], last=known[-1])
+            return VisibleEntry(token, "invalid", None, problem=problem)
         return VisibleEntry(token, "index", index)
     if token.startswith("-") and _INDEX.match(token[1:]):
-        return VisibleEntry(token, "invalid", None, problem=f"{token} is not a GPU (negative numbers hide what follows)")
+        return VisibleEntry(token, "invalid", None,
+                            problem=_("{entry} is not a GPU (negative numbers hide what follows)").format(entry=token))
     if token.startswith("GPU-"):
         if not have_gpus:
             return VisibleEntry(token, "uuid", None)
         candidates = [(str(g.get("uuid") or ""), g) for g in gpus if g.get("uuid")]
-        found, _ = _match_prefix(token, candidates)
+        found, _exact = _match_prefix(token, candidates)
         if len(found) == 1:
             return VisibleEntry(token, "uuid", found[0].get("index"))
         if not found:
-            return VisibleEntry(token, "invalid", None, problem=f"no GPU has a UUID starting with {token} (see `nvidia-smi -L`)")
-        names = ", ".join(_gpu_label(g) for g in found)
-        return VisibleEntry(token, "invalid", None, problem=f"{token} is ambiguous: it is the start of the UUIDs of {names}")
+            return VisibleEntry(token, "invalid", None, problem=_("no GPU has a UUID starting with {entry} (see {command})").format(
+                entry=token, command="`nvidia-smi -L`"))
+        names = join(_gpu_label(g) for g in found)
+        return VisibleEntry(token, "invalid", None, problem=_("{entry} is ambiguous: it is the start of the UUIDs of {gpus}").format(
+            entry=token, gpus=names))
     if token.startswith("MIG-"):
         if not have_gpus:
             return VisibleEntry(token, "mig", None, mig_uuid=token)
@@ -108,23 +118,27 @@ def _classify(token: str, gpus: list[dict[str, Any]]) -> VisibleEntry:
             parents = [g for g in gpus if g.get("uuid") == legacy.group(1)]
             if len(parents) == 1:
                 return VisibleEntry(token, "mig", parents[0].get("index"), mig_uuid=token)
-            return VisibleEntry(token, "invalid", None, problem=f"no GPU has the UUID {legacy.group(1)} (see `nvidia-smi -L`)")
+            return VisibleEntry(token, "invalid", None, problem=_("no GPU has the UUID {uuid} (see {command})").format(
+                uuid=legacy.group(1), command="`nvidia-smi -L`"))
         found, exact = _match_prefix(token, candidates)
         if len(found) == 1:
             gpu, mig = found[0]
             entry = VisibleEntry(token, "mig", gpu.get("index"), mig_uuid=str(mig["uuid"]))
             if not exact:
-                entry.problem = (
-                    f"{token} is only the start of a MIG UUID; NVIDIA documents prefixes for GPU UUIDs only, "
+                entry.problem = _(
+                    "{entry} is only the start of a MIG UUID; NVIDIA documents prefixes for GPU UUIDs only, "
                     "so whether CUDA accepts it is unknown: write the full MIG UUID"
-                )
+                ).format(entry=token)
             return entry
         if not found:
-            return VisibleEntry(token, "invalid", None, problem=f"no MIG device has a UUID starting with {token} (see `nvidia-smi -L`)")
-        return VisibleEntry(token, "invalid", None, problem=f"{token} is ambiguous: it starts {len(found)} MIG UUIDs")
+            return VisibleEntry(token, "invalid", None, problem=_(
+                "no MIG device has a UUID starting with {entry} (see {command})").format(entry=token, command="`nvidia-smi -L`"))
+        return VisibleEntry(token, "invalid", None, problem=_("{entry} is ambiguous: it starts {count} MIG UUIDs").format(
+            entry=token, count=len(found)))
     if token == "":
-        return VisibleEntry(token, "invalid", None, problem="an empty entry (two commas in a row, or a trailing comma)")
-    return VisibleEntry(token, "invalid", None, problem=f"{token!r} is not a GPU index, a GPU- UUID or a MIG- UUID")
+        return VisibleEntry(token, "invalid", None, problem=_("an empty entry (two commas in a row, or a trailing comma)"))
+    return VisibleEntry(token, "invalid", None, problem=_("{entry} is not a GPU index, a GPU- UUID or a MIG- UUID").format(
+        entry=repr(token)))
 
 
 def parse_visible_devices(raw: str | None, gpus: list[dict[str, Any]]) -> VisibleDevices:
@@ -141,12 +155,12 @@ def parse_visible_devices(raw: str | None, gpus: list[dict[str, Any]]) -> Visibl
         return result
     if raw == "" or raw.strip() == "":
         if raw == "":
-            result.problems.append("CUDA_VISIBLE_DEVICES is set to the empty string, which hides every GPU.")
+            result.problems.append(_("CUDA_VISIBLE_DEVICES is set to the empty string, which hides every GPU."))
         else:
-            result.problems.append(
+            result.problems.append(_(
                 "CUDA_VISIBLE_DEVICES holds only spaces; CUDA versions differ in how they read spaces, "
                 "so what CUDA sees is unknown (most likely no GPU)."
-            )
+            ))
         return result
 
     seen: dict[tuple[str, Any], str] = {}  # device key -> first token that selected it
@@ -156,21 +170,21 @@ def parse_visible_devices(raw: str | None, gpus: list[dict[str, Any]]) -> Visibl
         entry = _classify(stripped, ordered)
         entry.token = token
         if stripped != token and stripped:
-            note = (
-                f"entry {token!r} has spaces around it; CUDA versions differ in whether they ignore them "
+            note = _(
+                "entry {entry} has spaces around it; CUDA versions differ in whether they ignore them "
                 "(unknown here, not guessed), so remove the spaces"
-            )
-            entry.problem = f"{entry.problem}; {note}" if entry.problem else note
+            ).format(entry=repr(token))
+            # Two problems of one entry, each a whole clause.
+            entry.problem = _("{problem}; {other}").format(problem=entry.problem, other=note) if entry.problem else note
         if entry.kind != "invalid" and gpus:
             key = ("mig", entry.mig_uuid) if entry.kind == "mig" else ("gpu", entry.physical_index)
             if key in seen:
                 entry.kind = "invalid"
-                entry.problem = (
-                    f"{stripped} selects {_device_name(key, ordered)} a second time (first as {seen[key].strip()}); "
-                    "CUDA does not document what "
+                entry.problem = _(
+                    "{entry} selects {device} a second time (first as {first}); CUDA does not document what "
                     "a repeated device does (PyTorch's device-count code assumes it hides every GPU), so it is "
                     "treated here as invalid: list each GPU once"
-                )
+                ).format(entry=stripped, device=_device_name(key, ordered), first=seen[key].strip())
             else:
                 seen[key] = token
         result.entries.append(entry)
@@ -192,7 +206,7 @@ def parse_visible_devices(raw: str | None, gpus: list[dict[str, Any]]) -> Visibl
 def _device_name(key: tuple[str, Any], gpus: list[dict[str, Any]]) -> str:
     kind, value = key
     if kind == "mig":
-        return f"MIG device {value}"
+        return _("MIG device {uuid}").format(uuid=value)
     return f"GPU {value}"
 
 
@@ -200,34 +214,40 @@ def _explain(result: VisibleDevices, gpus: list[dict[str, Any]]) -> None:
     """Turn the entries into the sentences the report shows."""
     raw = result.raw
     if not result.mapped:
-        result.problems.append(
+        result.problems.append(_(
             "No GPU list is available (no NVIDIA driver answered), so the entries could only be checked for "
             "syntax, not matched to GPUs."
-        )
+        ))
     invalid = [e for e in result.entries if e.kind == "invalid"]
     if result.stopped_at is not None:
         first = invalid[0]
         hidden_after = result.entries[result.entries.index(first) + 1:]
         if first.token.strip() == "-1" and len(result.entries) == 1:
-            result.problems.append("CUDA_VISIBLE_DEVICES=-1 hides every GPU.")
+            result.problems.append(_("CUDA_VISIBLE_DEVICES=-1 hides every GPU."))
         else:
-            what = f"{first.problem}" if first.problem else f"{first.token!r} is invalid"
-            tail = ""
+            setting = f"CUDA_VISIBLE_DEVICES={raw!r}"
+            what = first.problem or _("{entry} is invalid").format(entry=repr(first.token))
             if hidden_after:
-                tail = f"; it also hides the {len(hidden_after)} entr{'y' if len(hidden_after) == 1 else 'ies'} after it ({','.join(e.token for e in hidden_after)})"
-            result.problems.append(f"CUDA_VISIBLE_DEVICES={raw!r}: {what}{tail}.")
+                result.problems.append(ngettext(
+                    "{setting}: {problem}; it also hides the {count} entry after it ({entries}).",
+                    "{setting}: {problem}; it also hides the {count} entries after it ({entries}).",
+                    len(hidden_after)).format(setting=setting, problem=what, count=len(hidden_after),
+                                              entries=",".join(e.token for e in hidden_after)))
+            else:
+                result.problems.append(_("{setting}: {problem}.").format(setting=setting, problem=what))
     for entry in result.entries:
         if entry.kind != "invalid" and entry.problem:
-            result.problems.append(f"CUDA_VISIBLE_DEVICES={raw!r}: {entry.problem}.")
+            result.problems.append(_("{setting}: {problem}.").format(setting=f"CUDA_VISIBLE_DEVICES={raw!r}",
+                                                                    problem=entry.problem))
     if len(result.visible_mig) > 1:
-        result.problems.append(
-            f"{len(result.visible_mig)} MIG instances are listed, but CUDA enumerates only one MIG instance per "
+        result.problems.append(_(
+            "{count} MIG instances are listed, but CUDA enumerates only one MIG instance per "
             "process (CUDA Programming Guide); run one process per MIG instance instead."
-        )
+        ).format(count=len(result.visible_mig)))
     if result.visible_mig and result.visible:
-        result.problems.append(
+        result.problems.append(_(
             "Whole GPUs and MIG instances are mixed in one list; NVIDIA does not document what CUDA then "
             "enumerates, so list either GPUs or a single MIG instance."
-        )
+        ))
     if result.mapped and not result.visible and not result.visible_mig and result.entries and not result.problems:
-        result.problems.append("No GPU is visible to CUDA with this value.")
+        result.problems.append(_("No GPU is visible to CUDA with this value."))
