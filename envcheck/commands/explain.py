@@ -82,7 +82,7 @@ def explain(console: Console, check: Check) -> None:
         text = getattr(doc, key)
         if text:
             console.print(f"\n[bold]{_(title)}[/bold]")
-            console.print(Markdown(_(text)))
+            console.print(Markdown(_(text)), soft_wrap=False)  # wrapped at the width: soft_wrap would crop list items
     console.print("\n" + _("Run only this check: {command}").format(command=f"envcheck doctor --only {check.id}"))
 
 
