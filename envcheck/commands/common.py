@@ -25,6 +25,7 @@ from envcheck.core.errors import UserError
 from envcheck.core.model import FactResult, Facts
 from envcheck.core.runner import collect
 from envcheck.facts import default_collectors
+from envcheck.i18n import _
 
 def resolve_python(python: str | None) -> str:
     """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
@@ -32,28 +33,33 @@ def resolve_python(python: str | None) -> str:
         return sys.executable
     if not python.strip():
         # `--python "$PY"` with PY unset: diagnosing envcheck's own interpreter instead would mislead.
-        raise UserError("--python is empty; give the path of a Python interpreter, e.g. --python ~/miniconda3/envs/NAME/bin/python.")
+        raise UserError(_("{option} is empty; give the path of a Python interpreter, e.g. {example}.").format(
+            option="--python", example="--python ~/miniconda3/envs/NAME/bin/python"))
     candidate = Path(python).expanduser()
     if candidate.is_symlink() and not candidate.exists():
-        raise UserError(f"--python {python} is a broken symbolic link (it points to {os.readlink(candidate)}, which does not "
-                        "exist or loops); give the path of an existing interpreter.")
+        raise UserError(_("{option} is a broken symbolic link (it points to {target}, which does not exist or loops); "
+                          "give the path of an existing interpreter.").format(
+            option=f"--python {python}", target=os.readlink(candidate)))
     if candidate.is_dir():
         # Accept an environment prefix too (a conda env or venv folder).
         for sub in ("bin/python", "bin/python3"):
             if (candidate / sub).exists():
                 return str(candidate / sub)
-        raise UserError(f"--python {python}: that folder has no bin/python; give the interpreter itself, e.g. {candidate}/bin/python.")
+        raise UserError(_("{option}: that folder has no bin/python; give the interpreter itself, e.g. {example}.").format(
+            option=f"--python {python}", example=f"{candidate}/bin/python"))
     if "/" not in python:
         import shutil
 
         found = shutil.which(python)
         if found:
             return found
-        raise UserError(f"--python {python}: no such command on PATH; give the full path, e.g. ~/miniconda3/envs/NAME/bin/python.")
+        raise UserError(_("{option}: no such command on PATH; give the full path, e.g. {example}.").format(
+            option=f"--python {python}", example="~/miniconda3/envs/NAME/bin/python"))
     if not candidate.exists():
-        raise UserError(f"--python {python}: no such file; give the path of a Python interpreter, e.g. ~/miniconda3/envs/NAME/bin/python.")
+        raise UserError(_("{option}: no such file; give the path of a Python interpreter, e.g. {example}.").format(
+            option=f"--python {python}", example="~/miniconda3/envs/NAME/bin/python"))
     if not os.access(candidate, os.X_OK):
-        raise UserError(f"--python {python}: that file is not executable.")
+        raise UserError(_("{option}: that file is not executable.").format(option=f"--python {python}"))
     return str(candidate)
 
 
@@ -96,7 +102,7 @@ def collecting(command: str) -> Iterator[Callable[[str], None]]:
     from envcheck.util.progress import status
 
     terminal = sys.stderr.isatty()
-    with status("Collecting...", enabled=terminal) as spinner:
+    with status(_("Collecting..."), enabled=terminal) as spinner:
         def step(text: str) -> None:
             if terminal:
                 spinner.update(text[:1].upper() + text[1:])
@@ -115,7 +121,7 @@ def read_packages(ctx: Context) -> dict[str, Any]:
     (envcheck/facts/packages.py). A failure is one UserError line."""
     result = collect(ctx, ["packages"])["packages"]
     if not result.ok:
-        raise UserError(f"could not list the packages of {ctx.python}: {result.error}.")
+        raise UserError(_("could not list the packages of {python}: {error}.").format(python=ctx.python, error=result.error))
     if result.data.get("problem"):
         raise UserError(result.data["problem"])
     return result.data["report"]

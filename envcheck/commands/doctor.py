@@ -13,7 +13,7 @@ from envcheck.commands import common
 from envcheck.core.context import Context
 from envcheck.core.errors import UserError
 from envcheck.facts import default_collectors
-from envcheck.i18n import N_
+from envcheck.i18n import N_, _, join
 from envcheck.util import progress
 from envcheck.core import settings
 from envcheck.core.model import FactResult, Status
@@ -57,21 +57,23 @@ def command(
     Exit status: 0 when no check failed, 1 when at least one failed, 2 for usage errors.
     """
     if json_out and markdown:
-        raise UserError("choose one of --json and --markdown.")
+        raise UserError(_("choose one of {first} and {second}.").format(first="--json", second="--markdown"))
     if list_only:
         from envcheck.commands.explain import list_checks
 
         list_checks(_console())
         raise typer.Exit(0)
     if not math.isfinite(timeout):
-        raise UserError(f"--probe-timeout {timeout:g}: give the seconds the torch probe may take as a number, e.g. --probe-timeout 60.")
+        raise UserError(_("{option}: give the seconds the torch probe may take as a number, e.g. {example}.").format(
+            option=f"--probe-timeout {timeout:g}", example="--probe-timeout 60"))
     wanted = _split(only)
     if only and not wanted:
-        raise UserError("--only is empty; give an area (e.g. --only torch) or a check id, see --list-checks.")
+        raise UserError(_("{option} is empty; give an area (e.g. {example}) or a check id, see {list}.").format(
+            option="--only", example="--only torch", list="--list-checks"))
     unknown = [name for name in wanted if not select([name])]
     if unknown:
-        names = ", ".join(AREAS)
-        raise UserError(f"--only {','.join(unknown)} matches no area or check; areas are: {names} (see --list-checks).")
+        raise UserError(_("{option} matches no area or check; areas are: {areas} (see {list}).").format(
+            option=f"--only {','.join(unknown)}", areas=join(AREAS), list="--list-checks"))
     ctx = Context(python=common.resolve_python(python), offline=offline, probe_timeout=timeout)
     # Read (and refuse, in one line) the settings before the slow collection starts.
     user_settings = settings.load()
@@ -82,14 +84,14 @@ def command(
         from rich.console import Console
 
         err = Console(stderr=True)
-        status = err.status("Collecting facts...")
+        status = err.status(_("Collecting facts..."))
         status.start()
         remaining = set(default_collectors()) - ({"torch"} if no_probe else set())
 
         def on_done(result):  # noqa: F811 - progress callback
             remaining.discard(result.name)
             if remaining:
-                status.update(f"Collecting facts... waiting for {', '.join(sorted(remaining))}")
+                status.update(_("Collecting facts... waiting for {collectors}").format(collectors=join(sorted(remaining))))
 
     try:
         # The settings travel as a fact: checks read thresholds from it, run_checks marks silenced

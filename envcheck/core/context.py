@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from envcheck.i18n import N_, _
+
 
 @dataclass
 class CommandResult:
@@ -29,13 +31,20 @@ class CommandResult:
         return self.returncode == 0 and not self.timed_out and self.error is None
 
     def describe_failure(self) -> str:
-        cmd = " ".join(self.argv)
+        """One line for a message, in the current language (the command's own output stays as it is)."""
+        cmd = f"`{' '.join(self.argv)}`"
         if self.error:
-            return f"`{cmd}` could not run: {self.error}"
+            error = _(self.error) if self.error in RUN_ERRORS else self.error
+            return _("{command} could not run: {error}").format(command=cmd, error=error)
         if self.timed_out:
-            return f"`{cmd}` did not finish in time (timed out)"
+            return _("{command} did not finish in time (timed out)").format(command=cmd)
         tail = (self.stderr or self.stdout).strip().splitlines()[-1:] or [""]
-        return f"`{cmd}` exited with {self.returncode}: {tail[0]}"
+        return _("{command} exited with {status}: {output}").format(command=cmd, status=self.returncode, output=tail[0])
+
+
+# CommandResult.error values set by Context.run (data: compared as they are; translated when shown
+# with _(error)).
+RUN_ERRORS = (N_("not found"), N_("permission denied"))
 
 
 # Every child started through Context.run or runner.start_early, until it has been waited for. Each

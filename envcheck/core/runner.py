@@ -16,6 +16,7 @@ from envcheck import facts as _facts
 from envcheck.core.context import CommandResult, Context, track, untrack, wait_for
 from envcheck.facts import Collector, all_collectors
 from envcheck.core.model import FactResult, Facts
+from envcheck.i18n import _
 
 DEFAULT_COLLECTOR_TIMEOUT = 20.0
 
@@ -116,10 +117,10 @@ def collect(
         for name in sorted(pending):
             thread = threads[name]
             if not thread.is_alive():
-                facts[name] = slots[name].get("result") or FactResult(name, False, {}, "collector produced nothing")
+                facts[name] = slots[name].get("result") or FactResult(name, False, {}, _("collector produced nothing"))
             elif time.monotonic() >= deadlines[name]:
                 limit = timeouts[name]
-                facts[name] = FactResult(name, False, {}, f"timed out after {limit:.0f}s", limit)
+                facts[name] = FactResult(name, False, {}, _("timed out after {seconds}s").format(seconds=f"{limit:.0f}"), limit)
             else:
                 continue
             pending.discard(name)

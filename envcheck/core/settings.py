@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import _, join
+from envcheck.util.reasons import os_error
 
 try:  # Python 3.11+
     import tomllib
@@ -87,36 +89,48 @@ def project_pyproject(start: Path) -> Path | None:
     return None
 
 
+def _source(source: str) -> str:
+    """Where a setting comes from: a file, or the built-in default."""
+    return _("default") if source == DEFAULT_SOURCE else source
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path} is not valid TOML ({exc}); fix it or move it away.") from None
+        raise UserError(_("{file} is not valid TOML ({error}); fix it or move it away.").format(file=path, error=exc)) from None
     except OSError as exc:
-        raise UserError(f"cannot read {path} ({exc.strerror or exc}); fix its permissions or move it away.") from None
+        raise UserError(_("cannot read {file} ({error}); fix its permissions or move it away.").format(
+            file=path, error=os_error(exc))) from None
 
 
 def _validated(name: str, value: Any, where: str) -> Any:
     spec = SETTINGS.get(name)
     if spec is None:
-        raise UserError(f"{where}: unknown setting {name!r}; known settings: {', '.join(SETTINGS)}.")
+        raise UserError(_("{where}: unknown setting {name}; known settings: {names}.").format(
+            where=where, name=repr(name), names=join(SETTINGS)))
     if spec.kind is list:
         if not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
-            raise UserError(f"{where}: {name} must be a list of check ids or areas, e.g. {name} = [\"proxy.reachable\"].")
+            raise UserError(_("{where}: {name} must be a list of check ids or areas, e.g. {example}.").format(
+                where=where, name=name, example=f'{name} = ["proxy.reachable"]'))
         return [v.strip() for v in value]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise UserError(f"{where}: {name} must be a number, e.g. {name} = {spec.default}.")
+        raise UserError(_("{where}: {name} must be a number, e.g. {example}.").format(
+            where=where, name=name, example=f"{name} = {spec.default}"))
     if spec.kind is int and not float(value).is_integer():
-        raise UserError(f"{where}: {name} must be a whole number, e.g. {name} = {spec.default}.")
+        raise UserError(_("{where}: {name} must be a whole number, e.g. {example}.").format(
+            where=where, name=name, example=f"{name} = {spec.default}"))
     if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
-        raise UserError(f"{where}: {name} = {value} is out of range; use {spec.low:g} to {spec.high:g}.")
+        raise UserError(_("{where}: {setting} is out of range; use {low} to {high}.").format(
+            where=where, setting=f"{name} = {value}", low=f"{spec.low:g}", high=f"{spec.high:g}"))
     return spec.kind(value)
 
 
 def _apply(settings: Settings, table: Any, where: str) -> None:
     if not isinstance(table, dict):
-        raise UserError(f"{where}: expected a table of settings, e.g. disk_warn_gib = 20.")
+        raise UserError(_("{where}: expected a table of settings, e.g. {example}.").format(
+            where=where, example="disk_warn_gib = 20"))
     for name, value in table.items():
         settings.values[name] = _validated(name, value, where)
         settings.sources[name] = where
@@ -130,7 +144,7 @@ def load(cwd: Path | None = None, env: dict[str, str] | None = None) -> Settings
     if user_file.is_file():
         _apply(settings, _read_toml(user_file), str(user_file))
     elif env.get("ENVCHECK_CONFIG"):
-        raise UserError(f"ENVCHECK_CONFIG points at {user_file}, which is not a file; fix or unset it.")
+        raise UserError(_("ENVCHECK_CONFIG points at {file}, which is not a file; fix or unset it.").format(file=user_file))
     pyproject = project_pyproject(cwd or Path.cwd())
     if pyproject is not None:
         table = _read_toml(pyproject).get("tool", {}).get("envcheck")
@@ -142,9 +156,11 @@ def load(cwd: Path | None = None, env: dict[str, str] | None = None) -> Settings
     if settings.values["ignore"]:
         _check_ignore_entries(settings)
     if settings.values["disk_fail_gib"] > settings.values["disk_warn_gib"]:
-        raise UserError(f"disk_fail_gib ({settings.values['disk_fail_gib']:g}) must not exceed disk_warn_gib "
-                        f"({settings.values['disk_warn_gib']:g}); set by {settings.sources['disk_fail_gib']} and "
-                        f"{settings.sources['disk_warn_gib']}.")
+        raise UserError(_("disk_fail_gib ({fail}) must not exceed disk_warn_gib ({warn}); set by {fail_source} and "
+                          "{warn_source}.").format(fail=f"{settings.values['disk_fail_gib']:g}",
+                                                   warn=f"{settings.values['disk_warn_gib']:g}",
+                                                   fail_source=_source(settings.sources["disk_fail_gib"]),
+                                                   warn_source=_source(settings.sources["disk_warn_gib"])))
     return settings
 
 
@@ -154,8 +170,8 @@ def _check_ignore_entries(settings: Settings) -> None:
     ids = all_checks()
     for entry in settings.values["ignore"]:
         if entry not in AREAS and entry not in ids and not any(i.startswith(entry + ".") for i in ids):
-            raise UserError(f"{settings.sources['ignore']}: ignore entry {entry!r} matches no check or area "
-                            "(see `envcheck doctor --list-checks`).")
+            raise UserError(_("{where}: ignore entry {entry} matches no check or area (see {command}).").format(
+                where=settings.sources["ignore"], entry=repr(entry), command="`envcheck doctor --list-checks`"))
 
 
 def value(facts, name: str) -> Any:

@@ -16,6 +16,12 @@ interpreter costs ~0.5 s of CPU next to the torch probe), in their order:
 
 Credentials never reach the facts: every URL is stored with user:password replaced by ***; only the
 probes, inside this module, use the real value.
+
+The reasons stored here (why a file does not parse, why a source did not answer) end up in the
+doctor's messages: they are translated where they are produced (issue #11, docs/i18n.md), so the
+--json facts carry the run's language in those text fields. The parsers' and the system's own
+English (configparser, PyYAML, strerror) is translated only for the messages listed below; any
+other keeps its English words.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ import yaml
 from envcheck.core.context import Context
 from envcheck.core.redact import redact_text, safe_url
 from envcheck.facts import collector
+from envcheck.i18n import N_, _
+from envcheck.util.reasons import SYSTEM_REASONS
 
 # The pip options that decide where packages come from, and the variables that set them.
 PIP_KEYS = ("index-url", "extra-index-url", "trusted-host", "find-links", "proxy", "no-index")
@@ -52,6 +60,7 @@ HF_VARIABLES = ("HF_ENDPOINT", "HF_HUB_OFFLINE", "HF_HOME", "TORCH_HOME")
 
 PROBE_BUDGET = 3.0  # seconds of wall time for all probes together
 PROBE_TIMEOUT = 2.5  # one request
+PIP_DEFAULT_SOURCE = "pip's default"  # the `source` of pip's built-in index (the checks translate it)
 
 
 
@@ -59,6 +68,62 @@ PROBE_TIMEOUT = 2.5  # one request
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return redact_text(text[0] if text else type(exc).__name__)
+
+
+def system_reason(exc: BaseException) -> str:
+    """str(exc)'s first line, the system's reason in the current language where it is a known one:
+    "[Errno 111] Connection refused" / "[Errno 111] 连接被拒绝"."""
+    strerror = getattr(exc, "strerror", None)
+    if isinstance(strerror, str) and strerror in SYSTEM_REASONS:
+        text = str(exc)
+        if text == strerror:
+            return _(strerror)
+        errno = getattr(exc, "errno", None)
+        if text == f"[Errno {errno}] {strerror}":
+            return f"[Errno {errno}] {_(strerror)}"
+    return _one_line(exc)
+
+
+def config_error(exc: Exception) -> str:
+    """The first line of a configparser error, as Python words it, in the current language (Python's
+    own words when this Python words it differently)."""
+    first = _one_line(exc)
+    source, line = repr(getattr(exc, "source", None)), getattr(exc, "lineno", None)
+    line = f"{line:2d}" if isinstance(line, int) else line
+    if isinstance(exc, configparser.DuplicateOptionError):
+        message = N_("While reading from {source} [line {line}]: option {option} in section {section} already exists")
+        values = dict(source=source, line=line, option=repr(exc.option), section=repr(exc.section))
+    elif isinstance(exc, configparser.DuplicateSectionError):
+        message = N_("While reading from {source} [line {line}]: section {section} already exists")
+        values = dict(source=source, line=line, section=repr(exc.section))
+    elif isinstance(exc, configparser.MissingSectionHeaderError):
+        message, values = N_("File contains no section headers."), {}
+    elif isinstance(exc, configparser.ParsingError):
+        message, values = N_("Source contains parsing errors: {source}"), dict(source=source)
+    else:
+        return first
+    if redact_text(message.format(**values)) != first:
+        return first
+    return redact_text(_(message).format(**values))
+
+
+# PyYAML's commonest problems (the first line of its error), marked so that they are translated.
+YAML_PROBLEMS = {
+    N_("mapping values are not allowed here"), N_("while scanning for the next token"),
+    N_("while parsing a block mapping"), N_("while parsing a block collection"), N_("while scanning a simple key"),
+    N_("while parsing a flow sequence"), N_("while parsing a flow mapping"), N_("while scanning a quoted scalar"),
+    N_("while parsing a block node"), N_("while scanning a block scalar"),
+}
+
+
+def yaml_error(exc: Exception) -> str:
+    """ "not valid YAML: <PyYAML's first line>", in the current language."""
+    first = _one_line(exc)
+    return _("not valid YAML: {error}").format(error=_(first) if first in YAML_PROBLEMS else first)
+
+
+def not_a_mapping(config) -> str:
+    return _("not a mapping of settings (the file holds a {type})").format(type=type(config).__name__)
 
 
 # ---------------------------------------------------------------- pip
@@ -158,7 +223,7 @@ def _read_pip_file(ctx: Context, entry: dict) -> dict[tuple[str, str], dict]:
     try:
         parser.read_string(text, source=entry["path"])
     except configparser.Error as exc:
-        entry["error"] = _one_line(exc)
+        entry["error"] = config_error(exc)
         return {}
     lines = _key_lines(text)
     found = {}
@@ -288,12 +353,12 @@ def read_condarcs(ctx: Context) -> tuple[list[dict], list[tuple[str, dict]]]:
         try:
             config = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            entry["error"] = f"not valid YAML: {_one_line(exc)}"
+            entry["error"] = yaml_error(exc)
             continue
         if config is None:
             continue
         if not isinstance(config, dict):
-            entry["error"] = f"not a mapping of settings (the file holds a {type(config).__name__})"
+            entry["error"] = not_a_mapping(config)
             continue
         entry["keys"] = [str(k) for k in config if k in CONDA_KEYS]
         parsed.append((str(path), config))
@@ -402,28 +467,51 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def no_answer_within(seconds: float) -> str:
+    return _("no answer within {seconds} s").format(seconds=f"{seconds:g}")
+
+
+# urllib's reasons a URL does not parse (the port, an IPv6 address), marked so that they are translated.
+URL_PROBLEMS = {N_("Port out of range 0-65535"), N_("Invalid IPv6 URL")}
+_PORT_NOT_INT = re.compile(r"^Port could not be cast to integer value as (.*)$")
+
+
+def url_error(exc: Exception) -> str:
+    """urllib's ValueError about a URL, in the current language where it is a known one."""
+    text = str(exc)
+    if text in URL_PROBLEMS:
+        return _(text)
+    match = _PORT_NOT_INT.match(text)
+    if match:
+        return redact_text(_("Port could not be cast to integer value as {value}").format(value=match.group(1)))
+    return _one_line(exc)
+
+
 def probe_url(url: str, proxy: str | None, timeout: float = PROBE_TIMEOUT) -> dict:
     """HEAD the URL (GET where HEAD is refused) through `proxy` or directly: {status, latency_ms, error}."""
     result: dict = {"status": None, "latency_ms": None, "error": None}
     try:
         target, auth = _split_credentials(url)
     except ValueError as exc:
-        result["error"] = f"not a valid URL: {_one_line(exc)}"
+        result["error"] = _("not a valid URL: {error}").format(error=url_error(exc))
+        result["not_probed"] = True
         return result
     if urlsplit(target).scheme not in ("http", "https"):
-        result["error"] = "not an http(s) URL: not probed"
+        result["error"] = _("not an http(s) URL: not probed")
+        result["not_probed"] = True
         return result
     proxy_host, proxy_auth = None, None
     if proxy:
         proxy_text = proxy if "://" in proxy else "http://" + proxy
         pparts = urlsplit(proxy_text)
         if pparts.scheme.startswith("socks"):
-            result["error"] = "not probed: the proxy is a SOCKS proxy, which this probe cannot use"
+            result["error"] = _("not probed: the proxy is a SOCKS proxy, which this probe cannot use")
+            result["not_probed"] = True
             return result
         try:
             proxy_host = f"{pparts.hostname}:{pparts.port or 80}"
         except ValueError as exc:
-            result["error"] = f"the proxy URL does not parse: {_one_line(exc)}"
+            result["error"] = _("the proxy URL does not parse: {error}").format(error=url_error(exc))
             return result
         if pparts.username is not None:
             token = base64.b64encode(f"{pparts.username}:{pparts.password or ''}".encode()).decode()
@@ -451,9 +539,9 @@ def probe_url(url: str, proxy: str | None, timeout: float = PROBE_TIMEOUT) -> di
                 continue
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            result["error"] = _one_line(reason) if isinstance(reason, BaseException) else redact_text(str(reason))
+            result["error"] = system_reason(reason) if isinstance(reason, BaseException) else redact_text(str(reason))
             if isinstance(reason, TimeoutError) or "timed out" in str(reason):
-                result["error"] = f"no answer within {timeout:g} s"
+                result["error"] = no_answer_within(timeout)
         break
     result["latency_ms"] = round((time.monotonic() - started) * 1000)
     return result
@@ -476,7 +564,7 @@ def _probe_all(targets: list[dict]) -> None:
         if target.get("probe") is None:
             target.pop("_raw", None)
             target.pop("_proxy", None)
-            target["probe"] = {"status": None, "latency_ms": None, "error": f"no answer within {PROBE_BUDGET:g} s"}
+            target["probe"] = {"status": None, "latency_ms": None, "error": no_answer_within(PROBE_BUDGET)}
 
 
 def _local_probe(value: str) -> dict:
@@ -486,7 +574,7 @@ def _local_probe(value: str) -> dict:
         path = url2pathname(urlsplit(value).path)
     exists = Path(path).exists()
     return {"local": True, "status": None, "latency_ms": None,
-            "error": None if exists else f"{safe_url(path)} does not exist"}
+            "error": None if exists else _("{path} does not exist").format(path=safe_url(path))}
 
 
 def _probe_root(url: str, tool: str) -> str:
@@ -529,7 +617,7 @@ def collect_network(ctx: Context) -> dict:
             add("pip", "index-url", pip_raw["index-url"][0], settings["index-url"]["source"],
                 pip_proxy or _proxy_for(pip_raw["index-url"][0], ctx.env))
         else:
-            add("pip", "index-url", PYPI_SIMPLE, "pip's default", pip_proxy or _proxy_for(PYPI_SIMPLE, ctx.env))
+            add("pip", "index-url", PYPI_SIMPLE, PIP_DEFAULT_SOURCE, pip_proxy or _proxy_for(PYPI_SIMPLE, ctx.env))
         for url in pip_raw.get("extra-index-url", []):
             add("pip", "extra-index-url", url, settings["extra-index-url"]["source"], pip_proxy or _proxy_for(url, ctx.env))
     for url in pip_raw.get("find-links", []):

@@ -2,6 +2,10 @@
 
 Credentials never leave this module: every URL is stored through hide_credentials_in_url, and
 only a yes/no "has_credentials" says there was a user or password.
+
+The reasons stored here (why a proxy URL is unusable, why a file does not parse, why a proxy does
+not accept a connection) end up in the doctor's messages: they are translated where they are
+produced (issue #11, docs/i18n.md).
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import yaml
 from envcheck.core.context import Context
 from envcheck.core.redact import redact_text, safe_url
 from envcheck.facts import collector
+from envcheck.facts.network import config_error, no_answer_within, url_error, yaml_error
 from envcheck.facts.network import pip_config_files as network_pip_config_files
+from envcheck.i18n import _
+from envcheck.util.reasons import reason
 
 PROXY_KINDS = ("http", "https", "ftp", "all", "no")
 _PROXY_NAME = re.compile(r"^(http|https|ftp|all|no|socks)_proxy$", re.IGNORECASE)
@@ -41,7 +48,7 @@ def parse_proxy_url(value: str) -> dict:
         "error": None,
     }
     if not value:
-        result["error"] = "empty value"
+        result["error"] = _("empty value")
         return result
     text = value
     if "://" not in value:
@@ -52,10 +59,10 @@ def parse_proxy_url(value: str) -> dict:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        result["error"] = f"cannot parse the URL: {exc}"
+        result["error"] = _("cannot parse the URL: {error}").format(error=url_error(exc))
         if "@" in value:
             result["has_credentials"] = True
-            result["url"] = "(hidden: it contains credentials and cannot be parsed)"
+            result["url"] = _("(hidden: it contains credentials and cannot be parsed)")
         return result
     result["has_credentials"] = parts.username is not None or parts.password is not None
     if result["missing_scheme"] and result["has_credentials"]:
@@ -65,9 +72,10 @@ def parse_proxy_url(value: str) -> dict:
     result["host"] = parts.hostname
     result["port"] = port
     if not parts.hostname:
-        result["error"] = "no host name in the URL"
+        result["error"] = _("no host name in the URL")
     elif scheme not in KNOWN_SCHEMES:
-        result["error"] = f"unknown scheme {scheme!r} (use http://, or socks5h:// for a SOCKS proxy)"
+        result["error"] = _("unknown scheme {scheme} (use http://, or socks5h:// for a SOCKS proxy)").format(
+            scheme=repr(scheme))
     result["effective_port"] = port if port is not None else DEFAULT_PORTS.get(scheme)
     return result
 
@@ -106,7 +114,7 @@ def _pip_config(ctx: Context) -> dict:
         try:
             parser.read_string(text, source=str(path))
         except configparser.Error as exc:
-            errors.append(f"{path}: {str(exc).splitlines()[0]}")
+            errors.append(f"{path}: {config_error(exc)}")
             continue
         for section in parser.sections():
             for key, value in parser.items(section):
@@ -128,7 +136,7 @@ def _condarc(ctx: Context) -> dict:
     try:
         config = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        return {"path": str(path), "exists": True, "proxy_servers": {}, "error": f"not valid YAML: {str(exc).splitlines()[0]}"}
+        return {"path": str(path), "exists": True, "proxy_servers": {}, "error": yaml_error(exc)}
     servers = config.get("proxy_servers") if isinstance(config, dict) else None
     parsed = {}
     if isinstance(servers, dict):
@@ -142,9 +150,11 @@ def probe_tcp(host: str, port: int, timeout: float = CONNECT_TIMEOUT) -> str | N
         with socket.create_connection((host, port), timeout=timeout):
             return None
     except socket.timeout:
-        return f"no answer within {timeout:g} s"
+        return no_answer_within(timeout)
     except OSError as exc:
-        return exc.strerror or str(exc)
+        if exc.strerror:
+            return reason(exc.strerror)
+        return str(exc)
 
 
 def _reachability(ctx: Context, parsed: list[dict]) -> list[dict]:
@@ -172,7 +182,7 @@ def _reachability(ctx: Context, parsed: list[dict]) -> list[dict]:
         thread.join(CONNECT_TIMEOUT + 1.0)
     for slot in results:
         if slot["status"] is None:
-            slot["status"], slot["error"] = "unreachable", "the connection attempt did not finish"
+            slot["status"], slot["error"] = "unreachable", _("the connection attempt did not finish")
     return results
 
 

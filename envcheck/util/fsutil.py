@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import _
+from envcheck.util.reasons import reason
 
 # Longest output file name: 255 bytes (NAME_MAX) less what the temporary file's name adds.
 MAX_NAME = 240
@@ -29,17 +31,21 @@ def folder_problem(folder: Path, prefix: str) -> str | None:
     """
     try:
         if folder.exists() and not folder.is_dir():
-            return f"{prefix}: {folder} is a file, not a folder; choose a folder."
+            return _("{prefix}: {folder} is a file, not a folder; choose a folder.").format(prefix=prefix, folder=folder)
         if not folder.is_dir():
-            return f"{prefix}: the folder {folder} does not exist; create it first or choose another one."
+            return _("{prefix}: the folder {folder} does not exist; create it first or choose another one.").format(
+                prefix=prefix, folder=folder)
     except OSError as exc:  # a name too long, a component that is a file...
-        return f"{prefix}: {folder} cannot be used ({exc.strerror}); choose another folder."
+        return _("{prefix}: {folder} cannot be used ({error}); choose another folder.").format(
+            prefix=prefix, folder=folder, error=reason(exc.strerror))
     if not os.access(folder, os.W_OK | os.X_OK):
-        return f"{prefix}: you cannot create files in {folder} (permission denied); choose a folder you can write to."
+        return _("{prefix}: you cannot create files in {folder} (permission denied); choose a folder you can write "
+                 "to.").format(prefix=prefix, folder=folder)
     try:
         fd, probe = tempfile.mkstemp(prefix=".envcheck-write-test-", dir=folder)
     except OSError as exc:
-        return f"{prefix}: cannot create files in {folder} ({exc.strerror}); choose a folder you can write to."
+        return _("{prefix}: cannot create files in {folder} ({error}); choose a folder you can write to.").format(
+            prefix=prefix, folder=folder, error=reason(exc.strerror))
     os.close(fd)
     _unlink_quietly(probe)
     return None
@@ -49,19 +55,23 @@ def check_output_file(path: str | os.PathLike, force: bool, flag: str = "-o") ->
     """Refuse an output file path before any slow work starts: the same rules atomic_write_text applies."""
     text = os.fspath(path)
     if not text.strip():
-        raise UserError(f"{flag} is empty; give a file name, e.g. {flag} requirements.txt.")
+        raise UserError(_("{option} is empty; give a file name, e.g. {example}.").format(
+            option=flag, example=f"{flag} requirements.txt"))
     target = Path(text).expanduser()
     try:
         if target.is_dir():
-            raise UserError(f"{flag} {target} is a folder; give a file name, e.g. {flag} {target / 'requirements.txt'}.")
+            raise UserError(_("{option} is a folder; give a file name, e.g. {example}.").format(
+                option=f"{flag} {target}", example=f"{flag} {target / 'requirements.txt'}"))
         if (target.exists() or target.is_symlink()) and not force:
-            raise UserError(f"{target} already exists; pass --force to replace it, or choose another file with {flag}.")
+            raise UserError(_("{file} already exists; pass {force} to replace it, or choose another file with {option}.")
+                            .format(file=target, force="--force", option=flag))
     except OSError as exc:  # ENAMETOOLONG and friends: os.stat refuses the path itself
-        raise UserError(f"{flag} {target}: this path cannot be used ({exc.strerror}); choose another file name.") from None
+        raise UserError(_("{option}: this path cannot be used ({error}); choose another file name.").format(
+            option=f"{flag} {target}", error=reason(exc.strerror))) from None
     if len(os.fsencode(target.name)) > MAX_NAME:
         # The temporary file written first is named .NAME.XXXXXXXX.tmp: NAME must leave room for that.
-        raise UserError(f"{flag} {target}: the file name is {len(os.fsencode(target.name))} bytes long; "
-                        f"use at most {MAX_NAME}.")
+        raise UserError(_("{option}: the file name is {length} bytes long; use at most {limit}.").format(
+            option=f"{flag} {target}", length=len(os.fsencode(target.name)), limit=MAX_NAME))
     problem = folder_problem(target.parent if str(target.parent) else Path("."), f"{flag} {target}")
     if problem:
         raise UserError(problem)
@@ -79,7 +89,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, m
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     except OSError as exc:
-        raise UserError(f"cannot write {target} ({exc.strerror}); choose another path with {flag}.") from None
+        raise UserError(_("cannot write {file} ({error}); choose another path with {option}.").format(
+            file=target, error=reason(exc.strerror), option=flag)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -90,7 +101,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, m
         os.replace(tmp, target)
     except OSError as exc:
         _unlink_quietly(tmp)
-        raise UserError(f"cannot write {target} ({exc.strerror}); choose another path with {flag}.") from None
+        raise UserError(_("cannot write {file} ({error}); choose another path with {option}.").format(
+            file=target, error=reason(exc.strerror), option=flag)) from None
     except BaseException:
         _unlink_quietly(tmp)
         raise

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from envcheck.i18n import _
+
 OLDEST_TORCH = (2, 1)
 OLDEST_TORCHVISION = (0, 16)
 
@@ -28,8 +30,8 @@ def below_floor(name: str, version: str | None) -> str | None:
     if found is None or found >= floor:
         return None
     need = ".".join(map(str, floor))
-    return (
-        f"{name} {version} is older than {need}, the oldest {name} smoke-train and reference_train support; "
-        f"upgrade with `pip install \"torch>={'.'.join(map(str, OLDEST_TORCH))}\" "
-        f"\"torchvision>={'.'.join(map(str, OLDEST_TORCHVISION))}\"` (`envcheck doctor` still diagnoses this torch)."
-    )
+    command = (f"`pip install \"torch>={'.'.join(map(str, OLDEST_TORCH))}\" "
+               f"\"torchvision>={'.'.join(map(str, OLDEST_TORCHVISION))}\"`")
+    return _("{name} {version} is older than {need}, the oldest {name} smoke-train and reference_train support; "
+             "upgrade with {command} ({doctor} still diagnoses this torch).").format(
+        name=name, version=version, need=need, command=command, doctor="`envcheck doctor`")
