@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 
 from envcheck.core.errors import UserError
+from envcheck.i18n import _, current_language, join, ngettext
 from envcheck.util import progress
 
 # The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
@@ -72,11 +73,9 @@ MIN_STEPS_PER_EPOCH = max(EVALUATIONS_PER_EPOCH, 2 * TRAIN_WARMUP_STEPS)
 SIZE_JUDGED_PHASES = ("learning", "throughput")
 DDP_SIZE_MB = {"cuda": 64.0, "cpu": 8.0}
 
-TORCH_INSTALL_HINT = (
-    'install it with `pip install "envcheck[train]"`, or for a specific CUDA build the command from '
-    "https://pytorch.org/get-started/locally/ (e.g. `pip install torch torchvision --index-url "
-    "https://download.pytorch.org/whl/cu128`)"
-)
+TORCH_INSTALL = 'pip install "envcheck[train]"'
+TORCH_INSTALL_URL = "https://pytorch.org/get-started/locally/"
+TORCH_INSTALL_EXAMPLE = "pip install torch torchvision --index-url https://download.pytorch.org/whl/cu128"
 
 
 def _require_torch() -> None:
@@ -89,7 +88,14 @@ def _require_torch() -> None:
         if not found:
             missing.append(name)
     if missing:
-        raise UserError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed in {sys.executable}; {TORCH_INSTALL_HINT}.")
+        names = " and ".join(missing) if current_language() == "en" else join(missing)
+        raise UserError(ngettext(
+            "{names} is not installed in {python}; install it with `{install}`, or for a specific CUDA build the "
+            "command from {url} (e.g. `{example}`).",
+            "{names} are not installed in {python}; install them with `{install}`, or for a specific CUDA build the "
+            "command from {url} (e.g. `{example}`).",
+            len(missing)).format(names=names, python=sys.executable, install=TORCH_INSTALL, url=TORCH_INSTALL_URL,
+                                 example=TORCH_INSTALL_EXAMPLE))
     from importlib import metadata
 
     from envcheck.util.support import below_floor
@@ -118,24 +124,29 @@ MAX_TIMEOUT_S = 7 * 24 * 3600
 def _validate_numbers(epochs: int, image_size: int, batch_size: int, timeout: float | None, seed: int = 0,
                       learn_per_class: int = LEARN_TRAIN_PER_CLASS) -> None:
     if epochs < 1:
-        raise UserError(f"--epochs {epochs}: train for at least 1 epoch.")
+        raise UserError(_("--epochs {epochs}: train for at least 1 epoch.").format(epochs=epochs))
     if epochs > MAX_EPOCHS:
-        raise UserError(f"--epochs {epochs} is more than a smoke test needs; use at most {MAX_EPOCHS}.")
+        raise UserError(_("--epochs {epochs} is more than a smoke test needs; use at most {most}.").format(
+            epochs=epochs, most=MAX_EPOCHS))
     if image_size < 32:
-        raise UserError(f"--image-size {image_size} is too small for ResNet18 (it downsamples 32x); use 32 or more.")
+        raise UserError(_("--image-size {size} is too small for ResNet18 (it downsamples 32x); use 32 or more.").format(
+            size=image_size))
     if image_size > MAX_IMAGE_SIZE:
-        raise UserError(f"--image-size {image_size} is too large; use at most {MAX_IMAGE_SIZE} (224 is the ImageNet standard).")
+        raise UserError(_("--image-size {size} is too large; use at most {most} (224 is the ImageNet standard).").format(
+            size=image_size, most=MAX_IMAGE_SIZE))
     if batch_size < 1:
-        raise UserError(f"--batch-size {batch_size}: use at least 1.")
+        raise UserError(_("--batch-size {size}: use at least 1.").format(size=batch_size))
     if batch_size > MAX_BATCH_SIZE:
-        raise UserError(f"--batch-size {batch_size} is too large; use at most {MAX_BATCH_SIZE}.")
+        raise UserError(_("--batch-size {size} is too large; use at most {most}.").format(size=batch_size, most=MAX_BATCH_SIZE))
     if not 0 <= seed <= MAX_SEED:
-        raise UserError(f"--seed {seed} is out of range; give a whole number from 0 to 2**63-1 ({MAX_SEED}).")
+        raise UserError(_("--seed {seed} is out of range; give a whole number from 0 to 2**63-1 ({most}).").format(
+            seed=seed, most=MAX_SEED))
     if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_S):
-        raise UserError(f"--timeout {timeout:g}: give the seconds each phase may take, from 1e-3 to {MAX_TIMEOUT_S} "
-                        "(a week), e.g. --timeout 600.")
+        raise UserError(_("--timeout {timeout}: give the seconds each phase may take, from 1e-3 to {most} "
+                          "(a week), e.g. --timeout 600.").format(timeout=f"{timeout:g}", most=MAX_TIMEOUT_S))
     if not 1 <= learn_per_class <= MAX_LEARN_PER_CLASS:
-        raise UserError(f"--learn-per-class {learn_per_class}: use 1 to {MAX_LEARN_PER_CLASS} images per class.")
+        raise UserError(_("--learn-per-class {count}: use 1 to {most} images per class.").format(
+            count=learn_per_class, most=MAX_LEARN_PER_CLASS))
 
 
 def parse_phase_timeouts(items: list[str], default: float | None) -> dict[str, float]:
@@ -150,8 +161,8 @@ def parse_phase_timeouts(items: list[str], default: float | None) -> dict[str, f
         except ValueError:
             seconds = -1.0
         if not sep or name not in timeouts or not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT_S):
-            raise UserError(f"--phase-timeout {item!r}: write PHASE=SECONDS (SECONDS up to {MAX_TIMEOUT_S}) with PHASE one of "
-                            f"{', '.join(timeouts)}.")
+            raise UserError(_("--phase-timeout {item}: write PHASE=SECONDS (SECONDS up to {most}) with PHASE one of "
+                              "{phases}.").format(item=repr(item), most=MAX_TIMEOUT_S, phases=", ".join(timeouts)))
         timeouts[name] = seconds
     return timeouts
 
@@ -166,7 +177,8 @@ def parse_phases(items: list[str]) -> list[str] | None:
     wanted = [part.strip() for item in items for part in item.split(",") if part.strip()]
     unknown = [name for name in wanted if name not in known]
     if unknown or not wanted:
-        raise UserError(f"--phase {','.join(unknown) or repr('')}: choose from {', '.join(known)}.")
+        raise UserError(_("--phase {names}: choose from {phases}.").format(names=",".join(unknown) or repr(""),
+                                                                           phases=", ".join(known)))
     return [name for name in known if name in wanted]
 
 
@@ -189,11 +201,17 @@ def inspect_data_dir(data: Path) -> tuple[float, int]:
                 break
             shown.append(problem)
         more = len(report.problems) - len(shown)
-        extra = f" (and {more} more problem{'s' if more != 1 else ''}; run `envcheck check-data {data}` for all)" if more > 0 else ""
-        raise UserError(f"--data {data} cannot be used: " + " ".join(p.rstrip() for p in shown) + extra)
+        problems = " ".join(p.rstrip() for p in shown)
+        if more > 0:
+            raise UserError(ngettext(
+                "--data {data} cannot be used: {problems} (and {count} more problem; run `{command}` for all)",
+                "--data {data} cannot be used: {problems} (and {count} more problems; run `{command}` for all)",
+                more).format(data=data, problems=problems, count=more, command=f"envcheck check-data {data}"))
+        raise UserError(_("--data {data} cannot be used: {problems}").format(data=data, problems=problems))
     classes = report.classes.get("train") or []
     if len(classes) < 2:
-        raise UserError(f"--data {data} has {len(classes)} class folder(s); a classifier needs at least 2 (e.g. train/cat/, train/dog/).")
+        raise UserError(_("--data {data} has {count} class folder(s); a classifier needs at least 2 (e.g. train/cat/, "
+                          "train/dog/).").format(data=data, count=len(classes)))
     val_counts = report.counts.get("val") or {}
     total = sum(val_counts.values())
     majority = max(val_counts.values()) / total if total else 1.0 / len(classes)
@@ -210,11 +228,14 @@ def too_small_to_judge(train_images: int, batch_size: int) -> tuple[str, dict[st
     steps = train_images // batch_size if train_images >= batch_size else (1 if train_images else 0)
     numbers = {"train_images": train_images, "batch_size": batch_size, "steps_per_epoch": steps,
                "min_steps_per_epoch": MIN_STEPS_PER_EPOCH, "min_train_images": need}
-    reason = (
-        f"the data set is too small to judge: {train_images} training images make {steps} step{'s' if steps != 1 else ''} "
-        f"of batch {batch_size} an epoch; the learning and throughput checks need at least {MIN_STEPS_PER_EPOCH} steps an epoch, "
-        f"i.e. {need} training images ({MIN_STEPS_PER_EPOCH} x --batch-size {batch_size})"
-    )
+    reason = ngettext(
+        "the data set is too small to judge: {images} training images make {steps} step of batch {batch} an epoch; "
+        "the learning and throughput checks need at least {min_steps} steps an epoch, i.e. {need} training images "
+        "({min_steps} x --batch-size {batch})",
+        "the data set is too small to judge: {images} training images make {steps} steps of batch {batch} an epoch; "
+        "the learning and throughput checks need at least {min_steps} steps an epoch, i.e. {need} training images "
+        "({min_steps} x --batch-size {batch})",
+        steps).format(images=train_images, steps=steps, batch=batch_size, min_steps=MIN_STEPS_PER_EPOCH, need=need)
     return reason, numbers
 
 
@@ -353,9 +374,16 @@ class RunGuard:
             removed = self.remove_temp_dirs()
             if interrupted:
                 signum = getattr(exc, "signum", signal.SIGINT)
-                what = f"removed {', '.join(map(str, removed))}" if removed else "no temporary folder to remove"
-                print(f"envcheck: interrupted ({signal.Signals(signum).name}): stopped {stopped} "
-                      f"process{'es' if stopped != 1 else ''}, {what}", file=sys.stderr, flush=True)
+                name = signal.Signals(signum).name
+                if removed:
+                    line = ngettext("envcheck: interrupted ({signal}): stopped {count} process, removed {folders}",
+                                    "envcheck: interrupted ({signal}): stopped {count} processes, removed {folders}",
+                                    stopped).format(signal=name, count=stopped, folders=", ".join(map(str, removed)))
+                else:
+                    line = ngettext("envcheck: interrupted ({signal}): stopped {count} process, no temporary folder to remove",
+                                    "envcheck: interrupted ({signal}): stopped {count} processes, no temporary folder to remove",
+                                    stopped).format(signal=name, count=stopped)
+                print(line, file=sys.stderr, flush=True)
                 raise typer.Exit(128 + signum) from None
             return False  # an exception: children stopped and folders removed, now let it propagate
         finally:
@@ -370,20 +398,22 @@ def threading_is_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _path_option(flag: str, text: str | None, what: str) -> Path | None:
-    """A path option as given; an empty one is refused (Path("") would mean the current folder)."""
+def _path_option(flag: str, text: str | None, empty: str) -> Path | None:
+    """A path option as given; an empty one is refused with the sentence `empty` (Path("") would mean
+    the current folder)."""
     if text is None:
         return None
     if not text.strip():
-        raise UserError(f"{flag} is empty; give {what}.")
+        raise UserError(empty)
     return Path(text).expanduser()
 
 
 def _out_dir_problem(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder (it is created if missing).")
+        raise UserError(_("--out {out} is a file; give a folder (it is created if missing).").format(out=out))
     if out.is_dir() and any(out.iterdir()):
-        raise UserError(f"--out {out} is not empty; choose a new folder so no earlier run's files are overwritten.")
+        raise UserError(_("--out {out} is not empty; choose a new folder so no earlier run's files are overwritten.").format(
+            out=out))
 
 
 def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
@@ -394,7 +424,8 @@ def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserError(f"--out {out} cannot be created ({exc.strerror}); choose a folder you can write to.") from None
+        raise UserError(_("--out {out} cannot be created ({reason}); choose a folder you can write to.").format(
+            out=out, reason=exc.strerror)) from None
     return out, False
 
 
@@ -402,6 +433,9 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(extra)
     env["PYTHONUNBUFFERED"] = "1"
+    # The children (the worker's summaries and errors, the DDP ranks') speak the language of this
+    # run, chosen by --lang, ENVCHECK_LANG or the locale.
+    env["ENVCHECK_LANG"] = current_language()
     return env
 
 
@@ -431,12 +465,13 @@ def command(
     Exit status: 0 PASS, 1 FAIL, 2 bad input, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
     """
     _validate_numbers(epochs, image_size, batch_size, timeout, seed, learn_per_class)
-    data = _path_option("--data", data_text, "the folder that holds train/ and val/")
-    out = _path_option("--out", out_text, "a new folder for this run's files")
+    data = _path_option("--data", data_text, _("--data is empty; give the folder that holds train/ and val/."))
+    out = _path_option("--out", out_text, _("--out is empty; give a new folder for this run's files."))
     if out is not None:
         _out_dir_problem(out)  # before the data set is read image by image
     if gpus is not None and not gpus.strip():
-        raise UserError("--gpus is empty; give nvidia-smi GPU numbers separated by commas (e.g. --gpus 0,1), or --cpu for the CPU.")
+        raise UserError(_("--gpus is empty; give nvidia-smi GPU numbers separated by commas (e.g. --gpus 0,1), or --cpu "
+                          "for the CPU."))
     timeouts = parse_phase_timeouts(phase_timeout or [], timeout)
     selected = parse_phases(only_phases or [])
 
@@ -470,11 +505,18 @@ def load_note(load: float | None = None, cpus: int | None = None, starting: bool
     if load <= cpus:
         return None
     if starting:
-        return (f"The machine is busy before the run starts (load average {load:.1f} over the last minute on {cpus} "
-                f"CPU{'s' if cpus != 1 else ''}): other work competes for the CPUs, so timings will be slow "
-                "(lower throughput, longer phases).")
-    return (f"The machine was busy (load average {load:.1f} on {cpus} CPU{'s' if cpus != 1 else ''}), partly from this run: "
-            "throughput and phase times are lower than on an idle machine.")
+        return ngettext(
+            "The machine is busy before the run starts (load average {load} over the last minute on {cpus} CPU): "
+            "other work competes for the CPUs, so timings will be slow (lower throughput, longer phases).",
+            "The machine is busy before the run starts (load average {load} over the last minute on {cpus} CPUs): "
+            "other work competes for the CPUs, so timings will be slow (lower throughput, longer phases).",
+            cpus).format(load=f"{load:.1f}", cpus=cpus)
+    return ngettext(
+        "The machine was busy (load average {load} on {cpus} CPU), partly from this run: "
+        "throughput and phase times are lower than on an idle machine.",
+        "The machine was busy (load average {load} on {cpus} CPUs), partly from this run: "
+        "throughput and phase times are lower than on an idle machine.",
+        cpus).format(load=f"{load:.1f}", cpus=cpus)
 
 
 def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_size, batch_size, amp, deterministic, out,
@@ -514,10 +556,10 @@ def _run_alone(guard: RunGuard, *, gpu, gpus, cpu, data, epochs, seed, image_siz
     # other work's, and the times this run measures will show it.
     busy_at_start = load_note(starting=True)
     if busy_at_start:
-        progress.note(f"smoke-train: note: {busy_at_start}")
+        progress.note(_("smoke-train: note: {note}").format(note=busy_at_start))
         plan.notes.append(busy_at_start)
     console = Console(highlight=False)
-    status = (Console(stderr=True).status("Preparing data...")
+    status = (Console(stderr=True).status(_("Preparing data..."))
               if sys.stderr.isatty() and not json_out and not progress.QUIET else None)
     if status is not None:
         status.start()
@@ -585,14 +627,25 @@ class PhaseFeedback:
     def _label(name: str) -> str:
         from envcheck.smoke import phases
 
-        return phases.title(name).lower()
+        return _(phases.title(name)).lower()
+
+    def _limit(self, name: str) -> str | None:
+        return f"{self.timeouts[name]:g}" if name in self.timeouts else None
 
     def start(self, name: str) -> None:
-        limit = f"limit {self.timeouts[name]:g} s" if name in self.timeouts else "no limit"
+        label, limit = self._label(name), self._limit(name)
         if self.status is not None:
-            self.status.update(f"smoke-train: {self._label(name)} phase running ({limit})...")
+            if limit is None:
+                text = _("smoke-train: {phase} phase running (no limit)...").format(phase=label)
+            else:
+                text = _("smoke-train: {phase} phase running (limit {seconds} s)...").format(phase=label, seconds=limit)
+            self.status.update(text)
         elif self.lines:
-            self._print(f"smoke-train: {self._label(name)} phase started ({limit})")
+            if limit is None:
+                text = _("smoke-train: {phase} phase started (no limit)").format(phase=label)
+            else:
+                text = _("smoke-train: {phase} phase started (limit {seconds} s)").format(phase=label, seconds=limit)
+            self._print(text)
 
     def progress(self, name: str, event: dict, state) -> None:
         from envcheck.smoke.progress import progress_line
@@ -600,8 +653,13 @@ class PhaseFeedback:
         if self.status is not None:
             text = state.status_text()
             if text:
-                limit = f" (limit {self.timeouts[name]:g} s)" if name in self.timeouts else ""
-                self.status.update(f"smoke-train: {self._label(name)} phase: {text}{limit}")
+                label, limit = self._label(name), self._limit(name)
+                if limit is None:
+                    line = _("smoke-train: {phase} phase: {progress}").format(phase=label, progress=text)
+                else:
+                    line = _("smoke-train: {phase} phase: {progress} (limit {seconds} s)").format(
+                        phase=label, progress=text, seconds=limit)
+                self.status.update(line)
         elif self.lines:
             line = progress_line(self._label(name), event, state)
             if line is not None:
@@ -609,8 +667,11 @@ class PhaseFeedback:
 
     def result(self, check) -> None:
         if self.lines:
-            outcome = "pass" if check.passed else "FAIL"
-            self._print(f"smoke-train: {check.title.lower()} phase: {outcome} in {check.seconds:.1f} s")
+            label, seconds = self._label(check.name), f"{check.seconds:.1f}"
+            if check.passed:
+                self._print(_("smoke-train: {phase} phase: pass in {seconds} s").format(phase=label, seconds=seconds))
+            else:
+                self._print(_("smoke-train: {phase} phase: FAIL in {seconds} s").format(phase=label, seconds=seconds))
 
     def skipped(self, checks: list) -> None:
         """Phases decided before the run not to be judged: one line per reason, at the start."""
@@ -618,9 +679,12 @@ class PhaseFeedback:
             return
         reasons: dict[str, list[str]] = {}
         for check in checks:
-            reasons.setdefault(check.summary, []).append(check.title.lower())
+            reasons.setdefault(check.summary, []).append(self._label(check.name))
         for summary, names in reasons.items():
-            self._print(f"smoke-train: {' and '.join(names)} phase{'s' if len(names) > 1 else ''} skipped, {summary}")
+            phases = " and ".join(names) if current_language() == "en" else join(names)
+            self._print(ngettext("smoke-train: {phases} phase skipped, {reason}",
+                                 "smoke-train: {phases} phases skipped, {reason}", len(names)).format(
+                phases=phases, reason=summary))
 
 
 def _run_phases(plan, out_dir: Path, data: Path | None, threshold: float, epochs: int, seed: int, image_size: int,
@@ -714,8 +778,10 @@ def _run_as_job_rank(job, guard: RunGuard, cpu: bool, seed: int, json_out: bool,
         if temporary:
             guard.remove_temp_dirs()
     checks = [check]
-    where = f"rank {job.rank} of a {job.world_size}-process {job.source} job"
-    notes = [f"Running as {where}: only the DDP check runs here; run smoke-train outside the job for the single-device checks."]
+    where = _("rank {rank} of a {world}-process {source} job").format(rank=job.rank, world=job.world_size,
+                                                                     source=job.source)
+    notes = [_("Running as {where}: only the DDP check runs here; run smoke-train outside the job for the "
+               "single-device checks.").format(where=where)]
     if job.rank == 0:
         if json_out:
             doc = report.report_dict(checks, {"kind": kind, "job": job.source, "world_size": job.world_size}, {"seed": seed},

@@ -27,6 +27,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from envcheck.i18n import _
+
 GRAD_TOLERANCE = 1e-5  # relative: DDP sums in buckets, so the mean differs from ours by rounding only
 
 # Objects that must outlive run_rank: the process ends with os._exit, so they are never destroyed.
@@ -59,12 +61,15 @@ def cuda_device_index(local_rank: int, device_count: int, visible: str | None) -
         return 0
     if 0 <= local_rank < device_count:
         return local_rank
-    shown = "unset" if visible is None else repr(visible)
-    raise NoGpuForRank(
-        f"local rank {local_rank} has no GPU of its own: this process sees {device_count} GPU(s) "
-        f"(CUDA_VISIBLE_DEVICES={shown}), and local ranks 0..{local_rank} need {local_rank + 1}; give each task one GPU "
-        "(srun --gpus-per-task=1) or each node as many GPUs as tasks on it"
-    )
+    if visible is None:
+        message = _("local rank {rank} has no GPU of its own: this process sees {count} GPU(s) (CUDA_VISIBLE_DEVICES "
+                    "unset), and local ranks 0..{rank} need {need}; give each task one GPU (srun --gpus-per-task=1) or "
+                    "each node as many GPUs as tasks on it")
+    else:
+        message = _("local rank {rank} has no GPU of its own: this process sees {count} GPU(s) "
+                    "(CUDA_VISIBLE_DEVICES={value}), and local ranks 0..{rank} need {need}; give each task one GPU "
+                    "(srun --gpus-per-task=1) or each node as many GPUs as tasks on it")
+    raise NoGpuForRank(message.format(rank=local_rank, count=device_count, value=repr(visible), need=local_rank + 1))
 
 
 def rank_cuda_device(local_rank: int) -> int:
@@ -137,7 +142,8 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     result["allreduce_value"] = float(data[0])
     result["allreduce_wrong"] = wrong
     if wrong:
-        result["problems"].append(f"all_reduce gave {wrong} wrong element(s) of {numel} (expected {expected:g} everywhere)")
+        result["problems"].append(_("all_reduce gave {wrong} wrong element(s) of {count} (expected {expected} "
+                                    "everywhere)").format(wrong=wrong, count=numel, expected=f"{expected:g}"))
 
     # 2. Bandwidth: warm up (communicator set-up, first-use allocations), then time whole iterations.
     buffer = torch.zeros(numel, dtype=torch.float32, device=device)
@@ -188,11 +194,12 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
         grad_mean_rel_err=mean_error,
     )
     if not result["grads_equal_rank0"]:
-        result["problems"].append("gradients after the DDP step differ from rank 0's")
+        result["problems"].append(_("gradients after the DDP step differ from rank 0's"))
     if not result["params_equal_rank0"]:
-        result["problems"].append("weights after the DDP step differ from rank 0's")
+        result["problems"].append(_("weights after the DDP step differ from rank 0's"))
     if not mean_error <= GRAD_TOLERANCE:
-        result["problems"].append(f"DDP gradients are not the mean of the ranks' gradients (relative error {mean_error:.2g})")
+        result["problems"].append(_("DDP gradients are not the mean of the ranks' gradients (relative error {error})").format(
+            error=f"{mean_error:.2g}"))
 
     gathered: list[Any] = [None] * world
     dist.all_gather_object(gathered, result)

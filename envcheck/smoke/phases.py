@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from envcheck.i18n import _, current_language
 from envcheck.smoke.progress import WORKER_LOG_PREFIX, PhaseProgress
 
 DDP_PHASE = "ddp"
@@ -46,7 +47,7 @@ class Phase:
     """
 
     name: str
-    title: str
+    title: str  # English, marked with N_(): translated where shown (_(title)); --json keeps it English
     default_timeout: float
     run: Callable[..., Any] | None = None
     single_device: bool = True
@@ -88,8 +89,15 @@ def default_timeouts() -> dict[str, float]:
 
 
 def title(name: str) -> str:
+    """The phase's title in English (the msgid; translate it where it is shown: _(title(name)))."""
     found = _REGISTRY.get(name)
     return found.title if found else name
+
+
+def clauses(*parts: str) -> str:
+    """Whole clauses of one message, each translated on its own, joined as the language joins them
+    ("a; b" / "a；b")."""
+    return ("；" if current_language() == "zh" else "; ").join(p for p in parts if p)
 
 
 # The DDP check is run by torch's launcher (run_ddp_phase below), not by the worker.
@@ -141,15 +149,17 @@ class CheckResult:
 
 def not_judged(name: str, reason: str, numbers: dict[str, Any] | None = None) -> CheckResult:
     """A check whose phase was not run because its verdict would mean nothing; `reason` says why."""
-    return CheckResult(name, False, dict(numbers or {}), summary=f"not judged: {reason}", skipped=True)
+    return CheckResult(name, False, dict(numbers or {}), summary=_("not judged: {reason}").format(reason=reason),
+                       skipped=True)
 
 
 def _where_to_read(log_path: Path | None, log_kept: bool) -> str:
     if log_path is None:
-        return "look at the log for where it stopped"
+        return _("look at the log for where it stopped, or raise the limit with --timeout")
     if log_kept:
-        return f"read {log_path} for where it stopped"
-    return f"rerun with --out DIR to keep the worker's log (DIR/logs/{log_path.name}) and read it for where it stopped"
+        return _("read {log} for where it stopped, or raise the limit with --timeout").format(log=log_path)
+    return _("rerun with --out DIR to keep the worker's log (DIR/logs/{name}) and read it for where it stopped, "
+             "or raise the limit with --timeout").format(name=log_path.name)
 
 
 def timed_out(name: str, limit: float, progress: PhaseProgress | None = None, log_path: Path | None = None,
@@ -163,20 +173,22 @@ def timed_out(name: str, limit: float, progress: PhaseProgress | None = None, lo
         reached = progress.reached()
     if log_path is not None and log_kept:
         numbers["log"] = str(log_path)
+    seconds = f"{limit:g}"
     if reached:
         quiet = numbers.get("seconds_since_progress")
-        how = (f"; it reached {reached}, last progress {quiet:g} s before the limit" if quiet is not None
-               else f"; it reached {reached}")
+        if quiet is not None:
+            what = _("{phase} phase did not finish within {seconds} s; it reached {reached}, last progress {quiet} s "
+                     "before the limit").format(phase=name, seconds=seconds, reached=reached, quiet=f"{quiet:g}")
+        else:
+            what = _("{phase} phase did not finish within {seconds} s; it reached {reached}").format(
+                phase=name, seconds=seconds, reached=reached)
     elif progress is not None and progress.events:
-        how = "; it had started training"
+        what = _("{phase} phase did not finish within {seconds} s; it had started training").format(phase=name, seconds=seconds)
     else:
-        how = " and reported no progress"
-    return CheckResult(
-        name, False, numbers,
-        error=f"{name} phase did not finish within {limit:g} s{how}; {_where_to_read(log_path, log_kept)}, "
-              "or raise the limit with --timeout",
-        seconds=float(limit),
-    )
+        what = _("{phase} phase did not finish within {seconds} s and reported no progress").format(
+            phase=name, seconds=seconds)
+    return CheckResult(name, False, numbers, error=clauses(what, _where_to_read(log_path, log_kept)),
+                       seconds=float(limit))
 
 
 # Stopping a child: SIGTERM first (torchrun forwards it to its ranks and reaps them; a worker dies
@@ -404,10 +416,14 @@ def run_worker_phases(
                     code = None
                 tail = _log_tail(log_path)
                 reached = progress.reached()
+                if tail:
+                    crashed = _("{phase} phase crashed (worker exit code {code}): {error}").format(
+                        phase=current, code=code, error=tail)
+                else:
+                    crashed = _("{phase} phase crashed (worker exit code {code})").format(phase=current, code=code)
                 results[current] = CheckResult(
                     current, False, numbers=progress.numbers(),
-                    error=f"{current} phase crashed (worker exit code {code}){': ' + tail if tail else ''}"
-                          f"{'; it had reached ' + reached if reached else ''}",
+                    error=clauses(crashed, _("it had reached {reached}").format(reached=reached) if reached else ""),
                 )
                 if on_result:
                     on_result(results[current])
@@ -457,22 +473,25 @@ def run_worker_phases(
 
 def ddp_timed_out(limit: float, kind: str, log_path: Path, log_kept: bool) -> CheckResult:
     """A DDP hang: usually a collective that never completes, so say what to try, not only --timeout."""
-    where = f"the launcher's and ranks' log is {log_path}" if log_kept else (
-        "rerun with --out DIR to keep the launcher's and ranks' log (DIR/logs/ddp.log)")
+    # TRANSLATORS: {where} is one of the two log messages below, shown in parentheses.
+    where = _("the launcher's and ranks' log is {log}").format(log=log_path) if log_kept else (
+        _("rerun with --out DIR to keep the launcher's and ranks' log (DIR/logs/ddp.log)"))
     if kind == "cuda":
-        hint = (
-            f"a rank is probably stuck in an NCCL collective; rerun with NCCL_DEBUG=INFO and read the log ({where}); "
-            "switches worth trying one at a time: NCCL_P2P_DISABLE=1 (GPU peer-to-peer broken, e.g. PCIe ACS or "
-            "IOMMU on), NCCL_IB_DISABLE=1 (InfiniBand/RoCE misconfigured); or raise --timeout"
+        error = _(
+            "{phase} phase did not finish within {seconds} s: a rank is probably stuck in an NCCL collective; rerun "
+            "with NCCL_DEBUG=INFO and read the log ({where}); switches worth trying one at a time: NCCL_P2P_DISABLE=1 "
+            "(GPU peer-to-peer broken, e.g. PCIe ACS or IOMMU on), NCCL_IB_DISABLE=1 (InfiniBand/RoCE misconfigured); "
+            "or raise --timeout"
         )
     else:
-        hint = f"a rank is probably stuck in a gloo collective; read the log ({where}), or raise --timeout"
+        error = _("{phase} phase did not finish within {seconds} s: a rank is probably stuck in a gloo collective; "
+                  "read the log ({where}), or raise --timeout")
     numbers: dict[str, Any] = {"timeout_s": limit}
     if log_kept:
         numbers["log"] = str(log_path)
     return CheckResult(
         DDP_PHASE, False, numbers,
-        error=f"{DDP_PHASE} phase did not finish within {limit:g} s: {hint}",
+        error=error.format(phase=DDP_PHASE, seconds=f"{limit:g}", where=where),
         seconds=float(limit),
     )
 
@@ -483,7 +502,7 @@ def summarise_ddp(combined: dict[str, Any], expected_world: int) -> CheckResult:
     world = int(combined.get("world_size") or len(ranks))
     problems = [f"rank {r.get('rank')}: {p}" for r in ranks for p in r.get("problems") or []]
     if world != expected_world or len(ranks) != expected_world:
-        problems.append(f"{len(ranks)} of {expected_world} ranks reported")
+        problems.append(_("{count} of {expected} ranks reported").format(count=len(ranks), expected=expected_world))
     first = ranks[0] if ranks else {}
     numbers = {
         "world_size": world,
@@ -499,13 +518,14 @@ def summarise_ddp(combined: dict[str, Any], expected_world: int) -> CheckResult:
         "grad_mean_rel_err": max((r.get("grad_mean_rel_err") or 0.0) for r in ranks) if ranks else None,
         "devices": [r.get("device_name") or r.get("device") for r in ranks],
     }
-    summary = (
-        f"{world} ranks ({numbers['backend']}): all_reduce = {numbers['allreduce_expected']:g} on every element of every rank; "
-        f"busbw {numbers['busbw_gbps']:.2f} GB/s at {numbers['size_mib']:g} MiB; DDP step left equal gradients and weights on every rank"
-        if ranks and numbers["allreduce_expected"] is not None else ""
-    )
+    summary = _(
+        "{world} ranks ({backend}): all_reduce = {expected} on every element of every rank; busbw {busbw} GB/s at "
+        "{size} MiB; DDP step left equal gradients and weights on every rank"
+    ).format(world=world, backend=numbers["backend"], expected=f"{numbers['allreduce_expected']:g}",
+             busbw=f"{numbers['busbw_gbps']:.2f}", size=f"{numbers['size_mib']:g}") if (
+        ranks and numbers["allreduce_expected"] is not None) else ""
     if problems:
-        return CheckResult(DDP_PHASE, False, numbers, error="; ".join(problems))
+        return CheckResult(DDP_PHASE, False, numbers, error=clauses(*problems))
     return CheckResult(DDP_PHASE, True, numbers, summary=summary)
 
 
@@ -561,4 +581,8 @@ def run_ddp_phase(
     if code == 0 and not expect_result:
         # A job rank other than 0 succeeds without a result file; rank 0 reports for everyone.
         return CheckResult(DDP_PHASE, True, {"note": "this rank finished; rank 0 reports the results"}, seconds=seconds)
-    return CheckResult(DDP_PHASE, False, error=f"DDP run failed (exit code {code}){': ' + detail if detail else ''}", seconds=seconds)
+    if detail:
+        error = _("DDP run failed (exit code {code}): {error}").format(code=code, error=detail)
+    else:
+        error = _("DDP run failed (exit code {code})").format(code=code)
+    return CheckResult(DDP_PHASE, False, error=error, seconds=seconds)

@@ -16,6 +16,8 @@ import math
 import time
 from typing import Any
 
+from envcheck.i18n import _, current_language
+
 # Every line the worker writes about its own progress starts with this, so that the parent can
 # tell them from what a library printed (the last such line is a crash's error message).
 WORKER_LOG_PREFIX = "smoke-worker:"
@@ -47,6 +49,25 @@ def format_eta(seconds: Any) -> str | None:
 
 def _of(done: int | None, total: int | None) -> str:
     return f"{done}/{total}" if total is not None else f"{done}"
+
+
+def _list(parts: list[str]) -> str:
+    """Figures as the language lists them ("a, b" / "a，b")."""
+    return ("，" if current_language() == "zh" else ", ").join(parts)
+
+
+def _epoch(done: int | None, total: int | None) -> str:
+    # TRANSLATORS: a position in a training run, e.g. "epoch 1/3"; {position} is "1/3" or "1".
+    return _("epoch {position}").format(position=_of(done, total))
+
+
+def _step(done: int | None, total: int | None) -> str:
+    # TRANSLATORS: a position in an epoch, e.g. "step 40/125"; {position} is "40/125" or "40".
+    return _("step {position}").format(position=_of(done, total))
+
+
+def _val_acc(text: str) -> str:
+    return _("val acc {accuracy}").format(accuracy=text)
 
 
 def step_in_epoch(event: dict[str, Any], steps_per_epoch: int | None) -> int | None:
@@ -129,9 +150,9 @@ class PhaseProgress:
         """["epoch 1/3", "step 40/125"], as far as known."""
         parts = []
         if self.epoch is not None:
-            parts.append(f"epoch {_of(self.epoch, self.epochs)}")
+            parts.append(_epoch(self.epoch, self.epochs))
         if self.step_in_epoch is not None:
-            parts.append(f"step {_of(self.step_in_epoch, self.steps_per_epoch)}")
+            parts.append(_step(self.step_in_epoch, self.steps_per_epoch))
         return parts
 
     def status_text(self) -> str:
@@ -140,22 +161,25 @@ class PhaseProgress:
         if self.images_per_sec is not None:
             parts.append(f"{self.images_per_sec:.0f} img/s")
         if self.last_val_acc is not None:
-            parts.append(f"val acc {self.last_val_acc:.2f}")
+            parts.append(_val_acc(f"{self.last_val_acc:.2f}"))
         eta = format_eta(self.eta_s)
         if eta is not None:
-            parts.append(f"ETA {eta}")
-        return ", ".join(parts)
+            parts.append(_("ETA {time}").format(time=eta))
+        return _list(parts)
 
     def reached(self) -> str:
         """Where a phase that did not finish had got to, for its error message ("" if nowhere)."""
-        where = ", ".join(self._position())
+        where = _list(self._position())
         figures = []
         if self.images_per_sec is not None:
             figures.append(f"{self.images_per_sec:.0f} img/s")
         if self.last_val_acc is not None:
-            figures.append(f"val acc last {self.last_val_acc:.3f}, best {self.best_val_acc:.3f}")
+            figures.append(_("val acc last {last}, best {best}").format(last=f"{self.last_val_acc:.3f}",
+                                                                        best=f"{self.best_val_acc:.3f}"))
         if figures:
-            where = f"{where} ({'; '.join(figures)})" if where else "; ".join(figures)
+            zh = current_language() == "zh"
+            joined = ("；" if zh else "; ").join(figures)
+            where = (f"{where}（{joined}）" if zh else f"{where} ({joined})") if where else joined
         return where
 
     def numbers(self) -> dict[str, Any]:
@@ -191,31 +215,38 @@ def progress_line(label: str, event: dict[str, Any], state: PhaseProgress | None
         acc = _number(event.get("val_acc"))
         per_epoch = _int(event.get("steps_per_epoch")) or (state.steps_per_epoch if state else None)
         within = _int(event.get("step_in_epoch")) or step_in_epoch(event, per_epoch)
-        parts = [f"{label}:"]
+        parts = []
         if epoch is not None:
-            parts.append(f"epoch {_of(epoch, epochs)}")
+            parts.append(_epoch(epoch, epochs))
         if within is not None:
-            parts.append(f"step {_of(within, per_epoch)}")
+            parts.append(_step(within, per_epoch))
         elif _int(event.get("step")) is not None:
-            parts.append(f"step {_int(event.get('step'))}")
-        parts.append(f"val acc {acc:.3f}" if acc is not None else "val acc ?")
-        return " ".join(parts)
+            parts.append(_step(_int(event.get("step")), None))
+        parts.append(_val_acc(f"{acc:.3f}" if acc is not None else "?"))
+        # TRANSLATORS: {phase}: the phase's title; {figures}: "epoch 1/3 step 62/125 val acc 0.742".
+        return _("{phase}: {figures}").format(phase=label, figures=" ".join(parts))
     if kind == "epoch":
         figures = []
         loss = _number(event.get("train_loss"))
         if loss is not None:
-            figures.append(f"train loss {loss:.3f}")
+            figures.append(_("train loss {loss}").format(loss=f"{loss:.3f}"))
         acc = _number(event.get("val_acc"))
         if acc is not None:
-            figures.append(f"val acc {acc:.3f}")
+            figures.append(_val_acc(f"{acc:.3f}"))
         rate = _number(event.get("images_per_sec"))
         if rate is not None:
             figures.append(f"{rate:.0f} img/s")
         seconds = _number(event.get("seconds"))
         if seconds is not None:
             figures.append(f"{seconds:.1f} s")
-        head = f"{label}: epoch {_of(epoch, epochs)} ended" if epoch is not None else f"{label}: epoch ended"
-        return head + (f", {', '.join(figures)}" if figures else "")
+        if epoch is not None:
+            head = _("{phase}: epoch {position} ended").format(phase=label, position=_of(epoch, epochs))
+        else:
+            head = _("{phase}: epoch ended").format(phase=label)
+        if not figures:
+            return head
+        # TRANSLATORS: {head}: "learning: epoch 1/3 ended"; {figures}: "train loss 0.512, val acc 0.742, 310 img/s".
+        return _("{head}, {figures}").format(head=head, figures=_list(figures))
     return None
 
 

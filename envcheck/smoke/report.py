@@ -16,6 +16,7 @@ from rich.table import Table
 
 from envcheck import __version__
 from envcheck.core.redact import redact_data, redact_text
+from envcheck.i18n import _, current_language, join
 from envcheck.smoke.phases import CheckResult
 
 # 2: checks[].status ("pass", "fail" or "skipped"); checks[].passed is null for a check that was
@@ -34,12 +35,23 @@ def verdict_line(checks: list[CheckResult], where: str) -> str:
     judged = [c for c in checks if not c.skipped]
     skipped = [c for c in checks if c.skipped]
     failed = [c for c in judged if not c.passed]
-    noun = "judged checks" if skipped else "checks"
-    extra = f"; {len(skipped)} not judged ({', '.join(c.name for c in skipped)})" if skipped else ""
+    english = current_language() == "en"
+
+    def names_of(group: list[CheckResult]) -> str:
+        return ", ".join(c.name for c in group) if english else join([c.name for c in group])
+
+    figures = {"count": len(judged), "where": where, "skipped": len(skipped), "skipped_names": names_of(skipped)}
     if not failed and judged:
-        return f"PASS: all {len(judged)} {noun} passed on {where}{extra}."
-    names = ", ".join(c.name for c in failed) or "none ran"
-    return f"FAIL: {len(failed)} of {len(judged)} {noun} failed on {where} ({names}){extra}."
+        if skipped:
+            return _("PASS: all {count} judged checks passed on {where}; {skipped} not judged ({skipped_names}).").format(
+                **figures)
+        return _("PASS: all {count} checks passed on {where}.").format(**figures)
+    names = names_of(failed) or _("none ran")
+    if skipped:
+        return _("FAIL: {failed} of {count} judged checks failed on {where} ({names}); {skipped} not judged "
+                 "({skipped_names}).").format(failed=len(failed), names=names, **figures)
+    return _("FAIL: {failed} of {count} checks failed on {where} ({names}).").format(failed=len(failed), names=names,
+                                                                                      **figures)
 
 
 def figures(checks: list[CheckResult]) -> dict[str, Any]:
@@ -108,21 +120,27 @@ def render_json(doc: dict[str, Any]) -> str:
 def render_terminal(console: Console, checks: list[CheckResult], where: str, notes: list[str], out_dir: str | None) -> None:
     console.print(f"[bold]envcheck smoke-train[/bold] {__version__} · {escape(redact_text(where))}")
     for note in notes:
-        console.print(f"[yellow]note:[/yellow] {escape(redact_text(note))}")
+        label = _("note:")
+        console.print(f"[yellow]{escape(label)}[/yellow] {escape(redact_text(note))}")
+    # rich measures every cell in terminal cells (rich.cells.cell_len), so Chinese text, two cells a
+    # character, lines up and folds within the console's width.
     table = Table(show_header=True, header_style="bold")
-    table.add_column("Check", no_wrap=True)
-    table.add_column("Result", no_wrap=True)
-    table.add_column("Numbers", overflow="fold")
-    table.add_column("Time", justify="right", no_wrap=True)
+    table.add_column(_("Check"), no_wrap=True)
+    table.add_column(_("Result"), no_wrap=True)
+    table.add_column(_("Numbers"), overflow="fold")
+    table.add_column(_("Time"), justify="right", no_wrap=True)
     for check in checks:
+        # TRANSLATORS: the result column's words: "pass", "FAIL", "skipped".
+        skipped, passed, failed = _("skipped"), _("pass"), _("FAIL")
         if check.skipped:
-            mark, text = "[yellow]skipped[/yellow]", check.summary or "not judged"
+            mark, text = f"[yellow]{escape(skipped)}[/yellow]", check.summary or _("not judged")
         else:
-            mark = "[green]pass[/green]" if check.passed else "[red]FAIL[/red]"
-            text = check.summary if check.passed else (check.error or "failed")
-        table.add_row(check.title, mark, escape(redact_text(text)), "-" if check.skipped else f"{check.seconds:.1f}s")
+            mark = f"[green]{escape(passed)}[/green]" if check.passed else f"[red]{escape(failed)}[/red]"
+            text = check.summary if check.passed else (check.error or _("failed"))
+        table.add_row(_(check.title), mark, escape(redact_text(text)), "-" if check.skipped else f"{check.seconds:.1f}s")
     console.print(table)
     if out_dir:
-        console.print(f"Run files (metrics.jsonl, curves, checkpoints, logs) are kept in {escape(out_dir)}")
+        console.print(escape(_("Run files (metrics.jsonl, curves, checkpoints, logs) are kept in {folder}").format(
+            folder=out_dir)))
     colour = "green" if verdict(checks) == "PASS" else "red"
     console.print(f"[bold {colour}]{escape(verdict_line(checks, where))}[/bold {colour}]")

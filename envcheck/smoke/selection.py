@@ -22,6 +22,7 @@ from typing import Any, Mapping
 
 from envcheck.core.errors import UserError
 from envcheck.facts.visible_devices import parse_visible_devices
+from envcheck.i18n import _, ngettext
 
 
 MAX_NPROC = 64  # DDP check processes; one per GPU, and a handful of gloo processes prove the CPU stack
@@ -43,8 +44,8 @@ class DevicePlan:
 
     def describe(self) -> str:
         if self.kind == "cpu":
-            return "CPU" + (f" ({self.nproc} processes for DDP)" if self.nproc > 1 else "")
-        return ("GPU " if len(self.gpus) == 1 else "GPUs ") + ", ".join(gpu_label(g) for g in self.gpus)
+            return _("CPU ({count} processes for DDP)").format(count=self.nproc) if self.nproc > 1 else "CPU"
+        return ngettext("GPU {gpus}", "GPUs {gpus}", len(self.gpus)).format(gpus=", ".join(gpu_label(g) for g in self.gpus))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,21 +59,23 @@ class DevicePlan:
 
 
 def gpu_label(gpu: Mapping[str, Any]) -> str:
-    return f"{gpu.get('index')} ({gpu.get('name') or 'unknown model'})"
+    name = gpu.get("name") or _("unknown model")
+    return f"{gpu.get('index')} ({name})"
 
 
 def _list_gpus(gpus: list[Mapping[str, Any]]) -> str:
-    return ", ".join(gpu_label(g) for g in gpus) or "none"
+    return ", ".join(gpu_label(g) for g in gpus) or _("none")
 
 
 def parse_gpu_list(text: str) -> list[int]:
     """"0,1" -> [0, 1]; anything else is a UserError naming the expected form."""
     parts = [p.strip() for p in text.split(",")]
     if not parts or any(not p.isdigit() for p in parts):
-        raise UserError(f"--gpus {text!r}: give nvidia-smi GPU numbers separated by commas, e.g. --gpus 0,1.")
+        raise UserError(_("--gpus {text}: give nvidia-smi GPU numbers separated by commas, e.g. --gpus 0,1.").format(
+            text=repr(text)))
     indices = [int(p) for p in parts]
     if len(set(indices)) != len(indices):
-        raise UserError(f"--gpus {text!r} lists a GPU twice; list each GPU once, e.g. --gpus 0,1.")
+        raise UserError(_("--gpus {text} lists a GPU twice; list each GPU once, e.g. --gpus 0,1.").format(text=repr(text)))
     return indices
 
 
@@ -97,15 +100,16 @@ def plan_devices(
     visible_raw: the user's CUDA_VISIBLE_DEVICES (None when unset).
     """
     if cpu and (gpu is not None or gpus):
-        raise UserError("--cpu cannot be combined with --gpu/--gpus; choose the CPU or GPUs, not both.")
+        raise UserError(_("--cpu cannot be combined with --gpu/--gpus; choose the CPU or GPUs, not both."))
     if gpu is not None and gpus:
-        raise UserError("--gpu and --gpus cannot be used together; use --gpu N for one GPU or --gpus 0,1 for several.")
+        raise UserError(_("--gpu and --gpus cannot be used together; use --gpu N for one GPU or --gpus 0,1 for several."))
     if gpu is not None and gpu < 0:
-        raise UserError(f"--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).")
+        raise UserError(_("--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).").format(gpu=gpu))
     if nproc is not None and nproc < 1:
-        raise UserError(f"--nproc {nproc}: give at least 1 process.")
+        raise UserError(_("--nproc {nproc}: give at least 1 process.").format(nproc=nproc))
     if nproc is not None and nproc > MAX_NPROC:
-        raise UserError(f"--nproc {nproc} is more processes than a DDP check needs; use at most {MAX_NPROC}.")
+        raise UserError(_("--nproc {nproc} is more processes than a DDP check needs; use at most {most}.").format(
+            nproc=nproc, most=MAX_NPROC))
 
     if cpu:
         # An empty CUDA_VISIBLE_DEVICES keeps CUDA from initialising at all in the children, so a
@@ -115,24 +119,32 @@ def plan_devices(
     requested = [gpu] if gpu is not None else (parse_gpu_list(gpus) if gpus else [])
     known = [g for g in (nvidia_gpus or []) if isinstance(g, dict) and isinstance(g.get("index"), int)]
     if not known:
-        why = f" ({nvidia_error})" if nvidia_error else ""
         if requested:
-            raise UserError(
-                f"no NVIDIA GPU was found{why}; run `envcheck doctor --only driver` to see why, "
-                "or check the CPU stack with `envcheck smoke-train --cpu`."
-            )
+            if nvidia_error:
+                message = _("no NVIDIA GPU was found ({reason}); run `{doctor}` to see why, or check the CPU stack with "
+                            "`{cpu}`.")
+            else:
+                message = _("no NVIDIA GPU was found; run `{doctor}` to see why, or check the CPU stack with `{cpu}`.")
+            raise UserError(message.format(reason=nvidia_error, doctor="envcheck doctor --only driver",
+                                           cpu="envcheck smoke-train --cpu"))
         plan = DevicePlan("cpu", child_env={"CUDA_VISIBLE_DEVICES": ""}, nproc=nproc or 1)
-        plan.notes.append(f"No NVIDIA GPU was found{why}, so this run checks the CPU; pass --gpu N to test a GPU.")
+        if nvidia_error:
+            note = _("No NVIDIA GPU was found ({reason}), so this run checks the CPU; pass --gpu N to test a GPU.")
+        else:
+            note = _("No NVIDIA GPU was found, so this run checks the CPU; pass --gpu N to test a GPU.")
+        plan.notes.append(note.format(reason=nvidia_error))
         return plan
 
     by_index = {g["index"]: g for g in known}
     flag = "--gpu" if gpu is not None else "--gpus"
     for index in requested:
         if index not in by_index:
-            raise UserError(
-                f"GPU {index} does not exist; this machine has GPU {_list_gpus(sorted(known, key=lambda g: g['index']))}: "
-                f"pass {'one of those numbers' if flag == '--gpu' else 'those numbers'} to {flag}."
-            )
+            if flag == "--gpu":
+                message = _("GPU {index} does not exist; this machine has GPU {gpus}: pass one of those numbers to {flag}.")
+            else:
+                message = _("GPU {index} does not exist; this machine has GPU {gpus}: pass those numbers to {flag}.")
+            raise UserError(message.format(index=index, gpus=_list_gpus(sorted(known, key=lambda g: g["index"])),
+                                           flag=flag))
 
     visible = parse_visible_devices(visible_raw, known) if visible_raw is not None else None
     mig_by_parent: dict[int, str] = {}
@@ -148,24 +160,29 @@ def plan_devices(
     if not requested:
         if not usable:
             plan = DevicePlan("cpu", child_env={"CUDA_VISIBLE_DEVICES": ""}, nproc=nproc or 1)
-            plan.notes.append(
-                f"CUDA_VISIBLE_DEVICES={visible_raw!r} hides every GPU, so this run checks the CPU; "
+            plan.notes.append(_(
+                "CUDA_VISIBLE_DEVICES={value} hides every GPU, so this run checks the CPU; "
                 "unset it or pass --gpu N after fixing it to test a GPU."
-            )
+            ).format(value=repr(visible_raw)))
             return plan
         requested = [usable[0]]
         if visible is not None and usable[0] != 0:
-            notes.append(f"No --gpu given: using GPU {usable[0]}, the first one CUDA_VISIBLE_DEVICES={visible_raw!r} shows.")
+            notes.append(_("No --gpu given: using GPU {index}, the first one CUDA_VISIBLE_DEVICES={value} shows.").format(
+                index=usable[0], value=repr(visible_raw)))
 
     if visible is not None:
         hidden = [i for i in requested if i not in usable]
         if hidden:
             shown = [by_index[i] for i in usable if i in by_index]
-            leaves = f"leaves only GPU {_list_gpus(shown)} visible" if shown else "hides every GPU"
-            raise UserError(
-                f"GPU {','.join(map(str, hidden))} is hidden by your CUDA_VISIBLE_DEVICES={visible_raw!r}, which {leaves}; "
-                f"pick a visible GPU, or override it for this run with `env -u CUDA_VISIBLE_DEVICES envcheck smoke-train {flag} {','.join(map(str, requested))}`."
-            )
+            if shown:
+                message = _("GPU {hidden} is hidden by your CUDA_VISIBLE_DEVICES={value}, which leaves only GPU {visible} "
+                            "visible; pick a visible GPU, or override it for this run with `{command}`.")
+            else:
+                message = _("GPU {hidden} is hidden by your CUDA_VISIBLE_DEVICES={value}, which hides every GPU; "
+                            "pick a visible GPU, or override it for this run with `{command}`.")
+            raise UserError(message.format(
+                hidden=",".join(map(str, hidden)), value=repr(visible_raw), visible=_list_gpus(shown),
+                command=f"env -u CUDA_VISIBLE_DEVICES envcheck smoke-train {flag} {','.join(map(str, requested))}"))
 
     chosen = [by_index[i] for i in requested]
     names: list[str] = []
@@ -173,12 +190,13 @@ def plan_devices(
         if _is_mig_enabled(g):
             if g["index"] in mig_by_parent and len(chosen) == 1:
                 names.append(mig_by_parent[g["index"]])
-                notes.append(f"GPU {g['index']} is in MIG mode: testing the MIG instance {mig_by_parent[g['index']]} your CUDA_VISIBLE_DEVICES selects.")
+                notes.append(_("GPU {index} is in MIG mode: testing the MIG instance {instance} your CUDA_VISIBLE_DEVICES "
+                               "selects.").format(index=g["index"], instance=mig_by_parent[g["index"]]))
                 continue
-            raise UserError(
-                f"GPU {gpu_label(g)} is in MIG mode, and CUDA can only use one MIG instance of it per process; "
-                f"choose one from `nvidia-smi -L` and run `CUDA_VISIBLE_DEVICES=MIG-<uuid> envcheck smoke-train --gpu {g['index']}`."
-            )
+            raise UserError(_(
+                "GPU {gpu} is in MIG mode, and CUDA can only use one MIG instance of it per process; "
+                "choose one from `nvidia-smi -L` and run `{command}`."
+            ).format(gpu=gpu_label(g), command=f"CUDA_VISIBLE_DEVICES=MIG-<uuid> envcheck smoke-train --gpu {g['index']}"))
         uuid = str(g.get("uuid") or "")
         if uuid.startswith("GPU-"):
             names.append(uuid)
@@ -186,15 +204,18 @@ def plan_devices(
             # Without a UUID the PCI-ordered index is the next best name: CUDA_DEVICE_ORDER=PCI_BUS_ID
             # makes CUDA count like nvidia-smi in practice (CUDA Programming Guide, CUDA_DEVICE_ORDER).
             names.append(str(g["index"]))
-            notes.append(f"GPU {g['index']} has no UUID in the driver facts; selecting it by its PCI-ordered index.")
+            notes.append(_("GPU {index} has no UUID in the driver facts; selecting it by its PCI-ordered index.").format(
+                index=g["index"]))
 
     if nproc is not None and nproc != len(chosen) and not (nproc == 1 and len(chosen) == 1):
-        raise UserError(
-            f"--nproc {nproc} does not match the {len(chosen)} GPU{'s' if len(chosen) != 1 else ''} chosen; "
-            "DDP runs one process per GPU: drop --nproc, or list that many GPUs with --gpus."
-        )
+        raise UserError(ngettext(
+            "--nproc {nproc} does not match the {count} GPU chosen; "
+            "DDP runs one process per GPU: drop --nproc, or list that many GPUs with --gpus.",
+            "--nproc {nproc} does not match the {count} GPUs chosen; "
+            "DDP runs one process per GPU: drop --nproc, or list that many GPUs with --gpus.",
+            len(chosen)).format(nproc=nproc, count=len(chosen)))
     if gpus and len(chosen) == 1:
-        notes.append("Only one GPU was listed, so the DDP check (which needs 2 or more) is skipped.")
+        notes.append(_("Only one GPU was listed, so the DDP check (which needs 2 or more) is skipped."))
 
     env = {"CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": ",".join(names)}
     return DevicePlan("cuda", physical=requested, gpus=chosen, child_env=env, nproc=len(chosen), notes=notes)
@@ -239,11 +260,11 @@ def job_note(env: Mapping[str, str]) -> str | None:
     world = _int(env.get("SLURM_NTASKS"))
     if world is None or world <= 1 or in_slurm_step(env) or detect_job(env) is not None:
         return None
-    return (
-        f"This SLURM job has {world} tasks, but this process is not one of them (no srun step: it is the batch "
+    return _(
+        "This SLURM job has {count} tasks, but this process is not one of them (no srun step: it is the batch "
         "script or an salloc shell), so it runs alone; run it under srun to check DDP across the job's tasks "
-        "(`srun envcheck smoke-train`)."
-    )
+        "(`{command}`)."
+    ).format(count=world, command="srun envcheck smoke-train")
 
 
 def detect_job(env: Mapping[str, str]) -> JobRank | None:
@@ -270,10 +291,10 @@ def detect_job(env: Mapping[str, str]) -> JobRank | None:
         master = env.get("MASTER_ADDR")
         if not master:
             if nodes > 1:
-                raise UserError(
+                raise UserError(_(
                     "this SLURM job spans several nodes but MASTER_ADDR is not set; export it before srun, e.g. "
-                    "`export MASTER_ADDR=$(scontrol show hostnames $SLURM_JOB_NODELIST | head -n 1)`."
-                )
+                    "`{command}`."
+                ).format(command="export MASTER_ADDR=$(scontrol show hostnames $SLURM_JOB_NODELIST | head -n 1)"))
             master = "127.0.0.1"
         # A port derived from the job id keeps two jobs sharing a node from colliding.
         job_id = _int(env.get("SLURM_JOB_ID")) or 0

@@ -27,7 +27,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from envcheck.smoke.phases import get_phase, phase
+from envcheck.i18n import N_, _
+from envcheck.smoke.phases import clauses, get_phase, phase
 from envcheck.smoke.progress import WORKER_LOG_PREFIX, log_line, step_in_epoch
 
 # Tolerance of the numerics check, as max|device - float64 reference| / max|reference|. FP32 with
@@ -60,15 +61,15 @@ def kernels_for(capability: tuple[int, int], arch_list: list[str]) -> tuple[bool
     how = covers(arch_list, f"{major}.{minor}")
     if how == "cubin":
         if name in arch_list or f"{name}a" in arch_list:
-            return True, f"the build has {name} kernels"
-        return True, f"{name} runs the build's kernels of the same major version"
+            return True, _("the build has {arch} kernels").format(arch=name)
+        return True, _("{arch} runs the build's kernels of the same major version").format(arch=name)
     if how == "ptx":
-        return True, f"{name} has no compiled kernels; the build's PTX is JIT-compiled (slow first start)"
-    built = " ".join(arch_list) or "no CUDA architectures"
-    return False, (
-        f"this torch build has no kernels for {name} (it was built for: {built}); install a torch build "
-        "whose CUDA version supports this GPU (see `envcheck doctor --only torch`)"
-    )
+        return True, _("{arch} has no compiled kernels; the build's PTX is JIT-compiled (slow first start)").format(arch=name)
+    built = " ".join(arch_list) or _("no CUDA architectures")
+    return False, _(
+        "this torch build has no kernels for {arch} (it was built for: {built}); install a torch build "
+        "whose CUDA version supports this GPU (see `{command}`)"
+    ).format(arch=name, built=built, command="envcheck doctor --only torch")
 
 
 def compare_to_reference(result, reference) -> dict[str, float]:
@@ -164,7 +165,7 @@ class Worker:
 
     # -- phases --------------------------------------------------------------------------------
 
-    @phase("device", "Device", 180)
+    @phase("device", N_("Device"), 180)
     def phase_device(self) -> tuple[dict[str, Any], str]:
         start = time.monotonic()
         import torch
@@ -175,20 +176,21 @@ class Worker:
             numbers["cpu_count"] = os.cpu_count()
             x = torch.arange(1024, dtype=torch.float32)
             if float(x.sum()) != 1024 * 1023 / 2:
-                raise PhaseFailed("a sum of 0..1023 on the CPU came out wrong", numbers)
-            return numbers, f"torch {torch.__version__} on the CPU, {numbers['threads']} threads"
+                raise PhaseFailed(_("a sum of 0..1023 on the CPU came out wrong"), numbers)
+            return numbers, _("torch {version} on the CPU, {threads} threads").format(version=torch.__version__,
+                                                                                      threads=numbers["threads"])
 
         numbers["cuda_build"] = torch.version.cuda
         if torch.version.cuda is None:
             raise PhaseFailed(
-                f"torch {torch.__version__} is a CPU-only build; install a CUDA build "
-                "(the command is on https://pytorch.org/get-started/locally/)",
+                _("torch {version} is a CPU-only build; install a CUDA build (the command is on {url})").format(
+                    version=torch.__version__, url="https://pytorch.org/get-started/locally/"),
                 numbers,
             )
         if not torch.cuda.is_available():
             raise PhaseFailed(
-                "torch.cuda.is_available() is False although a GPU was selected; run `envcheck doctor` "
-                "to see whether the driver is too old for this torch build or the device files are missing",
+                _("torch.cuda.is_available() is False although a GPU was selected; run `envcheck doctor` "
+                  "to see whether the driver is too old for this torch build or the device files are missing"),
                 numbers,
             )
         numbers["visible_devices"] = torch.cuda.device_count()
@@ -215,10 +217,11 @@ class Worker:
         total = float(x.sum())
         torch.cuda.synchronize()
         if total != 1024 * 1023 / 2:
-            raise PhaseFailed(f"a sum of 0..1023 on {props.name} came out as {total}", numbers)
-        summary = f"{props.name} (sm_{props.major}{props.minor}), torch {torch.__version__} CUDA {torch.version.cuda}; {why}"
+            raise PhaseFailed(_("a sum of 0..1023 on {name} came out as {total}").format(name=props.name, total=total),
+                              numbers)
+        summary = f"{props.name} (sm_{props.major}{props.minor}), torch {torch.__version__} CUDA {torch.version.cuda}"
         note = self.memory_note(numbers)
-        return numbers, summary + (f"; {note}" if note else "")
+        return numbers, clauses(summary, why, note or "")
 
     def memory_note(self, numbers: dict[str, Any]) -> str | None:
         """Free/total device memory into `numbers`, and a warning (not a failure) when the free
@@ -238,15 +241,16 @@ class Worker:
                        learning_needs_mib=round(needed / 2**20))
         if free >= needed:
             return None
-        note = (
-            f"only {free / 2**30:.2f} GiB of {total / 2**30:.2f} GiB is free on this GPU and the learning run needs about "
-            f"{needed / 2**30:.2f} GiB (batch {cfg['batch_size']}, {cfg['image_size']} px): it may run out of memory; "
+        note = _(
+            "only {free} GiB of {total} GiB is free on this GPU and the learning run needs about "
+            "{needed} GiB (batch {batch}, {size} px): it may run out of memory; "
             "use a smaller --batch-size or --image-size, or a GPU other processes are not using"
-        )
+        ).format(free=f"{free / 2**30:.2f}", total=f"{total / 2**30:.2f}", needed=f"{needed / 2**30:.2f}",
+                 batch=cfg["batch_size"], size=cfg["image_size"])
         numbers["memory_note"] = note
         return note
 
-    @phase("numerics", "Numerics", 120)
+    @phase("numerics", N_("Numerics"), 120)
     def phase_numerics(self) -> tuple[dict[str, Any], str]:
         import torch
         import torch.nn.functional as F
@@ -281,15 +285,18 @@ class Worker:
             "shapes": "matmul 256x512 @ 512x256; conv2d 8x16x32x32 * 32x16x3x3",
         }
         worst = max(matmul["max_rel_err"], conv["max_rel_err"])
-        summary = f"fp32 vs float64: matmul rel err {matmul['max_rel_err']:.1e}, conv rel err {conv['max_rel_err']:.1e} (tolerance {NUMERICS_TOLERANCE:.0e})"
+        summary = _("fp32 vs float64: matmul rel err {matmul}, conv rel err {conv} (tolerance {tolerance})").format(
+            matmul=f"{matmul['max_rel_err']:.1e}", conv=f"{conv['max_rel_err']:.1e}", tolerance=f"{NUMERICS_TOLERANCE:.0e}")
         if not worst <= NUMERICS_TOLERANCE:
-            hint = ""
             if os.environ.get("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"):
-                hint = " (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is set, which forces TF32 matmuls; unset it to measure FP32)"
-            raise PhaseFailed(f"results differ from the float64 reference: {summary}{hint}", numbers)
+                message = _("results differ from the float64 reference: {summary} (TORCH_ALLOW_TF32_CUBLAS_OVERRIDE is "
+                            "set, which forces TF32 matmuls; unset it to measure FP32)")
+            else:
+                message = _("results differ from the float64 reference: {summary}")
+            raise PhaseFailed(message.format(summary=summary), numbers)
         return numbers, summary
 
-    @phase("learning", "Learning", 900)
+    @phase("learning", N_("Learning"), 900)
     def phase_learning(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
@@ -315,16 +322,19 @@ class Worker:
             "stopped_early": result.stopped_early,
             "target_reached_at_step": result.target_reached_at_step,
         }
-        stopped = f", stopped early at step {result.steps} once the bar was met" if numbers["stopped_early"] else ""
-        summary = (
-            f"val accuracy {result.final_val_acc:.1%} after {len(result.epochs)} epoch(s){stopped} "
-            f"(needs >= {threshold:.0%}); train loss {numbers['first_train_loss']} -> {numbers['last_train_loss']}"
-        )
+        figures = dict(accuracy=f"{result.final_val_acc:.1%}", epochs=len(result.epochs), step=result.steps,
+                       needs=f"{threshold:.0%}", first=numbers["first_train_loss"], last=numbers["last_train_loss"])
+        if numbers["stopped_early"]:
+            summary = _("val accuracy {accuracy} after {epochs} epoch(s), stopped early at step {step} once the bar was "
+                        "met (needs >= {needs}); train loss {first} -> {last}").format(**figures)
+        else:
+            summary = _("val accuracy {accuracy} after {epochs} epoch(s) (needs >= {needs}); train loss {first} -> "
+                        "{last}").format(**figures)
         if not result.final_val_acc >= threshold:
-            raise PhaseFailed(f"the model did not learn: {summary}", numbers)
+            raise PhaseFailed(_("the model did not learn: {summary}").format(summary=summary), numbers)
         return numbers, summary
 
-    @phase("determinism", "Determinism", 300)
+    @phase("determinism", N_("Determinism"), 300)
     def phase_determinism(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
@@ -345,18 +355,19 @@ class Worker:
             "mode": "bitwise, deterministic algorithms on",
         }
         if not first:
-            raise PhaseFailed("the runs recorded no step losses to compare", numbers)
+            raise PhaseFailed(_("the runs recorded no step losses to compare"), numbers)
         if differing or len(first) != len(second):
             raise PhaseFailed(
-                f"two runs with seed {self.config['seed']} diverged at step {numbers['first_differing_step']} "
-                f"(largest loss difference {max_diff:.3g})",
+                _("two runs with seed {seed} diverged at step {step} (largest loss difference {difference})").format(
+                    seed=self.config["seed"], step=numbers["first_differing_step"], difference=f"{max_diff:.3g}"),
                 numbers,
             )
         if not numbers["same_state_digest"]:
-            raise PhaseFailed("the step losses matched but the final weights differ between the two runs", numbers)
-        return numbers, f"two seeded runs gave bitwise-identical losses over {len(first)} steps and identical weights"
+            raise PhaseFailed(_("the step losses matched but the final weights differ between the two runs"), numbers)
+        return numbers, _("two seeded runs gave bitwise-identical losses over {steps} steps and identical weights").format(
+            steps=len(first))
 
-    @phase("checkpoint", "Checkpoint", 300)
+    @phase("checkpoint", N_("Checkpoint"), 300)
     def phase_checkpoint(self) -> tuple[dict[str, Any], str]:
         import torch
         from reference_train.checkpoint import REQUIRED_KEYS
@@ -369,7 +380,7 @@ class Worker:
                                         max_steps=stop_at, save_checkpoints=True, eval_every_epoch=False))
         numbers: dict[str, Any] = {"steps_uninterrupted": full.steps, "stopped_at_step": first.steps}
         if first.checkpoint_path is None or not Path(first.checkpoint_path).is_file():
-            raise PhaseFailed(f"the run stopped at step {stop_at} wrote no checkpoint", numbers)
+            raise PhaseFailed(_("the run stopped at step {step} wrote no checkpoint").format(step=stop_at), numbers)
         # The checkpoint must load with the safe unpickler, as anyone downloading it should load it.
         state = torch.load(first.checkpoint_path, map_location="cpu", weights_only=True)
         missing = [key for key in REQUIRED_KEYS if key not in state]
@@ -377,7 +388,7 @@ class Worker:
         numbers["checkpoint_step"] = state.get("step")
         numbers["checkpoint_bytes"] = Path(first.checkpoint_path).stat().st_size
         if missing:
-            raise PhaseFailed(f"the checkpoint lacks {', '.join(missing)}", numbers)
+            raise PhaseFailed(_("the checkpoint lacks {keys}").format(keys=", ".join(missing)), numbers)
         resumed = train(self.train_config("checkpoint_resume", small=True, deterministic=True, epochs=total,
                                           resume=Path(first.checkpoint_path), eval_every_epoch=False))
         numbers["steps_after_resume"] = resumed.steps
@@ -386,18 +397,18 @@ class Worker:
         numbers["same_loss_tail"] = resumed.step_losses == full.step_losses[stop_at:]
         if not numbers["same_state_digest"]:
             raise PhaseFailed(
-                f"stopping at step {stop_at} and resuming gave different final weights than an uninterrupted "
-                f"{full.steps}-step run",
+                _("stopping at step {step} and resuming gave different final weights than an uninterrupted "
+                  "{steps}-step run").format(step=stop_at, steps=full.steps),
                 numbers,
             )
         if not numbers["same_loss_tail"]:
-            raise PhaseFailed("resumed step losses differ from the uninterrupted run's", numbers)
-        return numbers, (
-            f"stopped at step {stop_at}, resumed to step {resumed.steps}: same weights as an uninterrupted run; "
+            raise PhaseFailed(_("resumed step losses differ from the uninterrupted run's"), numbers)
+        return numbers, _(
+            "stopped at step {step}, resumed to step {resumed}: same weights as an uninterrupted run; "
             "checkpoint loads with weights_only=True"
-        )
+        ).format(step=stop_at, resumed=resumed.steps)
 
-    @phase("amp", "Mixed precision", 180)
+    @phase("amp", N_("Mixed precision"), 180)
     def phase_amp(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
@@ -405,12 +416,14 @@ class Worker:
         losses = list(result.step_losses)
         numbers = {"amp_dtype": result.amp_dtype, "losses": losses, "steps": result.steps}
         if not result.amp_dtype:
-            raise PhaseFailed("autocast was requested but the run used no reduced precision", numbers)
+            raise PhaseFailed(_("autocast was requested but the run used no reduced precision"), numbers)
         if not losses or not all(math.isfinite(x) for x in losses):
-            raise PhaseFailed(f"mixed-precision ({result.amp_dtype}) steps gave a non-finite loss: {losses}", numbers)
-        return numbers, f"{result.amp_dtype} autocast: {len(losses)} step(s), finite loss {losses[-1]:.4f}"
+            raise PhaseFailed(_("mixed-precision ({dtype}) steps gave a non-finite loss: {losses}").format(
+                dtype=result.amp_dtype, losses=losses), numbers)
+        return numbers, _("{dtype} autocast: {steps} step(s), finite loss {loss}").format(
+            dtype=result.amp_dtype, steps=len(losses), loss=f"{losses[-1]:.4f}")
 
-    @phase("throughput", "Throughput", 600)
+    @phase("throughput", N_("Throughput"), 600)
     def phase_throughput(self) -> tuple[dict[str, Any], str]:
         from reference_train.train import train
 
@@ -438,26 +451,34 @@ class Worker:
         # cuDNN autotuning) and why: a rate means little without them.
         chosen = dict(result.settings)
         numbers["settings"] = chosen
+        loading = None
+        if "workers" in chosen:
+            loading = (_("{count} loader workers").format(count=chosen["workers"]) if chosen.get("workers")
+                       else _("in-process loading"))
         how = ", ".join(str(part) for part in (
             {"channels_last": "channels_last", "contiguous": "NCHW"}.get(str(chosen.get("memory_format")), chosen.get("memory_format")),
-            (f"{chosen['workers']} loader workers" if chosen.get("workers") else "in-process loading") if "workers" in chosen else None,
-            "cuDNN autotune" if chosen.get("cudnn_benchmark") else None,
+            loading,
+            _("cuDNN autotune") if chosen.get("cudnn_benchmark") else None,
         ) if part)
         if result.peak_memory_bytes is not None:
             numbers["peak_device_memory_mib"] = round(result.peak_memory_bytes / 2**20, 1)
-            memory = f"peak GPU memory {numbers['peak_device_memory_mib']:.0f} MiB"
+            memory = _("peak GPU memory {mib} MiB").format(mib=f"{numbers['peak_device_memory_mib']:.0f}")
         else:
             import resource
 
             # The CPU has no separate device memory: the process's peak resident size stands in.
             numbers["peak_process_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-            memory = f"peak process RSS {numbers['peak_process_rss_mib']:.0f} MiB"
+            memory = _("peak process RSS {mib} MiB").format(mib=f"{numbers['peak_process_rss_mib']:.0f}")
         if not (math.isfinite(result.images_per_sec) and result.images_per_sec > 0):
-            raise PhaseFailed(f"no throughput was measured ({result.images_per_sec} images/s)", numbers)
-        return numbers, (
-            f"{result.images_per_sec:.0f} images/s training ({self.config['image_size']} px, batch "
-            f"{self.config['batch_size']}{', ' + how if how else ''}, warm-up excluded); {memory}"
-        )
+            raise PhaseFailed(_("no throughput was measured ({rate} images/s)").format(rate=result.images_per_sec), numbers)
+        figures = dict(rate=f"{result.images_per_sec:.0f}", size=self.config["image_size"],
+                       batch=self.config["batch_size"], how=how, memory=memory)
+        if how:
+            # TRANSLATORS: {how}: the speed settings, e.g. "channels_last, 2 loader workers, cuDNN autotune";
+            # {memory}: "peak GPU memory 1234 MiB" or "peak process RSS 812 MiB".
+            return numbers, _("{rate} images/s training ({size} px, batch {batch}, {how}, warm-up excluded); "
+                              "{memory}").format(**figures)
+        return numbers, _("{rate} images/s training ({size} px, batch {batch}, warm-up excluded); {memory}").format(**figures)
 
     # -- driver --------------------------------------------------------------------------------
 
@@ -506,13 +527,14 @@ class Worker:
         if memory is not None:
             free, total = memory
             numbers.update(free_mib=round(free / 2**20), total_mib=round(total / 2**20))
-            where = f"{free / 2**30:.2f} GiB of {total / 2**30:.2f} GiB free on {self.device}"
+            where = _("{free} GiB of {total} GiB free on {device}").format(
+                free=f"{free / 2**30:.2f}", total=f"{total / 2**30:.2f}", device=self.device)
         else:
-            where = f"free memory of {self.device} unknown"
-        error = (
-            f"out of memory in the {name} phase ({where}; batch {numbers['batch_size']}, {numbers['image_size']} px): "
+            where = _("free memory of {device} unknown").format(device=self.device)
+        error = _(
+            "out of memory in the {phase} phase ({where}; batch {batch}, {size} px): "
             "rerun with a smaller --batch-size or --image-size, or choose a GPU other processes are not using (--gpu N)"
-        )
+        ).format(phase=name, where=where, batch=numbers["batch_size"], size=numbers["image_size"])
         return error, numbers
 
 
