@@ -7,6 +7,7 @@ stays fast and a torch that hangs on CUDA start-up becomes a failed check, not a
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import math
 import os
@@ -21,7 +22,7 @@ import typer
 from rich.console import Console
 
 from envcheck.core.errors import UserError
-from envcheck.i18n import _, current_language, join, ngettext
+from envcheck.i18n import N_, _, current_language, join, ngettext
 from envcheck.util import progress
 
 # The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
@@ -425,8 +426,28 @@ def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(_("--out {out} cannot be created ({reason}); choose a folder you can write to.").format(
-            out=out, reason=exc.strerror)) from None
+            out=out, reason=os_reason(exc))) from None
     return out, False
+
+
+# The operating system's words for the errors creating --out can meet, for a Chinese run (English
+# keeps the system's own strerror, as before).
+OS_REASONS = {
+    errno.EACCES: N_("permission denied"),
+    errno.EPERM: N_("operation not permitted"),
+    errno.EROFS: N_("read-only file system"),
+    errno.ENOENT: N_("no such file or directory"),
+    errno.ENOSPC: N_("no space left on device"),
+    errno.ENOTDIR: N_("a part of the path is not a folder"),
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """exc's reason in the run's language: the system's strerror in English, a translation of the
+    common ones otherwise."""
+    if current_language() != "en" and exc.errno in OS_REASONS:
+        return _(OS_REASONS[exc.errno])
+    return exc.strerror or str(exc)
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:

@@ -121,7 +121,8 @@ def render_terminal(console: Console, checks: list[CheckResult], where: str, not
     console.print(f"[bold]envcheck smoke-train[/bold] {__version__} · {escape(redact_text(where))}")
     for note in notes:
         label = _("note:")
-        console.print(f"[yellow]{escape(label)}[/yellow] {escape(redact_text(note))}")
+        space = "" if label.endswith("：") else " "  # none after full-width punctuation
+        console.print(f"[yellow]{escape(label)}[/yellow]{space}{escape(redact_text(note))}")
     # rich measures every cell in terminal cells (rich.cells.cell_len), so Chinese text, two cells a
     # character, lines up and folds within the console's width.
     table = Table(show_header=True, header_style="bold")
