@@ -11,6 +11,7 @@ import psutil
 
 from envcheck.core.context import Context
 from envcheck.facts import collector
+from envcheck.util.reasons import os_error
 
 WSL_LIBCUDA = "usr/lib/wsl/lib/libcuda.so.1"
 # Words in /proc/1/cgroup that only appear when PID 1 runs inside a container runtime.
@@ -46,7 +47,8 @@ def _usage(path: Path) -> dict:
     try:
         usage = psutil.disk_usage(str(path))
     except OSError as exc:
-        return {"free_bytes": None, "total_bytes": None, "error": f"{type(exc).__name__}: {exc.strerror or exc}"}
+        # The system's reason is shown in system.disk_space's message: translated where known.
+        return {"free_bytes": None, "total_bytes": None, "error": f"{type(exc).__name__}: {os_error(exc)}"}
     return {"free_bytes": usage.free, "total_bytes": usage.total, "error": None}
 
 
