@@ -487,7 +487,7 @@ def torch_import(facts: Facts) -> Finding:
         elif _is_cpu_build(torch):
             build = _("CPU-only build")
         else:
-            build = f"CUDA {cuda}, cuDNN {cudnn or _('unknown')}"
+            build = _("CUDA {cuda}, cuDNN {cudnn}").format(cuda=cuda, cudnn=cudnn or _("unknown"))
         count = torch.get("device_count")
         visible = _("GPUs visible: unknown") if count is None else \
             ngettext("{count} GPU visible", "{count} GPUs visible", int(count)).format(count=int(count))
