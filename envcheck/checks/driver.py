@@ -114,7 +114,7 @@ FAILURE_WHO = {"library_not_found": "admin", "driver_not_loaded": "admin", "lib_
 
 
 # Summary, fix and extra details of each failure kind, translated where shown (_failure()). The
-# fixes' placeholders: {pip} (envcheck's own pip), {command} (RELOAD_MODULES).
+# fixes' placeholders: {pip} (envcheck's own pip), {command} (RELOAD_MODULES), {modprobe}.
 _FAILURES: dict[str, tuple[str, str, list[str]]] = {
     "library_not_found": (
         N_("the NVIDIA driver's NVML library (libnvidia-ml.so.1) was not found, so no GPU can be used"),
@@ -126,7 +126,7 @@ _FAILURES: dict[str, tuple[str, str, list[str]]] = {
     ),
     "driver_not_loaded": (
         N_("the NVIDIA kernel module is not loaded (NVML: Driver Not Loaded)"),
-        N_("sudo modprobe nvidia\n"
+        N_("{modprobe}\n"
            "If that fails, check `dmesg | grep -i nvidia` (Secure Boot can block an unsigned module) or reboot."),
         [],
     ),
@@ -167,7 +167,8 @@ _FAILURES: dict[str, tuple[str, str, list[str]]] = {
 def _failure(kind: str, pip: str = "python -m pip install") -> tuple[str, str, list[str]]:
     """The summary, fix and extra details of a failure kind, in the current language."""
     summary, fix, extra = _FAILURES[kind]
-    return _(summary), _(fix).format(pip=pip, command=RELOAD_MODULES), [_(line) for line in extra]
+    return (_(summary), _(fix).format(pip=pip, command=RELOAD_MODULES, modprobe="sudo modprobe nvidia"),
+            [_(line) for line in extra])
 
 
 @check("driver.nvml", "driver", N_("An NVIDIA driver answers, and what it supports"), facts=("nvidia", "python"))
@@ -425,14 +426,20 @@ def _sep(semicolon: bool = False) -> str:
 
 
 def _process_text(proc: dict[str, Any]) -> str:
-    who = proc.get("user") or _("unknown user")
-    memory = f" {_gib(proc['used_memory_mib'])}" if proc.get("used_memory_mib") is not None else ""
-    return f"{who} pid {proc.get('pid')}{memory}"
+    user, pid = proc.get("user"), proc.get("pid")
+    if proc.get("used_memory_mib") is not None:
+        memory = _gib(proc["used_memory_mib"])
+        if user:
+            return _("{user} pid {pid} {memory}").format(user=user, pid=pid, memory=memory)
+        return _("unknown user pid {pid} {memory}").format(pid=pid, memory=memory)
+    if user:
+        return _("{user} pid {pid}").format(user=user, pid=pid)
+    return _("unknown user pid {pid}").format(pid=pid)
 
 
 def gpu_line(gpu: dict[str, Any]) -> str:
     """'GPU 0: NVIDIA H100 80GB HBM3, 19.4/79.6 GiB used, util 100%, 59 C, sm 9.0, MIG off'."""
-    parts = [f"GPU {gpu.get('index')}: {gpu.get('name') or _('unknown model')}"]
+    parts = [_("GPU {index}: {name}").format(index=gpu.get("index"), name=gpu.get("name") or _("unknown model"))]
     parts.append(_("{used} of {total} used").format(used=_gib(gpu.get("memory_used_mib")),
                                                     total=_gib(gpu.get("memory_total_mib")))
                  if gpu.get("memory_total_mib") is not None else _("memory unknown"))

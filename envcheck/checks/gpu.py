@@ -369,7 +369,8 @@ def p2p(facts: Facts):
     bad = [p for p in pairs if p["status"] != "OK"]
     if not bad:
         return ok(_("all {count} GPU pairs support P2P").format(count=len(pairs)))
-    details = [f"GPU {p['a']} <-> GPU {p['b']}: {p['status']} ({_(P2P_STATUS_TEXT.get(p['status'], 'unknown'))})"
+    details = [_("GPU {a} <-> GPU {b}: {status} ({meaning})").format(
+                   a=p["a"], b=p["b"], status=p["status"], meaning=_(P2P_STATUS_TEXT.get(p["status"], "unknown")))
                for p in bad]
     geforce = all("geforce" in str(g.get("name") or "").lower() or "rtx" in str(g.get("name") or "").lower()
                   for g in _gpus(facts))
