@@ -274,6 +274,24 @@ def _hide_flag_placeholders(command) -> None:
         _hide_flag_placeholders(sub)
 
 
+def _fold_long_runs(rich_utils) -> None:
+    """Chinese has no spaces between words, so a help text is one long "word" to rich, and the help
+    table's columns crop it with an ellipsis (rich's column default). Give typer's help texts
+    overflow="fold" so they break between characters instead."""
+    make = getattr(rich_utils, "_make_rich_text", None)
+    if make is None or getattr(make, "_envcheck_folds", False):
+        return
+
+    def make_folding(*args, **kwargs):
+        text = make(*args, **kwargs)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    make_folding._envcheck_folds = True
+    rich_utils._make_rich_text = make_folding
+
+
 def _translate_help(command) -> None:
     """Every command's and option's help text through the catalog, in the language chosen before
     the app was built (typer reads help at definition time; the English texts are the msgids).
@@ -294,6 +312,8 @@ def _translate_help(command) -> None:
                 setattr(rich_utils, name, _(title))
     if english:
         return
+    if rich_utils is not None:
+        _fold_long_runs(rich_utils)
 
     def walk(cmd) -> None:
         if getattr(cmd, "help", None):
