@@ -7,7 +7,10 @@ is what lets this collector say WHICH step hung or crashed, and keep everything 
 Facts contract (other engineers' checks rely on it; keys are always present):
     status: "ok" | "not_installed" | "import_error" | "timeout" | "crashed" | "bad_output"
             | "python_not_runnable"
-    error: one sentence, or None;  step / step_text: the step that hung or crashed, or None
+    error: one sentence, or None (in the language of the run that collected it; torch's own text
+           for an import error);  error_args: what that sentence was made from ({"status", "kind",
+           ...}), so error_text() can say it again in the language of the report, or None
+    step / step_text: the step that hung or crashed, or None
     version ("2.14.1+cu130"), cuda ("13.0"|None), hip, cudnn (int like 92400|None),
     cudnn_available, is_available, device_count, arch_list (["sm_75", ...]),
     cuda_init_error, devices [{index, name, capability "9.0", uuid ("GPU-...", NVML's spelling:
