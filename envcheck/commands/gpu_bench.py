@@ -91,6 +91,46 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - cell_len(text))
 
 
+def _wrap(line: str, width: int = WIDTH) -> list[str]:
+    """A long line of prose broken to fit `width` cells (not used for English, whose layout is
+    kept as it was). Breaks at spaces and between CJK characters, never inside a `code` span or an
+    ASCII word; continuation lines are indented up to the text after the line's label (its first
+    full-width colon), or by the line's own indent."""
+    import re
+
+    from rich.cells import cell_len
+
+    if cell_len(line) <= width:
+        return [line]
+    indent = len(line) - len(line.lstrip(" "))
+    colon = line.find("：")
+    hang = cell_len(line[:colon + 1]) if 0 <= colon and cell_len(line[:colon + 1]) < width // 2 else indent
+    tokens: list[str] = []
+    for token in re.findall(r"`[^`]*`|[^\s`\u2e80-\uffef]+|[\u2e80-\uffef]|\s+", line[indent:]):
+        # No line starts with closing punctuation or ends with an opening one.
+        if tokens and (token[0] in "）。，；：、" or tokens[-1][-1] in "（"):
+            tokens[-1] += token
+        else:
+            tokens.append(token)
+    if not tokens:
+        return [line]
+    if hang + max(cell_len(t) for t in tokens) > width:
+        hang = indent
+    lines, current = [], " " * indent
+    for token in tokens:
+        if cell_len(current) + cell_len(token) > width and current.strip():
+            if token.isspace():
+                continue
+            lines.append(current.rstrip())
+            current = " " * hang
+        if token.isspace() and not current.strip():
+            continue
+        current += token
+    if current.strip():
+        lines.append(current.rstrip())
+    return lines
+
+
 def render_text(report: dict[str, Any]) -> str:
     from rich.cells import cell_len
 
@@ -119,14 +159,19 @@ def render_text(report: dict[str, Any]) -> str:
             lines.append(f"{indent}{f['error']}")
         for c in f.get("causes") or []:
             if c["who"] == "admin":
+                # TRANSLATORS: may be split in two lines (cause, fix) with \n; each is indented.
                 text = _("likely cause: {cause} -> {fix} (admin)")
             else:
+                # TRANSLATORS: may be split in two lines (cause, fix) with \n; each is indented.
                 text = _("likely cause: {cause} -> {fix} (you)")
-            lines.append(indent + text.format(cause=c["cause"], fix=c["fix"]))
+            for line in text.format(cause=c["cause"], fix=c["fix"]).splitlines():
+                lines += [indent + line] if english else _wrap(indent + line)
     for note in report["notes"]:
         lines.append(_("note: {note}").format(note=note))
     if report.get("error"):
         lines.append(_("error: {error}").format(error=report["error"]))
+    if not english:
+        lines[1:] = [part for line in lines[1:] for part in _wrap(line)]
     if report["verdict"] == "not judged":
         lines.append(_("verdict: not judged (no reference figures for this device: the figures above are what it measured)"))
     else:

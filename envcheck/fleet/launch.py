@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from envcheck.core.errors import UserError
-from envcheck.i18n import _
+from envcheck.i18n import N_, _
 
 MARK = "@@envcheck-fleet"
 MAX_HOSTS = 10_000
@@ -30,6 +30,15 @@ MAX_PARALLEL = 1024
 MAX_REPORT_BYTES = 50 * 2**20
 # A host name as ssh takes it: [user@]host, letters, digits, dots, dashes, underscores, an IPv6
 # address in brackets or bare. Never starting with "-": ssh would read it as an option.
+# Python's json module's own wording of the usual errors, translated where shown (others stay as they are).
+JSON_ERRORS = {
+    "Expecting value": N_("Expecting value"),
+    "Expecting property name enclosed in double quotes": N_("Expecting property name enclosed in double quotes"),
+    "Expecting ',' delimiter": N_("Expecting ',' delimiter"),
+    "Expecting ':' delimiter": N_("Expecting ':' delimiter"),
+    "Unterminated string starting at": N_("Unterminated string starting at"),
+    "Invalid control character at": N_("Invalid control character at"),
+}
 _HOST = re.compile(r"^(?:[A-Za-z0-9._-]+@)?(?:[A-Za-z0-9_][A-Za-z0-9._-]*|\[?[0-9A-Fa-f:.]+\]?)$")
 
 
@@ -349,8 +358,9 @@ def parse_report(text: str) -> tuple[dict | None, str | None]:
     try:
         doc, _end = json.JSONDecoder().raw_decode(stripped[start:])
     except json.JSONDecodeError as exc:
-        # exc.msg is Python's own wording ("Expecting value"), shown as it is.
-        return None, _("bad JSON: {error} at line {line} column {column}").format(error=exc.msg, line=exc.lineno,
+        # exc.msg is Python's own wording ("Expecting value"): translated when it is one of the usual ones.
+        error = _(JSON_ERRORS[exc.msg]) if exc.msg in JSON_ERRORS else exc.msg
+        return None, _("bad JSON: {error} at line {line} column {column}").format(error=error, line=exc.lineno,
                                                                                  column=exc.colno)
     if not isinstance(doc, dict) or not isinstance(doc.get("checks"), list) or not isinstance(doc.get("facts"), dict):
         return None, _("bad JSON: not an envcheck doctor report (no facts and checks)")

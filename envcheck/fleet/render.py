@@ -74,8 +74,12 @@ def _title(doc: dict, key: str) -> str:
 
 
 def difference_text(doc: dict, row: dict) -> str:
-    parts = [_("{fact} {value} (majority {majority})").format(fact=_title(doc, d["fact"]), value=_show(d["value"]),
-                                                           majority=_show(d["majority"]))
+    def shown(fact: str, value: Any) -> str:
+        # A check's status is worded like the status column; a fact's value is shown as it is.
+        return _status(value) if fact.startswith("check:") and isinstance(value, str) else _show(value)
+
+    parts = [_("{fact} {value} (majority {majority})").format(fact=_title(doc, d["fact"]), value=shown(d["fact"], d["value"]),
+                                                           majority=shown(d["fact"], d["majority"]))
              for d in row.get("differs", [])]
     return ("; " if current_language() == "en" else "；").join(parts)
 
