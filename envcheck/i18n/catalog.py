@@ -27,6 +27,7 @@ from pathlib import Path
 from envcheck.i18n import CATALOGS, DOMAIN, catalog_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+SOURCE_DIRS = (PACKAGE_DIR, PACKAGE_DIR.parent / "reference_train")
 KEYWORDS = {"_": None, "ngettext": (1, 2), "N_": None}
 COMMENT_TAGS = ("TRANSLATORS:",)
 
@@ -37,10 +38,14 @@ def extract_template():
     from babel.messages.extract import extract_from_dir
 
     template = Catalog(project="envcheck", domain=DOMAIN, charset="utf-8")
-    for filename, lineno, message, comments, context in extract_from_dir(
-            PACKAGE_DIR, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=COMMENT_TAGS,
-            strip_comment_tags=True, directory_filter=lambda d: "__pycache__" not in d):
-        template.add(message, None, [(f"envcheck/{filename}", lineno)], auto_comments=comments, context=context)
+    # envcheck/, and reference_train/ for the sentences check-data and smoke-train show from it
+    # (reference_train/datacheck.py: it falls back to English when envcheck is not importable).
+    for folder in SOURCE_DIRS:
+        for filename, lineno, message, comments, context in extract_from_dir(
+                folder, method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=COMMENT_TAGS,
+                strip_comment_tags=True, directory_filter=lambda d: "__pycache__" not in d):
+            template.add(message, None, [(f"{folder.name}/{filename}", lineno)], auto_comments=comments,
+                         context=context)
     for message, location, comment in live_texts():
         if message not in template:
             template.add(message, None, [location], auto_comments=[comment])
