@@ -27,7 +27,7 @@ DRIVER_COMMANDS = COMMANDS + (
     "sudo modprobe nvidia-uvm", "sudo modprobe nvidia", "sudo nvidia-modprobe -u -c=0", "python train.py",
     "sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia", "-m pip uninstall -y nvidia-ml-py3 pynvml",
     "-m pip install --force-reinstall nvidia-ml-py", "install --upgrade nvidia-ml-py", "install --force-reinstall",
-    "nvidia-ml-py3 pynvml", "grep -n",
+    "nvidia-ml-py3 pynvml", "grep -n", "docker run --gpus all", "sudo systemctl enable --now",
 )
 
 # Scenario worlds: healthy and broken drivers, MIG, CUDA_VISIBLE_DEVICES mistakes, no driver at all.
@@ -316,3 +316,19 @@ def test_visible_devices_still_reads_the_same_in_both_languages():
         zh = parse_visible_devices(raw, gpus)
         assert (zh.visible, zh.visible_mig, zh.stopped_at, [e.kind for e in zh.entries]) == (
             en.visible, en.visible_mig, en.stopped_at, [e.kind for e in en.entries])
+
+
+def test_explain_of_the_driver_and_gpu_checks_in_chinese(capsys, monkeypatch):
+    """The docstring sections (what it looks at / Why / Fix) of every driver.* and gpu.* check."""
+    from _cli import run_cli
+    from envcheck.checks import all_checks
+
+    monkeypatch.delenv("ENVCHECK_LANG", raising=False)
+    monkeypatch.setenv("COLUMNS", "1000")  # unwrapped: commands stay whole
+    ids = [i for i in all_checks() if i.split(".")[0] in ("driver", "gpu")]
+    assert len(ids) == 15
+    for check_id in ids:
+        code, out, _err = run_cli(["explain", check_id, "--lang", "zh"], capsys)
+        assert code == 0 and "为什么重要" in out and "怎么修复" in out, out
+        # Raw messages quoted in the text ("CUDA unknown error") are taken out as quoted strings.
+        assert english_sentences(out, DRIVER_COMMANDS + ("envcheck doctor --only",)) == [], (check_id, out)
