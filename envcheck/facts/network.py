@@ -12,7 +12,9 @@ interpreter costs ~0.5 s of CPU next to the torch probe), in their order:
 - conda (its SEARCH_PATH in conda/base/constants.py): /etc/conda, /var/lib/conda, $CONDA_ROOT,
   $XDG_CONFIG_HOME/conda, ~/.config/conda, ~/.conda, ~/.condarc, $CONDA_PREFIX, $CONDARC. A later
   file wins for single values and per key of a mapping; lists (channels) are merged, the later
-  file's entries first.
+  file's entries first. Then the CONDA_CHANNELS, CONDA_DEFAULT_CHANNELS, CONDA_CHANNEL_ALIAS and
+  CONDA_SSL_VERIFY variables, which beat every file (conda/common/configuration.py, EnvRawParameter:
+  comma-separated lists, an optional "!important"; maps cannot be set this way).
 
 Credentials never reach the facts: every URL is stored with user:password replaced by ***; only the
 probes, inside this module, use the real value.
@@ -401,6 +403,24 @@ def _conda_config(ctx: Context) -> tuple[dict, dict]:
                 scalars[key] = {"value": safe_url(text), "source": path}
                 if key == "channel_alias":
                     raw_alias = text
+    # CONDA_<KEY> variables beat every file (conda reads them after its SEARCH_PATH); lists are
+    # comma-separated and go first. Only flat settings can come from the environment: conda's
+    # EnvRawParameter takes primitives and sequences, not maps (custom_channels, proxy_servers).
+    env = ctx.env
+    for key in lists:
+        name = f"CONDA_{key.upper()}"
+        if env.get(name, "").strip():
+            items = [item.strip() for item in env[name].split("!important")[0].split(",") if item.strip()]
+            fresh = [item for item in items if item not in raw_lists[key]]
+            raw_lists[key][:0] = fresh
+            lists[key][:0] = [{"value": safe_url(item), "source": name} for item in fresh]
+    for key in scalars:
+        name = f"CONDA_{key.upper()}"
+        if env.get(name, "").strip():
+            text = env[name].split("!important")[0].strip()
+            scalars[key] = {"value": safe_url(text), "source": name}
+            if key == "channel_alias":
+                raw_alias = text
     data = {"files": files, **lists, **maps, **scalars}
     raw = {**raw_lists, **raw_maps, "channel_alias": raw_alias}
     return data, raw
