@@ -363,3 +363,21 @@ def test_fleet_help_in_chinese(capsys, monkeypatch):
         body = "\n".join(line for line in out.splitlines() if "Usage:" not in line)
         assert _english(body) == [], (command, body)
 
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ddp")
+def test_fleet_smoke_train_with_a_refusing_node_in_chinese(fake_cluster, capsys, monkeypatch):
+    """Through the fake ssh: n2 refuses, n1 waits at the rendezvous until its deadline; the node's
+    English line is worded here, in Chinese."""
+    from test_fleet import _descendants, _free_port
+
+    monkeypatch.setenv("FAKE_REFUSE", "n2")
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run_cli(["fleet", "smoke-train", "--cpu", "--hosts", "n1,n2", "--rdzv-endpoint",
+                              f"127.0.0.1:{_free_port()}", "--timeout", "4", "--lang", "zh"], capsys)
+    assert code == 1, out + err
+    assert _english(out) == [] and _table_too_wide(out) == [], out
+    assert "节点 n1：torchrun 没有在 4 秒内完成" in out and "节点 n2：ssh 退出码 255" in out
+    assert out.rstrip().endswith("失败")
+    assert _descendants() == []
