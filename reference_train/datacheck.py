@@ -23,6 +23,12 @@ except ImportError:
     def current_language() -> str:
         return "en"
 
+
+def _names(names) -> str:
+    """A list of names as the language writes lists: "a, b" / "a、b"."""
+    return ("、" if current_language() == "zh" else ", ").join(names)
+
+
 # The extensions torchvision.datasets.folder.IMG_EXTENSIONS accepts; ImageFolder skips everything else.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 # Files the OS or tools leave behind; not worth a warning.
@@ -247,13 +253,13 @@ def _check_same_classes(report: DataReport, splits) -> None:
         if only_ref or only_split:
             parts = []
             if only_ref:
-                parts.append(_("only in {split}/: {names}").format(split=reference, names=", ".join(only_ref)))
+                parts.append(_("only in {split}/: {names}").format(split=reference, names=_names(only_ref)))
             if only_split:
-                parts.append(_("only in {split}/: {names}").format(split=split, names=", ".join(only_split)))
+                parts.append(_("only in {split}/: {names}").format(split=split, names=_names(only_split)))
             report.problem(_(
                 "{first}/ and {second}/ have different class folders ({differences}), so the label "
                 "numbers would not match; give both the same class sub-folders."
-            ).format(first=reference, second=split, differences="; ".join(parts)))
+            ).format(first=reference, second=split, differences=("；" if current_language() == "zh" else "; ").join(parts)))
 
 
 def _verify_images(report: DataReport, splits, max_verify: int | None) -> None:
