@@ -9,6 +9,13 @@ from pathlib import Path
 # Set before anything imports torch; children inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+# The suite runs in English whatever the developer's locale: with LANG=zh_CN.UTF-8 envcheck speaks
+# Chinese (issue #11), and most tests match English text. Tests of the language choice remove
+# ENVCHECK_LANG and set the locale variables themselves (monkeypatch), children inherit this.
+os.environ["ENVCHECK_LANG"] = "en"
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+    if os.environ.get(_name, "").lower().startswith("zh"):
+        os.environ[_name] = "C.UTF-8"
 
 import pytest
 

@@ -12,7 +12,7 @@ import os
 
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.core.model import Facts, Finding
-from envcheck.i18n import N_, _, join, ngettext
+from envcheck.i18n import N_, _, join, join_clauses, ngettext
 
 # Several copies of these are a problem in themselves: the first one decides which CUDA toolkit
 # builds extensions, or which environment a distributed run starts in.
@@ -138,7 +138,7 @@ def shadowed(facts: Facts) -> Finding | list[Finding] | None:
                 command="python -m torch.distributed.run ..."),
         ))
     if informational or not findings:
-        summary = _("several copies on PATH (the first wins): {copies}").format(copies="; ".join(informational)) \
+        summary = _("several copies on PATH (the first wins): {copies}").format(copies=join_clauses(informational)) \
             if informational else _("no important executable is shadowed on PATH")
         findings.append(ok(summary))
     return findings

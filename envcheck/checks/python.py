@@ -15,7 +15,7 @@ from envcheck import knowledge
 from envcheck.checks import check, fail, ok, skip, warn
 from envcheck.checks._commands import pip_install, python_command
 from envcheck.core.model import Facts, Finding, Status
-from envcheck.i18n import N_, _, join, ngettext
+from envcheck.i18n import N_, _, join, join_clauses, ngettext
 
 # Packages whose shadowing breaks training outright (FAIL); any other shadowed package is a warning.
 _KEY_MODULES = ("torch", "torchvision", "numpy")
@@ -348,7 +348,7 @@ def _where(assignment: dict) -> str:
 def _unset_pythonpath_fix(facts: Facts) -> str:
     lines = _shell_lines(facts, "PYTHONPATH")
     if lines:
-        where = "; ".join(_("line {line} of {file}: {text}").format(
+        where = join_clauses(_("line {line} of {file}: {text}").format(
             line=a["line"], file=_where(a).rsplit(":", 1)[0], text=a.get("text")) for a in lines)
         return _("{command}   (in this shell)\nthen delete or fix {lines}").format(command="unset PYTHONPATH", lines=where)
     return _("{command}   (in this shell)\nthen remove it where it is set (~/.bashrc, a job script, a {module_load}); "
@@ -483,7 +483,7 @@ def pythonpath(facts: Facts) -> Finding | None:
     entries = (data.get("target") or {}).get("pythonpath_entries") or []
     with_packages = [e for e in entries if e.get("distributions")]
     if with_packages:
-        shown = "; ".join(f"{e['dir']} ({join(e['distributions'][:5])}{' ...' if len(e['distributions']) > 5 else ''})"
+        shown = join_clauses(f"{e['dir']} ({join(e['distributions'][:5])}{' ...' if len(e['distributions']) > 5 else ''})"
                           for e in with_packages)
         return warn(
             _("{assignment} includes installed packages ({packages}): they come before this environment's site-packages, "
@@ -551,7 +551,7 @@ def conda_pip_torch(facts: Facts) -> Finding | None:
             return ok(_("torch is installed by one package manager only"))
         return None
     python = python_command(facts)
-    shown = "; ".join(_("{package} {version} installed by {installer} over conda's {conda_package}").format(
+    shown = join_clauses(_("{package} {version} installed by {installer} over conda's {conda_package}").format(
         package=dist, version=distributions.get(dist, "?"), installer=installer, conda_package=conda_packages[conda_name])
         for conda_name, dist, installer in clashes)
     names = " ".join(dist for _n, dist, _i in clashes)
@@ -659,7 +659,7 @@ def broken_requirements(facts: Facts) -> Finding | None:
     return warn(
         ngettext("{count} broken requirement among installed packages: {problems}",
                  "{count} broken requirements among installed packages: {problems}", len(problems)).format(
-            count=len(problems), problems="; ".join(lines[:3]) + (" ..." if len(lines) > 3 else "")),
+            count=len(problems), problems=join_clauses(lines[:3]) + (" ..." if len(lines) > 3 else "")),
         fix="\n".join(fixes),
         details=lines[:15] + ([_("... and {count} more ({command})").format(
             count=len(lines) - 15, command="`python -m pip check`")] if len(lines) > 15 else []),

@@ -10,10 +10,14 @@ from __future__ import annotations
 from envcheck.checks import check, ok, skip, warn
 from envcheck.core.model import Facts, Finding, Status
 from envcheck.core.settings import value as setting
-from envcheck.i18n import N_, _, join
+from envcheck.i18n import N_, _, join, join_clauses
 
 GIB = 1024**3
 # Thresholds are settings (envcheck/core/settings.py: disk_warn_gib, disk_fail_gib, shm_warn_gib).
+
+
+# The folders system.disk_space looks at, as the collector labels them (envcheck/facts/system.py).
+DISK_LABELS = {"cwd": N_("current folder"), "home": N_("home"), "tmp": N_("temporary files")}
 
 
 def gib(value: int | float | None) -> str:
@@ -131,6 +135,7 @@ def disk_space(facts: Facts) -> Finding | list[Finding] | None:
     seen = set()
     for disk in disks:
         label, path, free = disk.get("label"), disk.get("path"), disk.get("free_bytes")
+        label = _(DISK_LABELS[label]) if label in DISK_LABELS else label
         if path in seen:
             continue
         seen.add(path)
@@ -156,7 +161,7 @@ def disk_space(facts: Facts) -> Finding | list[Finding] | None:
         ))
     if healthy:
         findings.append(Finding("system.disk_space", Status.OK,
-                                _("enough free disk space: {disks}").format(disks="; ".join(healthy))))
+                                _("enough free disk space: {disks}").format(disks=join_clauses(healthy))))
     return findings
 
 

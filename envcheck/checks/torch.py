@@ -23,7 +23,6 @@ from envcheck.facts.torch_probe import error_text
 from envcheck.facts.visible_devices import parse_visible_devices
 from envcheck.i18n import N_, _, join, ngettext
 from envcheck.knowledge import driver_fit
-from envcheck.knowledge.gpu_driver_branches import branch_ceiling
 
 # "python" for the target interpreter: install commands name it (checks/_commands.py), and
 # torch's import origin says whether it is a copy shadowing the environment's own.
@@ -494,7 +493,7 @@ def torch_import(facts: Facts) -> Finding:
         details = [_("torch at {path}").format(path=torch.get("file")),
                    _("Python {version} at {path}").format(version=python_version, path=python)]
         if torch.get("git_version"):
-            details.append(f"git version {torch['git_version']}")
+            details.append(_("git version {version}").format(version=torch["git_version"]))
         if torch.get("nccl"):
             details.append(f"NCCL {torch['nccl']}")
         details += _torch_warnings(torch)

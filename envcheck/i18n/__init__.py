@@ -31,7 +31,7 @@ from typing import Mapping
 # part of the tool is translated (see docs/i18n.md, "Converted so far"), so that a Chinese locale
 # does not get a half-Chinese report by surprise; until then Chinese is used when asked for with
 # `--lang zh` or ENVCHECK_LANG=zh. Turn it on when the catalog covers every command's output.
-LOCALE_AUTO = False
+LOCALE_AUTO = True
 
 LANGUAGES = ("en", "zh")
 # The catalog each language reads; English is the source language and has none.
@@ -148,5 +148,10 @@ def join(items) -> str:
     return ("、" if current_language() == "zh" else ", ").join(items)
 
 
-__all__ = ["_", "ngettext", "N_", "join", "set_language", "current_language", "choose_language",
+def join_clauses(items) -> str:
+    """Clauses (each with its own colon or verb) joined as the language separates them ("a; b" / "a；b")."""
+    return ("；" if current_language() == "zh" else "; ").join(items)
+
+
+__all__ = ["_", "ngettext", "N_", "join", "join_clauses", "set_language", "current_language", "choose_language",
            "LOCALE_AUTO"]

@@ -148,12 +148,12 @@ def run_rank(size_mb: float, seed: int) -> dict[str, Any]:
     # 2. Bandwidth: warm up (communicator set-up, first-use allocations), then time whole iterations.
     buffer = torch.zeros(numel, dtype=torch.float32, device=device)
     warmup, iterations = (5, 20) if use_cuda else (2, 5)
-    for _ in range(warmup):
+    for _step in range(warmup):
         dist.all_reduce(buffer)
     sync()
     dist.barrier()
     start = time.perf_counter()
-    for _ in range(iterations):
+    for _step in range(iterations):
         dist.all_reduce(buffer)
     sync()
     elapsed = torch.tensor([(time.perf_counter() - start) / iterations], dtype=torch.float64, device=device)
