@@ -495,7 +495,8 @@ def _start_doctor_early(args: list[str]) -> None:
     """Start the subprocesses `envcheck doctor ARGS` will run, before typer, rich and the
     collectors are imported: the torch probe (importing torch is by far the slowest part of the
     report, and the rest of the start-up hides behind it) and pyinfo.py in the target interpreter
-    (the slowest of the other collectors). Their collectors adopt them only when they would have
+    (the slowest of the other collectors), and the network collector's probes in a thread. Their
+    collectors adopt them only when they would have
     started the very same processes; an unadopted one is stopped when the command ends, so a
     wrong guess here costs nothing but the process. Never raises."""
     if any(a in ("--list-checks", "-h", "--help", "--version") or a.startswith("--only") for a in args):
@@ -513,8 +514,22 @@ def _start_doctor_early(args: list[str]) -> None:
         if "--no-torch-probe" not in args:
             torch_probe.start_early(python)
         python_env.start_early(python)
+        if "--offline" not in args:
+            import threading
+
+            # The network probes wait on the network: in a thread, behind the imports (facts/network.py).
+            threading.Thread(target=_network_early, args=(python,), name="envcheck-network-early", daemon=True).start()
     except Exception:  # noqa: BLE001 - a bad --python (UserError): the doctor reports it in its turn
         return
+
+
+def _network_early(python: str) -> None:
+    try:
+        from envcheck.facts import network
+
+        network.run_early(python)
+    except Exception:  # noqa: BLE001 - the collector collects again
+        pass
 
 
 def _main(running: str | None) -> None:

@@ -465,3 +465,54 @@ def test_index_credentials_never_appear_in_text_or_json_reports(tmp_path):
         assert proc.returncode in (0, 1), proc.stderr
         assert "mirror.example" in proc.stdout and "extra.example" in proc.stdout
         assert SECRET not in proc.stdout + proc.stderr, output
+
+
+# --- the probes started before the doctor's imports (facts/network.py run_early, envcheck/cli.py) ---
+
+
+def test_an_early_collection_is_adopted_only_by_the_same_context(monkeypatch):
+    from envcheck.facts import network
+
+    calls = []
+    monkeypatch.setattr(network, "_collect", lambda ctx: calls.append(ctx.offline) or {"offline": ctx.offline})
+    network.run_early(sys.executable)
+    assert calls == [False]
+    adopted = collect_network(Context(python=sys.executable))
+    assert adopted == {"offline": False} and calls == [False]  # taken, not collected again
+    # Taken once: a second collection runs for real.
+    collect_network(Context(python=sys.executable))
+    assert calls == [False, False]
+    # Another context (offline, another interpreter, another environment): collected again.
+    for other in (Context(python=sys.executable, offline=True), Context(python="/other/python"),
+                  Context(python=sys.executable, env={"PIP_INDEX_URL": "https://mirror.example/simple"})):
+        calls.clear()
+        network.run_early(sys.executable)
+        assert collect_network(other) == {"offline": other.offline} and len(calls) == 2
+
+
+def test_an_early_collection_that_failed_is_collected_again(monkeypatch):
+    from envcheck.facts import network
+
+    def broken(ctx):
+        raise OSError("boom")
+
+    monkeypatch.setattr(network, "_collect", broken)
+    network.run_early(sys.executable)  # never raises
+    monkeypatch.setattr(network, "_collect", lambda ctx: {"again": True})
+    assert collect_network(Context(python=sys.executable)) == {"again": True}
+
+
+def test_the_doctor_probes_each_index_once(server, tmp_path):
+    """`envcheck doctor` starts the network probes early and adopts them: the index is asked
+    once, not once early and once more by the collector."""
+    port, seen = server
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("PIP_")}
+    env.update(HOME=str(tmp_path), PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=f"http://127.0.0.1:{port}/simple",
+               PIP_TRUSTED_HOST="127.0.0.1")
+    result = subprocess.run([sys.executable, "-m", "envcheck", "doctor", "--json", "--no-torch-probe"],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    sources = json.loads(result.stdout)["facts"]["network"]["data"]["sources"]
+    index = [s for s in sources if s["setting"] == "index-url"]
+    assert index and index[0]["probe"]["status"] == 200, sources
+    assert len([r for r in seen if "/simple" in r["line"]]) == 1, seen

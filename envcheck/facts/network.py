@@ -607,9 +607,48 @@ def _probe_root(url: str, tool: str) -> str:
 # ---------------------------------------------------------------- the collector
 
 
+# The collection started before the doctor's imports (run_early), with the context it ran in.
+_early: dict = {}
+
+
+def _context_key(ctx: Context) -> tuple:
+    return (ctx.python, tuple(sorted(ctx.env.items())), str(ctx.home), str(ctx.cwd), ctx.offline, str(ctx.sys_root))
+
+
+def run_early(python: str) -> None:
+    """Collect now, in a thread envcheck/cli.py starts before the doctor's imports: the probes
+    spend their time waiting on the network (0.3-0.5 s), which then hides behind the start-up.
+    The collector takes the result only when its context is the same (the same interpreter,
+    environment, home and folder, online); otherwise it collects again. Online only: not called
+    with --offline. Never raises."""
+    ctx = Context(python=python)
+    done, holder = threading.Event(), {}
+    _early.update(key=_context_key(ctx), done=done, holder=holder)
+    try:
+        holder["data"] = _collect(ctx)
+    except BaseException:  # noqa: BLE001 - the collector runs again and reports it then
+        pass
+    finally:
+        done.set()
+
+
+def _adopt_early(ctx: Context) -> dict | None:
+    early = dict(_early)
+    _early.clear()
+    if not early or early["key"] != _context_key(ctx):
+        return None
+    early["done"].wait(PROBE_BUDGET + 5)
+    return early["holder"].get("data")
+
+
 @collector("network", "pip indexes and conda channels with the file each comes from, Hugging Face "
            "endpoint variables, and (unless --offline) whether each source answers", timeout=15, network=True)
 def collect_network(ctx: Context) -> dict:
+    adopted = _adopt_early(ctx)
+    return adopted if adopted is not None else _collect(ctx)
+
+
+def _collect(ctx: Context) -> dict:
     pip, pip_raw = _pip_config(ctx)
     conda, conda_raw = _conda_config(ctx)
     huggingface = {name: (safe_url(ctx.env[name]) if name in ctx.env else None) for name in HF_VARIABLES}
