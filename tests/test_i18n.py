@@ -104,8 +104,24 @@ babel = pytest.importorskip("babel")
 from envcheck.i18n import catalog as tools  # noqa: E402 - needs Babel
 
 
+_CACHE: dict = {}
+
+
+def _all_problems() -> list[str]:
+    """tools.problems("zh"), computed once per test process (it extracts the whole code: ~1.5 s)."""
+    if "problems" not in _CACHE:
+        _CACHE["problems"] = tools.problems("zh")
+    return _CACHE["problems"]
+
+
+def _template():
+    if "template" not in _CACHE:
+        _CACHE["template"] = tools.extract_template()
+    return _CACHE["template"]
+
+
 def _problems(kind: str) -> list[str]:
-    return [p for p in tools.problems("zh") if p.startswith(kind)]
+    return [p for p in _all_problems() if p.startswith(kind)]
 
 
 def test_every_message_has_a_chinese_translation():
@@ -115,24 +131,28 @@ def test_every_message_has_a_chinese_translation():
 
 
 def test_placeholders_are_named_and_identical_in_both_languages():
-    assert [p for p in tools.problems("zh") if "placeholder" in p or "format string" in p] == []
+    assert [p for p in _all_problems() if "placeholder" in p or "format string" in p] == []
     assert tools.placeholders("{count} of {total}") == ["count", "total"]
     assert tools.placeholders("{} and {0}") == ["", "0"]
 
 
 def test_the_catalog_holds_exactly_the_messages_in_the_code():
     # Extraction compared with the .po: a new _() without `python -m envcheck.i18n extract` fails here.
-    extracted = {m.id for m in tools.extract_template() if m.id}
+    extracted = {m.id for m in _template() if m.id}
     in_catalog = {m.id for m in tools.read("zh") if m.id}
     assert extracted - in_catalog == set(), "run `python -m envcheck.i18n extract`"
     assert in_catalog - extracted == set(), "run `python -m envcheck.i18n extract`"
     for converted in ("envcheck/checks/shell.py", "envcheck/checks/terminal.py", "envcheck/core/render.py",
-                      "envcheck/core/errors.py", "envcheck/cli.py"):
-        assert any(converted in (loc for loc, _ in m.locations) for m in tools.extract_template()), converted
+                      "envcheck/core/errors.py", "envcheck/cli.py", "envcheck/checks/torch.py", "envcheck/checks/driver.py",
+                      "envcheck/checks/gpu.py", "envcheck/checks/network.py", "envcheck/commands/smoke_train.py",
+                      "envcheck/commands/scaffold.py", "envcheck/commands/export.py", "envcheck/commands/diff.py",
+                      "envcheck/commands/gpu_bench.py", "envcheck/commands/fleet.py", "envcheck/commands/explain.py",
+                      "reference_train/datacheck.py"):
+        assert any(converted in (loc for loc, _ in m.locations) for m in _template()), converted
 
 
 def test_the_compiled_catalog_is_up_to_date_with_the_po():
-    assert [p for p in tools.problems("zh") if ".mo" in p] == [], "run `python -m envcheck.i18n compile`"
+    assert [p for p in _all_problems() if ".mo" in p] == [], "run `python -m envcheck.i18n compile`"
 
 
 def test_check_command_reports_a_complete_catalog(capsys):
