@@ -339,3 +339,14 @@ def test_malformed_gpu_peaks_are_refused(change, message):
     change(doc)
     with pytest.raises(k.KnowledgeError, match=message):
         k.validate("gpu_peaks", doc)
+
+
+def test_every_table_loads_and_validates():
+    # The package no longer loads every table on import (start-up time): this is where a malformed
+    # edit of any of them fails.
+    from envcheck.knowledge import loading
+
+    loading.load.cache_clear()
+    assert len(loading.FILES) >= 9
+    loading.load_all()
+    assert all(loading.load(name)["sources"] for name in loading.FILES)

@@ -29,6 +29,12 @@ def _console():
 def _import_renderer() -> None:
     # rich and the renderer load while the collectors run, not before they start.
     import envcheck.core.render  # noqa: F401
+    import rich.console  # noqa: F401
+    import rich.markup  # noqa: F401
+
+
+def _import_json_renderer() -> None:
+    import envcheck.core.render  # noqa: F401 - without rich: --json does not draw anything
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -98,7 +104,7 @@ def command(
         # findings, and --json shows what was in force.
         facts, findings = common.gather(ctx, wanted or None, on_done=on_done, skip_facts={"torch"} if no_probe else None,
                                  extra={"settings": FactResult("settings", True, data=user_settings.to_dict())},
-                                 while_waiting=_import_renderer)
+                                 while_waiting=_import_json_renderer if json_out else _import_renderer)
     finally:
         if status is not None:
             status.stop()

@@ -10,14 +10,22 @@ import platform
 from datetime import datetime, timezone
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from envcheck import __version__
 from envcheck.checks import AREAS
 from envcheck.core.model import WHO_TEXT, Facts, Finding, Status
 from envcheck.core.redact import redact_data, redact_text
 from envcheck.i18n import _, join, ngettext
+
+if TYPE_CHECKING:  # rich is imported where the terminal report is drawn: --json never loads it
+    from rich.console import Console
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 SCHEMA_VERSION = 1
 

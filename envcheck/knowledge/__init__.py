@@ -1,8 +1,8 @@
 """Compatibility knowledge (driver/CUDA/torch/torchvision/arch/Python) as data, with answers.
 
 The tables live in the YAML files beside this package, each naming its sources; docs/knowledge.md
-says how to update them. They are validated when this package is imported, so a malformed edit
-fails the test suite at once instead of producing a wrong answer in someone's report.
+says how to update them. Each is validated when first read, and the test suite reads every one,
+so a malformed edit fails the tests at once instead of producing a wrong answer in someone's report.
 
 Where things are (every public name is re-exported here: `knowledge.min_driver_for_cuda(...)`):
 
@@ -63,4 +63,6 @@ __all__ = [
     "newest_release_range", "newest_torch_for_python", "python_range", "python_supported",
 ]
 
-load_all()
+# Each table is read and validated when first asked for (loading.load, cached), not at import: a
+# doctor run reads only the tables its checks need (issue #9: start-up time). The test suite loads
+# and validates every table (tests/test_knowledge.py), so a malformed edit still fails at once.
