@@ -171,7 +171,12 @@ def main() -> int:
         commands["doctor-fast (baseline)"] = commands["doctor-fast"]
         envs["doctor (baseline)"] = envs["doctor-fast (baseline)"] = with_code(args.baseline)
     load_before = load()
-    # One untimed warm-up each: page cache, .pyc files.
+    # The measured checkouts' bytecode, compiled as pip does when it installs a wheel: with
+    # PYTHONDONTWRITEBYTECODE set (as on some shared machines) an edited checkout would otherwise
+    # recompile its changed modules on every run, which no installed copy does.
+    for tree in {args.code or REPO, *([args.baseline] if args.baseline is not None else [])}:
+        subprocess.run([python, "-m", "compileall", "-q", str(Path(tree) / "envcheck")], capture_output=True, timeout=300)
+    # One untimed warm-up each: page cache.
     for name, argv in commands.items():
         timed(argv, envs[name])
 
@@ -223,7 +228,8 @@ def main() -> int:
         f"- Target interpreter: `{python}`",
         f"- envcheck measured: {code_description(args.code)}"
         + (f"; baseline: {code_description(args.baseline)}" if args.baseline is not None else ""),
-        "- Commands run in alternating order (ABCD, DCBA, ...), one untimed warm-up each; wall time per run.",
+        "- Commands run in alternating order (ABCD, DCBA, ...), one untimed warm-up each; wall time per run; "
+        "the measured checkouts' .pyc files compiled first (`compileall`), as a pip install does.",
         f"- Load average (1/5/15 min) before: {load_before}, after: {load_after} "
         f"({os.cpu_count()} CPUs). "
         + ("Other work was running on the machine during the run (the 1-minute load was already "

@@ -482,3 +482,24 @@ def test_cgroup_limits_v2_and_v1(tmp_path, clean_env):
     none = tmp_path / "none"
     none.mkdir()
     assert _cgroup_limits(make_ctx(dict(clean_env), tmp_path, sys_root=none)) == {"version": None, "cpus": None, "memory_bytes": None}
+
+
+def test_memory_and_disk_figures_are_what_psutil_reports():
+    # The system collector reads /proc/meminfo and statvfs itself (psutil's import cost 35-130 ms of
+    # every doctor run); the figures must stay the ones psutil gives.
+    import shutil
+
+    import psutil
+
+    from envcheck.facts.system import _disks, _memory
+
+    total, available = _memory()
+    memory = psutil.virtual_memory()
+    assert total == memory.total > 0
+    assert abs(available - memory.available) < 0.05 * memory.total  # both read a moving MemAvailable
+    ctx = Context(env={"TMPDIR": "/tmp"}, home=Path("/"), cwd=Path("/"))
+    for disk in _disks(ctx):
+        usage = psutil.disk_usage(disk["path"])
+        assert disk["total_bytes"] == usage.total and abs(disk["free_bytes"] - usage.free) < 64 * 1024**2
+    assert "psutil" not in __import__("envcheck.facts.system").facts.system.__dict__
+    assert shutil.disk_usage("/").total == psutil.disk_usage("/").total
