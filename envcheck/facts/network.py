@@ -40,7 +40,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from urllib.request import url2pathname
 
-import yaml
 
 from envcheck.core.context import Context
 from envcheck.core.redact import redact_text, safe_url
@@ -352,6 +351,8 @@ def read_condarcs(ctx: Context) -> tuple[list[dict], list[tuple[str, dict]]]:
         entry = {"path": str(path), "exists": True, "error": None, "keys": [],
                  "system": any(str(path).startswith(str(ctx.sys_root / d)) for d in ("etc", "var"))}
         files.append(entry)
+        import yaml  # here: a machine without a condarc never pays its import
+
         try:
             config = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -567,24 +568,35 @@ def probe_url(url: str, proxy: str | None, timeout: float = PROBE_TIMEOUT) -> di
     return result
 
 
-def _probe_all(targets: list[dict]) -> None:
-    """Probe every target in parallel; the whole batch ends within PROBE_BUDGET seconds."""
-    deadline = time.monotonic() + PROBE_BUDGET
+class _Probes:
+    """Probes started one by one as the sources become known (the pip index before conda's
+    condarc is even read), all ending within PROBE_BUDGET seconds of the first."""
 
-    def run(target: dict) -> None:
-        target["probe"] = probe_url(target.pop("_raw"), target.pop("_proxy"),
-                                    timeout=min(PROBE_TIMEOUT, max(0.1, deadline - time.monotonic() - 0.2)))
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+        self.started: list[tuple[threading.Thread, dict]] = []
 
-    threads = [threading.Thread(target=run, args=(t,), daemon=True) for t in targets]
-    for thread in threads:
+    def start(self, target: dict) -> None:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + PROBE_BUDGET
+        deadline = self.deadline
+
+        def run() -> None:
+            target["probe"] = probe_url(target.pop("_raw"), target.pop("_proxy"),
+                                        timeout=min(PROBE_TIMEOUT, max(0.1, deadline - time.monotonic() - 0.2)))
+
+        thread = threading.Thread(target=run, name="envcheck-probe", daemon=True)
+        self.started.append((thread, target))
         thread.start()
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    for target in targets:
-        if target.get("probe") is None:
-            target.pop("_raw", None)
-            target.pop("_proxy", None)
-            target["probe"] = {"status": None, "latency_ms": None, "error": no_answer_within(PROBE_BUDGET)}
+
+    def join(self) -> None:
+        for thread, _target in self.started:
+            thread.join(max(0.0, (self.deadline or 0.0) - time.monotonic()))
+        for _thread, target in self.started:
+            if target.get("probe") is None:
+                target.pop("_raw", None)
+                target.pop("_proxy", None)
+                target["probe"] = {"status": None, "latency_ms": None, "error": no_answer_within(PROBE_BUDGET)}
 
 
 def _local_probe(value: str) -> dict:
@@ -650,24 +662,28 @@ def collect_network(ctx: Context) -> dict:
 
 def _collect(ctx: Context) -> dict:
     pip, pip_raw = _pip_config(ctx)
-    conda, conda_raw = _conda_config(ctx)
     huggingface = {name: (safe_url(ctx.env[name]) if name in ctx.env else None) for name in HF_VARIABLES}
 
     # The sources each tool would fetch from, with the proxy it would use (raw values stay here).
+    # Each remote one is probed as soon as it is known (unless offline): pip's before conda's
+    # config is read, so the slowest wait of the report starts as early as it can.
     pip_proxy = (pip_raw.get("proxy") or [None])[0]
     sources: list[dict] = []
+    probes = _Probes()
 
     def add(tool: str, setting: str, raw: str, origin: str, proxy: str | None, written: str | None = None) -> None:
         entry = {"tool": tool, "setting": setting, "url": safe_url(raw), "source": origin, "probe": None, "proxy": None}
         if written is not None and written != raw:
             entry["written"] = safe_url(written)
         scheme = urlsplit(raw).scheme.lower() if "://" in raw else ""
+        sources.append(entry)
         if scheme in ("", "file"):  # a local folder: looked at, even offline
             entry["probe"] = _local_probe(raw)
-        else:
+            return
+        entry["proxy"] = safe_url(proxy) if proxy else None
+        if not ctx.offline:
             entry["_raw"], entry["_proxy"] = _probe_root(raw, tool), proxy
-            entry["proxy"] = safe_url(proxy) if proxy else None
-        sources.append(entry)
+            probes.start(entry)
 
     settings = pip["settings"]
     no_index = (pip_raw.get("no-index") or ["no"])[0].lower() in ("1", "true", "yes", "on")
@@ -682,6 +698,7 @@ def _collect(ctx: Context) -> dict:
     for url in pip_raw.get("find-links", []):
         if url:
             add("pip", "find-links", url, settings["find-links"]["source"], pip_proxy or _proxy_for(url, ctx.env))
+    conda, conda_raw = _conda_config(ctx)
     channel_source = {item["value"]: item["source"] for item in conda["channels"]}
     for written, url in conda_channel_urls(conda_raw):
         add("conda", "channels", url, channel_source.get(safe_url(written), "condarc"),
@@ -689,13 +706,7 @@ def _collect(ctx: Context) -> dict:
     endpoint = ctx.env.get("HF_ENDPOINT", "").strip()
     if endpoint and "://" in endpoint:
         add("huggingface", "HF_ENDPOINT", endpoint, "HF_ENDPOINT", _proxy_for(endpoint, ctx.env))
-
-    remote = [entry for entry in sources if "_raw" in entry]
-    if ctx.offline:
-        for entry in remote:
-            entry.pop("_raw"), entry.pop("_proxy")
-    else:
-        _probe_all(remote)
+    probes.join()
     return {
         "pip": pip,
         "conda": conda,
