@@ -92,6 +92,46 @@ def with_code(tree: Path | None) -> dict[str, str] | None:
     return env
 
 
+# Times one collector by itself in a fresh interpreter: its module's import and its collect call,
+# with nothing else running beside it (in the report, collectors share the interpreter lock).
+ALONE = """
+import json, sys, time
+name = sys.argv[1]
+start = time.perf_counter()
+from envcheck.core.context import Context
+from envcheck.facts import all_collectors
+imported = time.perf_counter()
+found = all_collectors()[name]
+collect_start = time.perf_counter()
+found.fn(Context())
+print(json.dumps({"collect": time.perf_counter() - collect_start}))
+"""
+
+
+def alone_times(code: Path | None, runs: int) -> dict[str, float]:
+    """Median seconds of each default collector's collect call, alone (the torch probe left out)."""
+    env = with_code(code)
+    names = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json; from envcheck.facts import default_collectors; "
+                               "print(json.dumps(sorted(default_collectors())))"],
+        capture_output=True, text=True, env=env, timeout=120).stdout or "[]")
+    result = {}
+    for name in names:
+        if name == "torch":
+            continue
+        values = []
+        for _run in range(runs):
+            proc = subprocess.run([sys.executable, "-c", ALONE, name], capture_output=True, text=True, env=env,
+                                  cwd=REPO, timeout=120)
+            try:
+                values.append(json.loads(proc.stdout)["collect"])
+            except (ValueError, KeyError):
+                pass
+        if values:
+            result[name] = statistics.median(values)
+    return result
+
+
 def code_description(tree: Path | None) -> str:
     where = (tree or REPO).resolve()
     try:
@@ -199,6 +239,7 @@ def main() -> int:
                     last_doctor_json = out
         print(f"run {i + 1}/{args.runs}: " + ", ".join(f"{n} {times[n][-1]:.2f}s" for n in commands), file=sys.stderr)
     load_after = load()
+    alone = alone_times(args.code, args.runs)
 
     medians = {name: statistics.median(v) for name, v in times.items()}
     doc = json.loads(last_doctor_json or "{}")
@@ -265,7 +306,8 @@ def main() -> int:
     if nvidia is not None:
         lines.append(
             f"- nvidia collector at most 0.20 s {'with a driver (not a target: it has GPUs to read)' if driver else 'without a driver'}: "
-            f"{nvidia:.3f} s median ({'met' if nvidia <= 0.2 or driver else 'NOT met'}).")
+            f"{nvidia:.3f} s median in the report ({'met' if nvidia <= 0.2 or driver else 'NOT met'})"
+            + (f"; {alone['nvidia']:.3f} s alone" if "nvidia" in alone else "") + ".")
     lines += [
         "",
         "## Each collector's duration_s (median over the runs)",
@@ -274,9 +316,12 @@ def main() -> int:
         "these overlap; a collector's time includes waiting for the interpreter lock while the others",
         "run. The torch collector adopts the probe `envcheck doctor` starts first, so its duration_s",
         "leaves out what ran before the collectors; `torch (probe wall time)` is the probe's own.",
+        "The last column is each collector's collect call alone in a fresh interpreter (median of",
+        f"{args.runs} runs, after the runs above): its own cost, without waiting for the others.",
         "",
-        "| collector | " + " | ".join(f"{label(w).replace('doctor --json', 'doctor')} (s)" for w in collector_times) + " |",
-        "|---|" + "---|" * len(collector_times),
+        "| collector | " + " | ".join(f"{label(w).replace('doctor --json', 'doctor')} (s)" for w in collector_times)
+        + " | alone (s) |",
+        "|---|" + "---|" * (len(collector_times) + 1),
     ]
     names = sorted(set().union(*collector_times.values()))
     for name in names:
@@ -286,6 +331,7 @@ def main() -> int:
             cells.append(f"{statistics.median(values):.3f}" if values else "-")
         flag = " (over 0.2 s)" if (collector_times["doctor-fast"].get(name) and
                                    statistics.median(collector_times["doctor-fast"][name]) > 0.2) else ""
+        cells.append(f"{alone[name]:.3f}" if name in alone else "-")
         lines.append(f"| {name}{flag} | " + " | ".join(cells) + " |")
     lines += [
         "",

@@ -503,3 +503,38 @@ def test_memory_and_disk_figures_are_what_psutil_reports():
         assert disk["total_bytes"] == usage.total and abs(disk["free_bytes"] - usage.free) < 64 * 1024**2
     assert "psutil" not in __import__("envcheck.facts.system").facts.system.__dict__
     assert shutil.disk_usage("/").total == psutil.disk_usage("/").total
+
+
+def test_pyenv_is_asked_once_for_every_shim(tmp_path, clean_env):
+    """`pyenv version-name` once, then <root>/versions/<v>/bin/NAME (or the next NAME on PATH
+    for "system") for every shim: `pyenv which` per name cost ~0.05 CPU-s each. `pyenv which`
+    stays the answer where the versions do not settle it."""
+    from envcheck.facts.python_env import _all_on_path
+
+    root = tmp_path / "pyenv"
+    version_bin = root / "versions/3.10.14/bin"
+    for name in ("python", "python3"):
+        make_executable(version_bin / name, "")
+    make_executable(version_bin / "pip", f"#!{version_bin}/python\n")
+    make_executable(tmp_path / "usr/bin/pip3", f"#!{tmp_path}/usr/bin/python3\n")  # only the system has pip3
+    for name in ("python", "python3", "pip", "pip3"):
+        make_executable(root / "shims" / name, f"#!/usr/bin/env bash\nexec pyenv exec {name} \"$@\"\n")
+    log = tmp_path / "pyenv-calls"
+    make_executable(root / "bin/pyenv", f"#!/bin/sh\necho \"$@\" >> {log}\n"
+                                       f"[ \"$1\" = version-name ] && echo 3.10.14:system\n"
+                                       f"[ \"$1\" = which ] && echo /nowhere/$2\nexit 0\n")
+    env = dict(clean_env, PATH=f"{root / 'shims'}:{root / 'bin'}:{tmp_path / 'usr/bin'}:/usr/bin:/bin")
+    found = _all_on_path(make_ctx(env, tmp_path), ("python", "python3", "pip", "pip3"))
+    assert found["python"]["pyenv_shim_for"] == str(version_bin / "python")
+    assert found["pip"]["pyenv_shim_for"] == str(version_bin / "pip")
+    assert found["pip"]["installs_into"] == str(root / "versions/3.10.14")
+    assert found["pip3"]["pyenv_shim_for"] == str(tmp_path / "usr/bin/pip3")  # "system": the next pip3 on PATH
+    assert log.read_text().split("\n")[:-1] == ["version-name"]
+    # A version pyenv names but that is not installed: `pyenv which` decides (here: nothing).
+    log.unlink()
+    make_executable(root / "bin/pyenv", f"#!/bin/sh\necho \"$@\" >> {log}\n"
+                                       f"[ \"$1\" = version-name ] && echo 3.99.0\n"
+                                       f"[ \"$1\" = which ] && echo {version_bin}/$2\nexit 0\n")
+    found = _all_on_path(make_ctx(env, tmp_path), ("python", "pip"))
+    assert found["python"]["pyenv_shim_for"] == str(version_bin / "python")
+    assert log.read_text().split("\n")[:-1] == ["version-name", "which python", "which pip"]

@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -121,28 +122,57 @@ def _looks_like_python(path: str) -> bool:
     return re.match(r"^(python|pypy)[0-9.]*$", Path(path).name) is not None
 
 
-def resolve_pyenv_shim(ctx: Context, name: str, found: str) -> str | None:
-    """The executable a pyenv shim runs (`pyenv which NAME`), or None when `found` is no shim.
-
-    A shim is a small shell script that picks the interpreter at run time (.python-version,
-    PYENV_VERSION), so neither its path nor its shebang says which Python or pip it is.
-    """
+def _pyenv_for(found: str, ctx: Context) -> str | None:
+    """The pyenv executable that owns the shim `found`, or None when `found` is no pyenv shim."""
     shims = Path(found).parent
     if shims.name != "shims":
         return None
     pyenv = ctx.which("pyenv") or str(shims.parent / "bin" / "pyenv")
-    if not Path(pyenv).is_file():
+    return pyenv if Path(pyenv).is_file() else None
+
+
+def pyenv_versions(ctx: Context, pyenv: str) -> list[str] | None:
+    """The versions pyenv selects here (`pyenv version-name`: PYENV_VERSION, .python-version,
+    the global file), in order; None when pyenv cannot say."""
+    result = ctx.run([pyenv, "version-name"], timeout=min(ctx.timeout, 5.0))
+    lines = result.stdout.strip().splitlines() if result.ok else []
+    versions = [v for v in lines[-1].split(":") if v.strip()] if lines else []
+    return versions or None
+
+
+def resolve_pyenv_shim(ctx: Context, name: str, found: str, versions: list[str] | None = None) -> str | None:
+    """The executable a pyenv shim runs, or None when `found` is no shim.
+
+    A shim is a small shell script that picks the interpreter at run time (.python-version,
+    PYENV_VERSION), so neither its path nor its shebang says which Python or pip it is. With the
+    selected `versions` (pyenv_versions: one `pyenv version-name` for every name), the executable
+    is the first of <root>/versions/<version>/bin/NAME that exists, or for "system" the next NAME
+    on PATH after the shims, as `pyenv which` finds it; anything else asks `pyenv which NAME`
+    (a shell script costing ~0.05 CPU-s per name, which is why it is the fallback).
+    """
+    pyenv = _pyenv_for(found, ctx)
+    if pyenv is None:
         return None
+    shims = Path(found).parent
+    for version in versions or ():
+        if version == "system":
+            path = os.pathsep.join(d for d in ctx.env.get("PATH", "").split(os.pathsep)
+                                   if d and Path(d) != shims)
+            candidate = shutil.which(name, path=path)
+        else:
+            candidate = str(shims.parent / "versions" / version / "bin" / name)
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
     result = ctx.run([pyenv, "which", name], timeout=min(ctx.timeout, 5.0))
     lines = result.stdout.strip().splitlines() if result.ok else []
     return lines[-1] if lines and Path(lines[-1]).is_file() else None
 
 
-def _on_path(ctx: Context, name: str) -> dict | None:
+def _on_path(ctx: Context, name: str, versions: list[str] | None = None) -> dict | None:
     found = ctx.which(name)
     if not found:
         return None
-    shim_target = resolve_pyenv_shim(ctx, name, found)
+    shim_target = resolve_pyenv_shim(ctx, name, found, versions)
     effective = shim_target or found
     entry: dict = {"path": found, "realpath": str(Path(effective).resolve()), "prefix": prefix_of(effective),
                    "pyenv_shim_for": shim_target}
@@ -153,15 +183,21 @@ def _on_path(ctx: Context, name: str) -> dict | None:
     return entry
 
 
+def _all_on_path(ctx: Context, names) -> dict[str, dict | None]:
+    """What each name on PATH is; pyenv asked once for its selected versions when any is a shim."""
+    pyenv = next((p for p in (_pyenv_for(f, ctx) for f in map(ctx.which, names) if f) if p), None)
+    versions = pyenv_versions(ctx, pyenv) if pyenv else None
+    return {name: _on_path(ctx, name, versions) for name in names}
+
+
 @collector("python", "The target interpreter, its packages, and which python/pip PATH resolves to", timeout=40)
 def collect_python(ctx: Context) -> dict:
     names = ("python", "python3", "pip", "pip3")
-    # Resolving shims runs `pyenv which` (a shell script) per name: do it while the target
-    # interpreter describes itself.
-    with ThreadPoolExecutor(max_workers=len(names)) as pool:
-        lookups = {name: pool.submit(_on_path, ctx, name) for name in names}
+    # Resolving shims asks pyenv (a shell script): do it while the target interpreter describes itself.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lookups = pool.submit(_all_on_path, ctx, names)
         target, target_error = inspect_target(ctx)
-        on_path = {name: future.result() for name, future in lookups.items()}
+        on_path = lookups.result()
     env = ctx.env
     conda_prefix = env.get("CONDA_PREFIX") or None
     return {
