@@ -20,6 +20,17 @@ for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _language_from_the_environment_again():
+    """Every test starts and ends with the language chosen from the environment (English here:
+    ENVCHECK_LANG=en above), whatever a test set with --lang or set_language."""
+    from envcheck import i18n
+
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 

@@ -60,13 +60,6 @@ LOCALE_TABLE = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _reset_language():
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
-
-
 @pytest.mark.parametrize("environ,option,expected", LOCALE_TABLE)
 def test_language_choice_with_the_locale_switched_on(environ, option, expected):
     assert i18n.choose_language(option, environ, locale_auto=True) == expected
@@ -576,24 +569,48 @@ def _not_converted_yet(area: str, facts: Facts) -> list[str]:
     return parse_visible_devices(raw, facts.data("nvidia").get("gpus") or []).problems
 
 
-def _world_facts(name: str, area: str, tmp_path_factory) -> Facts:
-    """The facts a scenario's world gives the checks of one area (collected once per test run)."""
+def gather_world(name: str, area: str, folder) -> Facts:
+    """The facts a scenario's world (tests/scenarios/NAME.yaml) gives the checks of one area,
+    collected in the current language (collectors' reasons are written in it)."""
     import scenario_world
     from envcheck.commands.common import gather
     from envcheck.facts import nvidia
 
+    scenario = scenario_world.load(scenario_world.SCENARIOS / f"{name}.yaml")
+    ctx, extra = scenario_world.build(scenario, folder)
+    original = nvidia.load_nvml
+    nvidia.load_nvml = scenario_world._nvml_loader(scenario.world.get("nvml"))
+    try:
+        facts, _findings = gather(ctx, only=[area], skip_facts={"torch"} - set(extra) | set(extra), extra=extra)
+    finally:
+        nvidia.load_nvml = original
+    return facts
+
+
+def _world_facts(name: str, area: str, tmp_path_factory) -> Facts:
+    """gather_world, collected once per test run."""
     key = f"{name}:{area}"
     if key not in _WORLD_FACTS:
-        scenario = scenario_world.load(scenario_world.SCENARIOS / f"{name}.yaml")
-        ctx, extra = scenario_world.build(scenario, tmp_path_factory.mktemp(name))
-        original = nvidia.load_nvml
-        nvidia.load_nvml = scenario_world._nvml_loader(scenario.world.get("nvml"))
-        try:
-            facts, _findings = gather(ctx, only=[area], skip_facts={"torch"} - set(extra) | set(extra), extra=extra)
-        finally:
-            nvidia.load_nvml = original
-        _WORLD_FACTS[key] = facts
+        _WORLD_FACTS[key] = gather_world(name, area, tmp_path_factory.mktemp(name))
     return _WORLD_FACTS[key]
+
+
+def assert_chinese_report(area: str, zh_facts: Facts, en_facts: Facts, commands, clean=lambda text: text,
+                          width: int = 1000) -> list:
+    """One area's report in both languages: no English sentence in the Chinese one (after `clean`
+    takes out what other programs wrote, and `commands`), 80 columns, the same ids, statuses and
+    who-fixes as in English, and the helper does see the English. Returns the Chinese findings."""
+    zh, zh_findings = _module_report("zh", area, zh_facts, width=width)  # unwrapped: commands stay whole
+    en, en_findings = _module_report("en", area, en_facts, width=width)
+    texts = ["\n".join([f.summary, f.fix or "", *f.details]) for f in zh_findings]
+    assert [english_sentences(clean(t), commands) for t in texts] == [[] for _t in texts], texts
+    assert english_sentences(clean(zh), commands) == [], zh
+    narrow, _findings = _module_report("zh", area, zh_facts, width=80)
+    assert all(cell_len(line) <= 80 for line in narrow.splitlines()), narrow
+    assert [(f.id, f.status, f.who) for f in zh_findings] == [(f.id, f.status, f.who) for f in en_findings]
+    if en_findings:
+        assert english_sentences(en, commands), en  # the helper does see the English
+    return zh_findings
 
 
 def _module_cases():

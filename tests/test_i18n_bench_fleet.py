@@ -27,13 +27,6 @@ RAW = ("ssh: connect to host n4 port 22: Connection refused", "ssh: connect to h
 FLEET_COMMANDS = COMMANDS + ("envcheck fleet doctor", "envcheck fleet smoke-train", "envcheck gpu-bench") + RAW
 
 
-@pytest.fixture(autouse=True)
-def _reset_language():
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
-
-
 RAW_WORDS = {word for line in RAW for word in line.replace(":", " ").split()}
 
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from rich.cells import cell_len
 
-from test_i18n import COMMANDS, _gpus, _module_report, english_sentences
+from test_i18n import COMMANDS, _gpus, assert_chinese_report, english_sentences, gather_world
 from envcheck import i18n
 from envcheck.checks import run_checks, select
 from envcheck.core.model import Facts, Status
@@ -175,20 +174,8 @@ GPU_FACTS = {
 
 def _world(name: str, area: str, language: str, tmp_path_factory) -> Facts:
     """A scenario world's facts for one area, collected in the language under test."""
-    import scenario_world
-    from envcheck.commands.common import gather
-    from envcheck.facts import nvidia
-
     i18n.set_language(language)
-    scenario = scenario_world.load(scenario_world.SCENARIOS / f"{name}.yaml")
-    ctx, extra = scenario_world.build(scenario, tmp_path_factory.mktemp(name))
-    original = nvidia.load_nvml
-    nvidia.load_nvml = scenario_world._nvml_loader(scenario.world.get("nvml"))
-    try:
-        facts, _findings = gather(ctx, only=[area], skip_facts={"torch"} - set(extra) | set(extra), extra=extra)
-    finally:
-        nvidia.load_nvml = original
-    return facts
+    return gather_world(name, area, tmp_path_factory.mktemp(name))
 
 
 def _raw_texts(facts: Facts) -> list[str]:
@@ -203,35 +190,24 @@ def _raw_texts(facts: Facts) -> list[str]:
     return sorted({r.strip() for r in raw if r.strip()}, key=len, reverse=True)
 
 
-def _english_left(text: str, raw: list[str]) -> list[str]:
+def _without(text: str, raw: list[str]) -> str:
     for words in raw:
         text = text.replace(words, " ")
-    return english_sentences(text, DRIVER_COMMANDS)
+    return text
+
+
+def _english_left(text: str, raw: list[str]) -> list[str]:
+    return english_sentences(_without(text, raw), DRIVER_COMMANDS)
 
 
 def _assert_chinese(area: str, zh_facts: Facts, en_facts: Facts) -> list:
     raw = _raw_texts(zh_facts) + _raw_texts(en_facts)
-    zh, zh_findings = _module_report("zh", area, zh_facts, width=1000)  # unwrapped: commands stay whole
-    en, en_findings = _module_report("en", area, en_facts, width=1000)
-    texts = ["\n".join([f.summary, f.fix or "", *f.details]) for f in zh_findings]
-    assert [_english_left(t, raw) for t in texts] == [[] for _t in texts], texts
-    assert _english_left(zh, raw) == [], zh
-    narrow, _findings = _module_report("zh", area, zh_facts, width=80)
-    assert all(cell_len(line) <= 80 for line in narrow.splitlines()), narrow
-    assert [(f.id, f.status, f.who) for f in zh_findings] == [(f.id, f.status, f.who) for f in en_findings]
+    zh_findings = assert_chinese_report(area, zh_facts, en_facts, DRIVER_COMMANDS, clean=lambda t: _without(t, raw))
+    en_findings = run_checks(select([area]), en_facts)
     # Every summary is in Chinese, apart from those without words.
     assert all(re.search(r"[\u4e00-\u9fff]", f.summary) or f.summary == e.summary
-               for f, e in zip(zh_findings, en_findings)), zh
-    if en_findings:
-        assert english_sentences(en, DRIVER_COMMANDS), en  # the helper does see the English
+               for f, e in zip(zh_findings, en_findings)), [f.summary for f in zh_findings]
     return zh_findings
-
-
-@pytest.fixture(autouse=True)
-def _reset_language():
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
 
 
 # The worlds have no gpu_health facts (no driver for that collector): the gpu area is covered by GPU_FACTS.

@@ -13,7 +13,7 @@ import pytest
 from rich.cells import cell_len
 
 from _cli import run_cli
-from test_i18n import COMMANDS, _module_report, _world_facts, english_sentences
+from test_i18n import COMMANDS, _module_report, _world_facts, assert_chinese_report, english_sentences
 from envcheck import i18n
 from envcheck.core.model import Facts, Status
 
@@ -28,25 +28,16 @@ NETWORK_WORLDS = sorted(p.stem for p in __import__("scenario_world").SCENARIOS.g
 NETWORK_COMMANDS = COMMANDS + ("pip config set", "pip install", "or unset")
 
 
-@pytest.fixture(autouse=True)
-def _reset_language():
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
-
-
 def _assert_chinese(area: str, facts: Facts):
-    zh, zh_findings = _module_report("zh", area, facts, width=1000)  # unwrapped: quotes stay whole
-    en, en_findings = _module_report("en", area, facts, width=1000)
-    texts = ["\n".join([f.summary, f.fix or "", *f.details]) for f in zh_findings]
-    assert [english_sentences(t, NETWORK_COMMANDS) for t in texts] == [[] for _t in texts], texts
-    assert english_sentences(zh, NETWORK_COMMANDS) == [], zh
-    narrow, _findings = _module_report("zh", area, facts, width=80)
-    assert all(cell_len(line) <= 80 for line in narrow.splitlines()), narrow
-    assert [(f.id, f.status) for f in zh_findings] == [(f.id, f.status) for f in en_findings]
-    assert all(CJK.search(f.summary) or f.summary == e.summary for f, e in zip(zh_findings, en_findings)), zh
-    assert english_sentences(en, NETWORK_COMMANDS), en  # the helper does see the English
+    zh_findings = assert_chinese_report(area, facts, facts, NETWORK_COMMANDS)
+    en_findings = _english_findings(area, facts)
+    assert all(CJK.search(f.summary) or f.summary == e.summary for f, e in zip(zh_findings, en_findings)), \
+        [f.summary for f in zh_findings]
     return zh_findings, en_findings
+
+
+def _english_findings(area: str, facts: Facts):
+    return _module_report("en", area, facts, width=1000)[1]
 
 
 @pytest.mark.parametrize("name", NETWORK_WORLDS)

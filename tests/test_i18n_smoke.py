@@ -25,13 +25,6 @@ SMOKE_COMMANDS = COMMANDS + ("envcheck smoke-train", "envcheck check-data", "smo
 SMALL = ["--learn-per-class", "16", "--image-size", "32", "--epochs", "1", "--batch-size", "8"]
 
 
-@pytest.fixture(autouse=True)
-def _reset_language():
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
-
-
 def _english(text: str) -> list[str]:
     return english_sentences(text, SMOKE_COMMANDS)
 
