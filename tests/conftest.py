@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 # The suite runs on two pytest-xdist workers (pyproject addopts); each torch, in-process or in a
@@ -16,6 +17,13 @@ os.environ["ENVCHECK_LANG"] = "en"
 for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
     if os.environ.get(_name, "").lower().startswith("zh"):
         os.environ[_name] = "C.UTF-8"
+
+# The interrupt tests send SIGINT to their children and expect Python's KeyboardInterrupt there.
+# A suite started in the background of a non-interactive shell (`bash -c 'pytest ...' &`, as some
+# CI runners do) starts with SIGINT ignored, and an ignored signal stays ignored through exec, so
+# those children would never see it. A handled one is reset to the default in the child.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import pytest
 
