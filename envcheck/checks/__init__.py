@@ -58,6 +58,9 @@ class CheckDoc:
     fix: str
 
 
+# The sections of a check's docstring, in the order `envcheck explain` and docs/checks/ show them.
+DOC_SECTIONS = (("looks_at", N_("What it looks at")), ("why", N_("Why it matters")), ("fix", N_("How to fix it")))
+
 _SECTION = re.compile(r"^(Why|Fix):\s*", re.M)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from envcheck.checks import AREAS, Check, all_checks
+from envcheck.checks import AREAS, DOC_SECTIONS, Check, all_checks
 from envcheck.i18n import _, current_language
 
 HEADER = "<!-- Generated from the check registry by `python -m envcheck.checks._pages docs/checks`; do not edit. -->\n"
@@ -23,8 +23,6 @@ def code_location(check: Check) -> str:
 
 def check_page(check: Check) -> str:
     """One check's page, in the current language (docs/checks/ in English, docs/checks/zh/ in Chinese)."""
-    from envcheck.commands.explain import SECTIONS
-
     doc = check.doc
     can_report = ", ".join(check.statuses) or _("findings of its own")
     reads = ", ".join(f"`{name}`" for name in check.facts) or _("no collector")
@@ -41,7 +39,7 @@ def check_page(check: Check) -> str:
     lines = [HEADER, f"# `{check.id}`", "", _(check.description), "", "| | |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in rows]
     lines.append("")
-    for key, title in SECTIONS:
+    for key, title in DOC_SECTIONS:
         text = getattr(doc, key)
         if text:
             lines += [f"## {_(title)}", "", _(text), ""]

@@ -15,9 +15,8 @@ from rich.console import Console
 from rich.cells import cell_len
 from rich.markdown import Markdown
 
-from envcheck.checks import AREAS, Check, all_checks
+from envcheck.checks import AREAS, DOC_SECTIONS, Check, all_checks
 from envcheck.core.errors import UserError
-from envcheck.i18n import N_
 
 
 def list_checks(console: Console) -> None:
@@ -31,7 +30,7 @@ def list_checks(console: Console) -> None:
             continue
         console.print(f"[bold]{area}[/bold] — {_(title)}")
         for c in in_area:
-            # Descriptions are translated where their module is converted (marked with N_()).
+            # Descriptions are English msgids (N_() in @check), translated here.
             console.print(f"  {c.id:<32} {_(c.description)}")
             console.print(f"  {'':<32} [dim]" + _("code {source}   docs {page}").format(source=c.source, page=c.docs_page) + "[/dim]")
     console.print("\n" + _("More on one check: {command}").format(command="envcheck explain CHECK_ID"))
@@ -56,10 +55,6 @@ def find(check_id: str) -> Check:
         id=repr(check_id), command="`envcheck doctor --list-checks`"))
 
 
-# The sections of a check's docstring, in the order shown (docs/checks/ uses the same titles).
-SECTIONS = (("looks_at", N_("What it looks at")), ("why", N_("Why it matters")), ("fix", N_("How to fix it")))
-
-
 def explain(console: Console, check: Check) -> None:
     from envcheck.i18n import _, join
 
@@ -78,7 +73,7 @@ def explain(console: Console, check: Check) -> None:
     for label, value in rows:
         console.print(label + " " * (width - cell_len(label)) + value, markup=False)
     # Docstring sections are catalog messages (extracted from the live checks, see envcheck/i18n/catalog.py).
-    for key, title in SECTIONS:
+    for key, title in DOC_SECTIONS:
         text = getattr(doc, key)
         if text:
             console.print(f"\n[bold]{_(title)}[/bold]")

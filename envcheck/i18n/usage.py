@@ -49,19 +49,13 @@ def _reword(text: str, table) -> str | None:
     for pattern, message in table:
         match = re.fullmatch(pattern, text.strip())
         if match:
-            return _(message).format(**match.groupdict(default=""))
+            fields = match.groupdict(default="")
+            if "reason" in fields:  # why a value was refused, when click or typer words it
+                fields["reason"] = _reword(fields["reason"], REASONS) or fields["reason"]
+            return _(message).format(**fields)
     return None
 
 
 def translate_usage(message: str) -> str:
     """click's English usage message in the current language (itself when not recognised)."""
-    text = message.strip()
-    reworded = _reword(text, PATTERNS)
-    if reworded is None:
-        return text
-    match = re.fullmatch(r"Invalid value for '?(?P<name>[^':]+)'?: (?P<reason>.*)", text)
-    if match:  # the reason too, when it is one click or typer words
-        reason = _reword(match.group("reason"), REASONS)
-        if reason is not None:
-            reworded = _("invalid value for {name}: {reason}").format(name=match.group("name"), reason=reason)
-    return reworded
+    return _reword(message, PATTERNS) or message.strip()
