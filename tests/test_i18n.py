@@ -247,7 +247,8 @@ def _terminal(language: str, scenario: str, verbose: bool = False, width: int = 
     for f in findings:
         if f.id == "terminal.tmux_installed" and silence:
             f.silenced_by = "/home/u/.config/envcheck/config.toml"
-    # A collector's own error text is not converted yet (envcheck/facts/): an identifier here.
+    # A failed collector: its reason is an identifier here (collectors' reasons are tested in Chinese
+    # in tests/test_i18n_network_host.py and test_i18n_driver_gpu.py).
     facts["broken-collector"] = FactResult("broken-collector", False, error="TimeoutExpired")
     out = io.StringIO()
     render_terminal(Console(file=out, width=width, color_system=None, highlight=False), facts, findings,
@@ -381,7 +382,7 @@ MODULE_FACTS = {
                                               host="127.0.0.1", port=7890, effective_port=7890),
                 "HTTP_PROXY": _proxy_variable("http://127.0.0.1:7890", "http", scheme="http", host="127.0.0.1",
                                               port=7890, effective_port=7890),
-                # The collector's reason (envcheck/facts/proxy.py) is not converted yet: an identifier here.
+                # An identifier for the collector's reason (its Chinese: tests/test_i18n_network_host.py).
                 "https_proxy": _proxy_variable("http://proxy:99999", "https", error="ValueError"),
                 "all_proxy": _proxy_variable("socks5://127.0.0.1:7891", "all", scheme="socks5", host="127.0.0.1",
                                              port=7891, effective_port=7891),
@@ -558,17 +559,6 @@ MODULE_COMMANDS = {
 _WORLD_FACTS: dict[str, Facts] = {}
 
 
-def _not_converted_yet(area: str, facts: Facts) -> list[str]:
-    """Lines a module shows but does not write: the CUDA_VISIBLE_DEVICES parser's problems
-    (envcheck/facts/visible_devices.py, not converted yet)."""
-    if area != "cuda":
-        return []
-    from envcheck.facts.visible_devices import parse_visible_devices
-
-    raw = (facts.data("env").get("vars") or {}).get("CUDA_VISIBLE_DEVICES")
-    return parse_visible_devices(raw, facts.data("nvidia").get("gpus") or []).problems
-
-
 def gather_world(name: str, area: str, folder) -> Facts:
     """The facts a scenario's world (tests/scenarios/NAME.yaml) gives the checks of one area,
     collected in the current language (collectors' reasons are written in it)."""
@@ -633,7 +623,9 @@ def _module_report(language: str, area: str, facts: Facts, width: int = 80) -> t
 
     i18n.set_language(language)
     findings = run_checks(select([area]), facts)
-    # Collectors' own error texts are not converted yet (envcheck/facts/): left out of the frame.
+    # The worlds' facts are collected once, in English (_world_facts): a failed collector's reason
+    # would be English here, so the "could not be collected" line is left out of the frame (the
+    # collectors' reasons in Chinese: tests/test_i18n_network_host.py, test_i18n_driver_gpu.py).
     shown = Facts({name: result for name, result in facts.items() if result.ok})
     out = io.StringIO()
     render_terminal(Console(file=out, width=width, color_system=None, highlight=False), shown, findings,
@@ -647,11 +639,9 @@ def test_chinese_report_of_a_converted_module_has_no_english_sentence(area, kind
     zh, zh_findings = _module_report("zh", area, facts, width=200)  # unwrapped: commands stay whole
     en, en_findings = _module_report("en", area, facts, width=200)
     commands = COMMANDS + MODULE_COMMANDS.get(area, ())
-    english = _not_converted_yet(area, facts)
-    texts = ["\n".join([f.summary, f.fix or "", *(d for d in f.details if d not in english)]) for f in zh_findings]
+    texts = ["\n".join([f.summary, f.fix or "", *f.details]) for f in zh_findings]
     assert [english_sentences(t, commands) for t in texts] == [[] for _t in texts], texts
-    shown = "\n".join(line for line in zh.splitlines() if line.strip().lstrip("• ") not in english)
-    assert english_sentences(shown, commands) == [], zh
+    assert english_sentences(zh, commands) == [], zh
     narrow, _findings = _module_report("zh", area, facts, width=80)
     assert all(cell_len(line) <= 80 for line in narrow.splitlines()), narrow
     assert [(f.id, f.status) for f in zh_findings] == [(f.id, f.status) for f in en_findings]
