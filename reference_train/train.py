@@ -659,7 +659,7 @@ def _resolve_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         index = name.partition(":")[2]
-        if index and not index.isdigit():
+        if index and not (index.isascii() and index.isdigit()):
             raise TrainError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N (N a GPU number).")
         if not torch.cuda.is_available():
             raise TrainError(

@@ -1,7 +1,7 @@
-"""Hostile-input campaign for the envcheck commands (issue #8): 293 cases, one named test each.
+"""Hostile-input campaign for the envcheck commands (issue #8): 300 cases, one named test each.
 
-Per command: doctor 25, export 42, diff 73, scaffold 53, check-data 50, smoke-train 50 (COUNTS;
-test_case_counts_match_the_docstring keeps these numbers true). 41 of them are unusual but valid
+Per command: doctor 26, export 42, diff 74, scaffold 53, check-data 51, smoke-train 54 (COUNTS;
+test_case_counts_match_the_docstring keeps these numbers true). 42 of them are unusual but valid
 inputs (paths with spaces or unicode, a byte order mark, symlinks, --force over a link...) that must
 succeed. 0 are strict xfails (each would say why). The campaign for `python -m reference_train` and the generated project's train.py is in
 test_campaign_train.py.
@@ -288,8 +288,9 @@ case("doctor", "only-unknown-beside-a-known-area", ["--only", "torch,nosuch"], "
 case("doctor", "only-empty", ["--only", ""], "--only is empty")
 case("doctor", "only-commas", ["--only", ",,"], "--only is empty")
 case("doctor", "json-and-markdown", ["--json", "--markdown"], "choose one of --json and --markdown")
-case("doctor", "probe-timeout-zero", ["--probe-timeout", "0"], "greater than or equal to 1", kind="usage")
-case("doctor", "probe-timeout-nan", ["--probe-timeout", "nan"], "'--probe-timeout'", kind="usage")
+case("doctor", "probe-timeout-zero", ["--probe-timeout", "0"], "--probe-timeout 0: give the torch probe at least 1 second")
+case("doctor", "probe-timeout-negative", ["--probe-timeout", "-5"], "--probe-timeout -5: give the torch probe at least 1")
+case("doctor", "probe-timeout-nan", ["--probe-timeout", "nan"], "--probe-timeout nan: give the seconds")
 case("doctor", "probe-timeout-inf", ["--probe-timeout", "inf"], "--probe-timeout inf")
 case("doctor", "probe-timeout-text", ["--probe-timeout", "soon"], "'--probe-timeout'", kind="usage")
 case("doctor", "unknown-option", ["--bogus"], "No such option: --bogus", kind="usage")
@@ -469,6 +470,9 @@ case("diff", "different-snapshots", [GOOD, "{t}/b.yaml"], "Not equivalent", kind
      setup=(SNAP(), SNAP("b.yaml", edits=[("packages.numpy.version", "1.26.4")])))
 case("diff", "cudnn-shown-as-the-doctor-shows-it", ["{t}/old.yaml", GOOD], "cuDNN: 9.1.0 -> 9.24.0", absent="92400",
      kind="ok", code=1, setup=(SNAP(), SNAP("old.yaml", edits=[("facts.torch.data.cudnn", 90100)])))
+# A hand-edited cuDNN of '²' (a digit to str.isdigit(), not to int()) is shown as written.
+case("diff", "cudnn-a-superscript-digit", ["{t}/odd.yaml", GOOD], "cuDNN: \u00b2 -> 9.24.0", kind="ok", code=1,
+     setup=(SNAP(), SNAP("odd.yaml", edits=[("facts.torch.data.cudnn", "\u00b2")])))
 case("diff", "paths-with-spaces-and-unicode", ["{t}/my snaps ü/a b.yaml", "{t}/my snaps ü/ç d.yaml"], "Equivalent",
      kind="ok", setup=(SNAP("my snaps ü/a b.yaml"), SNAP("my snaps ü/ç d.yaml")))
 case("diff", "json-against-yaml", ["{t}/a.json", GOOD], "Equivalent", kind="ok", setup=(SNAP(), SNAP("a.json", fmt="json")))
@@ -582,7 +586,9 @@ case("check-data", "splits-twice", [DATA, "--splits", "train,train"], "names a s
 case("check-data", "splits-dot", [DATA, "--splits", "."], "is not a folder name inside", setup=TREE())
 case("check-data", "splits-home", [DATA, "--splits", "~"], "is not a folder name inside", setup=TREE())
 case("check-data", "splits-backslash", [DATA, "--splits", "a\\b"], "is not a folder name inside", setup=TREE())
-case("check-data", "max-verify-zero", [DATA, "--max-verify", "0"], "greater than or equal to 1", kind="usage", setup=TREE())
+case("check-data", "max-verify-zero", [DATA, "--max-verify", "0"], "--max-verify 0: open at least 1 image", setup=TREE())
+case("check-data", "max-verify-negative", [DATA, "--max-verify", "-3"], "--max-verify -3: open at least 1 image",
+     setup=TREE())
 case("check-data", "max-verify-text", [DATA, "--max-verify", "all"], "'--max-verify'", kind="usage", setup=TREE())
 case("check-data", "unknown-option", [DATA, "--bogus"], "No such option: --bogus", kind="usage", setup=TREE())
 case("check-data", "no-folder-given", [], "Missing argument", kind="usage")
@@ -669,6 +675,10 @@ case("smoke-train", "gpus-names", ["--gpus", "a,b"], "give nvidia-smi GPU number
 case("smoke-train", "gpus-negative", ["--gpus", "-1"], "give nvidia-smi GPU numbers")
 case("smoke-train", "gpus-empty-entry", ["--gpus", "0,,1"], "give nvidia-smi GPU numbers")
 case("smoke-train", "gpu-negative", ["--gpu", "-1"], "GPU numbers start at 0")
+case("smoke-train", "gpu-given-a-list", ["--gpu", "0,1"], "--gpu takes one; use --gpus 0,1 to test several")
+case("smoke-train", "gpu-name", ["--gpu", "first"], "give one GPU number as nvidia-smi numbers it")
+case("smoke-train", "gpu-superscript-digit", ["--gpu", "\u00b2"], "give one GPU number as nvidia-smi numbers it")
+case("smoke-train", "gpus-superscript-digit", ["--gpus", "0,\u00b2"], "give nvidia-smi GPU numbers")
 case("smoke-train", "gpu-not-there", ["--gpu", "5"], "GPU 5 does not exist")
 case("smoke-train", "gpus-one-not-there", ["--gpus", "0,1"], "GPU 1 does not exist")
 case("smoke-train", "gpu-and-cpu", ["--gpu", "0", "--cpu"], "--cpu cannot be combined")

@@ -1,6 +1,6 @@
-"""Hostile-input campaign for the trainers (issue #8): 106 cases, one named test each.
+"""Hostile-input campaign for the trainers (issue #8): 107 cases, one named test each.
 
-`python -m reference_train` 53 (REFERENCE_CASES, run in-process through
+`python -m reference_train` 54 (REFERENCE_CASES, run in-process through
 reference_train.__main__.main(argv)) and the generated project's train.py 53 (SCRIPT_CASES, run as
 `python train.py ...` in a copy of a project made by `envcheck scaffold --sample-data`).
 test_campaign_envcheck.py holds the envcheck commands; test_campaign_total counts both tables.
@@ -198,6 +198,8 @@ ref("resume-a-tensor", [*RUN, "--resume", "{t}/t.pth"], "holds a Tensor, not a t
     setup=(TREE("data", TINY), _torch_file("t.pth", lambda: __import__("torch").zeros(3))))
 ref("device-unknown", [*RUN, "--device", "tpu"], "unknown device 'tpu'", torch=True, setup=TREE("data", TINY))
 ref("device-bad-index", [*RUN, "--device", "cuda:x"], "unknown device 'cuda:x'", torch=True, setup=TREE("data", TINY))
+ref("device-superscript-index", [*RUN, "--device", "cuda:\u00b2"], "unknown device 'cuda:\u00b2'", torch=True,
+    setup=TREE("data", TINY))
 ref("data-one-class", RUN, "has only one class folder", torch=True,
     setup=TREE("data", {"train": {"cat": 4}, "val": {"cat": 2}}))
 ref("data-unreadable-class-folder", RUN, "data/train/dog cannot be read (permission denied)", absent="no images", torch=True,

@@ -91,7 +91,7 @@ def command(
     directory: Path = typer.Argument(..., help="The data folder that contains train/ and val/."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     no_verify: bool = typer.Option(False, "--no-verify", help="Do not open every image to check that it decodes (faster)."),
-    max_verify: Optional[int] = typer.Option(None, "--max-verify", min=1, help="Open at most this many images."),
+    max_verify: Optional[int] = typer.Option(None, "--max-verify", help="Open at most this many images."),
     splits_text: str = typer.Option("train,val", "--splits", help="Comma-separated split folders to expect."),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="List every unusable file."),
 ) -> None:
@@ -99,6 +99,9 @@ def command(
 
     Exit status: 0 when usable, 1 when there are problems, 2 for bad usage.
     """
+    if max_verify is not None and max_verify < 1:  # not typer's min=: its wording differs between versions
+        raise UserError(_("--max-verify {count}: open at least 1 image, or give {no_verify} to open none.").format(
+            count=max_verify, no_verify="--no-verify"))
     try:
         if directory.is_symlink() and not directory.exists():
             raise UserError(_("{path} is a broken symbolic link (to {target}, which does not exist or loops); pass the "

@@ -55,7 +55,7 @@ def command(
     only: Optional[List[str]] = typer.Option(None, "--only", autocompletion=_complete_only, help=N_("Run one area (e.g. proxy, driver, torch) or check id; repeat or comma-separate.")),
     python: Optional[str] = typer.Option(None, "--python", help=N_("Diagnose another interpreter (e.g. a conda env's bin/python) without installing envcheck into it.")),
     offline: bool = typer.Option(False, "--offline", help=N_("Make no network probes (proxy reachability).")),
-    timeout: float = typer.Option(60.0, "--probe-timeout", min=1.0, help=N_("Seconds the torch probe may take to import torch and initialise CUDA.")),
+    timeout: float = typer.Option(60.0, "--probe-timeout", help=N_("Seconds the torch probe may take to import torch and initialise CUDA.")),
     no_probe: bool = typer.Option(False, "--no-torch-probe", help=N_("Do not import torch in the target interpreter (faster; torch checks are skipped).")),
 ) -> None:
     """Inspect this machine's PyTorch/CUDA environment and say how to fix each problem.
@@ -69,8 +69,13 @@ def command(
 
         list_checks(_console())
         raise typer.Exit(0)
+    # Checked here rather than with typer's min=: its wording of a refused range differs between
+    # typer versions (click's "is not in the range", pydantic's "Input should be ...").
     if not math.isfinite(timeout):
         raise UserError(_("{option}: give the seconds the torch probe may take as a number, e.g. {example}.").format(
+            option=f"--probe-timeout {timeout:g}", example="--probe-timeout 60"))
+    if timeout < 1:
+        raise UserError(_("{option}: give the torch probe at least 1 second, e.g. {example}.").format(
             option=f"--probe-timeout {timeout:g}", example="--probe-timeout 60"))
     wanted = _split(only)
     if only and not wanted:

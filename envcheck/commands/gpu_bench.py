@@ -181,7 +181,7 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 def command(
-    gpu: Optional[int] = typer.Option(None, "--gpu", help="Measure this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
+    gpu_text: Optional[str] = typer.Option(None, "--gpu", metavar="N", help="Measure this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Measure several GPUs (nvidia-smi numbers, e.g. 0,1): adds P2P per pair and the NCCL all_reduce sweep."),
     cpu: bool = typer.Option(False, "--cpu", help="Measure the CPU with the same code (GFLOP/s, memory bandwidth); no GPU needed."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -190,9 +190,10 @@ def command(
     shared: bool = typer.Option(False, "--shared", help="Measure even if another process uses the GPU (figures are then not judged)."),
 ) -> None:
     """Measure the GPU (or CPU) and compare each figure with the model's datasheet peak."""
+    from envcheck.smoke.selection import parse_gpu_option
+
+    gpu = parse_gpu_option(gpu_text)
     _validate_timeout(timeout)
-    if gpu is not None and gpu < 0:
-        raise UserError(_("--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).").format(gpu=gpu))
     if cpu and (gpu is not None or gpus):
         raise UserError(_("--cpu cannot be combined with --gpu/--gpus; choose the CPU or GPUs, not both."))
     if gpus is not None:

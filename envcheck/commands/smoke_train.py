@@ -461,7 +461,7 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def command(
-    gpu: Optional[int] = typer.Option(None, "--gpu", help="Test this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
+    gpu_text: Optional[str] = typer.Option(None, "--gpu", metavar="N", help="Test this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Test several GPUs (nvidia-smi numbers, e.g. 0,1): adds the NCCL all_reduce and DDP check."),
     cpu: bool = typer.Option(False, "--cpu", help="Test the CPU stack (no GPU needed)."),
     data_text: Optional[str] = typer.Option(None, "--data", metavar="DIR", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
@@ -485,6 +485,9 @@ def command(
 
     Exit status: 0 PASS, 1 FAIL, 2 bad input, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP.
     """
+    from envcheck.smoke.selection import parse_gpu_option
+
+    gpu = parse_gpu_option(gpu_text)
     _validate_numbers(epochs, image_size, batch_size, timeout, seed, learn_per_class)
     data = _path_option("--data", data_text, _("--data is empty; give the folder that holds train/ and val/."))
     out = _path_option("--out", out_text, _("--out is empty; give a new folder for this run's files."))

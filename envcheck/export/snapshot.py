@@ -318,7 +318,7 @@ def runtime_view(document: Mapping[str, Any]) -> dict[str, str]:
 
         cudnn = torch["cudnn"]
         # The doctor shows 92400 as 9.24.0; a hand-edited file may hold the number as text.
-        number = int(cudnn) if isinstance(cudnn, str) and cudnn.strip().isdigit() else cudnn
+        number = int(cudnn) if isinstance(cudnn, str) and cudnn.strip().isascii() and cudnn.strip().isdigit() else cudnn
         view["cuDNN"] = decode_cudnn(number) or str(cudnn)
     if nvidia is None:
         view.update({"NVIDIA driver": UNKNOWN, "driver CUDA (newest supported)": UNKNOWN, "GPU count": UNKNOWN, "GPU models": UNKNOWN})

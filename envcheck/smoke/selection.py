@@ -70,13 +70,31 @@ def _list_gpus(gpus: list[Mapping[str, Any]]) -> str:
 def parse_gpu_list(text: str) -> list[int]:
     """"0,1" -> [0, 1]; anything else is a UserError naming the expected form."""
     parts = [p.strip() for p in text.split(",")]
-    if not parts or any(not p.isdigit() for p in parts):
+    # isascii: str.isdigit() is also true of '²' and other digits int() refuses or reads otherwise.
+    if not parts or any(not (p.isascii() and p.isdigit()) for p in parts):
         raise UserError(_("--gpus {text}: give nvidia-smi GPU numbers separated by commas, e.g. --gpus 0,1.").format(
             text=repr(text)))
     indices = [int(p) for p in parts]
     if len(set(indices)) != len(indices):
         raise UserError(_("--gpus {text} lists a GPU twice; list each GPU once, e.g. --gpus 0,1.").format(text=repr(text)))
     return indices
+
+
+def parse_gpu_option(text: str | None) -> int | None:
+    """--gpu's value: one nvidia-smi GPU number, or None when --gpu was not given. A list
+    ("0,1", as CUDA_VISIBLE_DEVICES is written) is pointed at --gpus; anything else is a UserError."""
+    if text is None:
+        return None
+    value = text.strip()
+    if "," in value:
+        raise UserError(_("--gpu {text} names several GPUs, and --gpu takes one; use {gpus} to test several.").format(
+            text=repr(text), gpus=f"--gpus {value}"))
+    if value.startswith("-") and value[1:].isascii() and value[1:].isdigit():
+        raise UserError(_("--gpu {gpu}: GPU numbers start at 0 (as nvidia-smi numbers them).").format(gpu=value))
+    if not (value.isascii() and value.isdigit()):
+        raise UserError(_("--gpu {text}: give one GPU number as nvidia-smi numbers it, e.g. --gpu 0.").format(
+            text=repr(text)))
+    return int(value)
 
 
 def _is_mig_enabled(gpu: Mapping[str, Any]) -> bool:
