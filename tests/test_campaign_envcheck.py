@@ -889,3 +889,54 @@ def test_collection_steps_are_told_on_stderr_and_stdout_keeps_only_the_result(tm
         json.loads(out)
     elif "snapshot" in args:
         assert yaml.safe_load(out)["kind"] == "envcheck-snapshot"
+
+
+# --- the same refusals in Chinese (issue #11) -----------------------------------------------------
+
+# Refusals that quote another program's own words (the OS's strerror, a parser's message), which
+# stay as that program wrote them (docs/i18n.md); every other refusal has no English sentence.
+QUOTES_ANOTHER_PROGRAM: dict[str, str] = {
+    "diff-a-nul-bytes": "PyYAML's reason",
+    "diff-a-invalid-yaml": "PyYAML's reason",
+    "diff-a-yaml-with-tabs": "PyYAML's reason",
+    "diff-a-yaml-python-tag": "PyYAML's reason",
+    "diff-a-several-yaml-documents": "PyYAML's reason",
+    "diff-a-invalid-json": "the json module's reason",
+    "diff-a-truncated-json": "the json module's reason",
+    "diff-a-symlink-loop": "the OS's strerror (Too many levels of symbolic links)",
+    "smoke-train-data-corrupt-image": "Pillow's reason (cannot identify image file)",
+}
+
+
+def _refusals():
+    for c in CASES:
+        if c.kind in ("error", "usage") and not c.xfail:
+            yield pytest.param(c, id=c.id)
+
+
+@pytest.mark.parametrize("c", list(_refusals()))
+def test_hostile_input_is_refused_in_chinese(c: Case, tmp_path, monkeypatch, capsys):
+    from test_i18n import english_sentences
+
+    root = tmp_path / "case"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("COLUMNS", "400")
+    install_stand_ins(monkeypatch, c.fakes)
+    lab = Lab(root, monkeypatch)
+    for step in c.setup:
+        step(lab)
+    args = [a.replace("{t}", str(root)) for a in c.args]
+    before = _tree(root)
+    code, out, err = run_cli(["--lang", "zh", *args], capsys)
+    shown = f"exit {code}\n--- stdout\n{out}\n--- stderr\n{err}"
+    assert "Traceback" not in out + err, shown
+    assert code == c.code and out == "", shown
+    lines = [line for line in err.strip().splitlines() if not (c.fakes and line.startswith("envcheck ") and "…" in line)]
+    assert len(lines) == 1 and lines[0].startswith("envcheck: 错误："), shown
+    left = english_sentences(lines[0].replace(str(root), "DIR"))
+    if c.id in QUOTES_ANOTHER_PROGRAM:
+        assert left, f"{c.id} no longer quotes another program: take it out of QUOTES_ANOTHER_PROGRAM"
+    else:
+        assert left == [], shown
+    assert _tree(root) == before
