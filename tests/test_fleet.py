@@ -301,6 +301,8 @@ def test_save_then_from(fake_cluster, real_report, capsys, tmp_path):
     (["--hosts", ""], "--hosts is empty"),
     (["--hosts", "a,b", "--parallel", "0"], "--parallel 0"),
     (["--hosts-file", "/nonexistent/hosts.txt"], "--hosts-file /nonexistent/hosts.txt: no such file"),
+    (["--hosts-file", "/tmp"], "--hosts-file /tmp is a folder"),
+    (["--hosts-file", "/dev/null"], "--hosts-file /dev/null names no host"),  # it exists: not "no such file"
     (["--hosts", "-oProxyCommand=touch /tmp/x"], "is not a host ssh can take"),
     (["--hosts", "a", "--from", "/tmp"], "give one"),
     (["--hosts", "a", "--timeout", "0"], "--timeout 0"),
@@ -314,6 +316,21 @@ def test_bad_arguments_are_one_line_exit_2(args, message, capsys, monkeypatch):
     code, out, err = run_cli(["fleet", "doctor", *args], capsys)
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_hosts_file_may_be_a_pipe(tmp_path):
+    """`--hosts-file <(squeue ...)`: bash passes /dev/fd/N, a pipe, which is not a regular file."""
+    import os
+
+    from envcheck.fleet.launch import parse_hosts
+
+    read, write = os.pipe()
+    os.write(write, b"node1 node2\n# a comment\nnode1\n")
+    os.close(write)
+    try:
+        assert parse_hosts(None, f"/dev/fd/{read}") == ["node1", "node2"]
+    finally:
+        os.close(read)
 
 
 def test_hostlist_expansion():

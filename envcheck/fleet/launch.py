@@ -76,8 +76,11 @@ def parse_hosts(hosts: str | None, hosts_file: str | None) -> list[str]:
         names += [h.strip() for h in hosts.split(",") if h.strip()]
     if hosts_file is not None:
         path = Path(hosts_file).expanduser()
-        if not path.is_file():
+        # Not only regular files: `--hosts-file <(squeue ...)` is a pipe, /dev/stdin a terminal or pipe.
+        if not path.exists():
             raise UserError(_("--hosts-file {file}: no such file; give a file with one host name a line.").format(file=hosts_file))
+        if path.is_dir():
+            raise UserError(_("--hosts-file {file} is a folder; give a file with one host name a line.").format(file=hosts_file))
         try:
             text = path.read_text(errors="replace")
         except OSError as exc:
