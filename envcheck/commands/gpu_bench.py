@@ -181,7 +181,8 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 def command(
-    gpu_text: Optional[str] = typer.Option(None, "--gpu", metavar="N", help="Measure this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
+    # Text, parsed by parse_gpu_option: "--gpu 0,1" is then pointed at --gpus instead of "not a whole number".
+    gpu_text: Optional[str] = typer.Option(None, "--gpu", metavar="<int>", help="Measure this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Measure several GPUs (nvidia-smi numbers, e.g. 0,1): adds P2P per pair and the NCCL all_reduce sweep."),
     cpu: bool = typer.Option(False, "--cpu", help="Measure the CPU with the same code (GFLOP/s, memory bandwidth); no GPU needed."),
     json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),

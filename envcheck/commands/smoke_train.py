@@ -461,7 +461,8 @@ def _child_env(extra: dict[str, str]) -> dict[str, str]:
 
 
 def command(
-    gpu_text: Optional[str] = typer.Option(None, "--gpu", metavar="N", help="Test this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
+    # Text, parsed by parse_gpu_option: "--gpu 0,1" is then pointed at --gpus instead of "not a whole number".
+    gpu_text: Optional[str] = typer.Option(None, "--gpu", metavar="<int>", help="Test this GPU, numbered as nvidia-smi numbers it (default: GPU 0 when there is one)."),
     gpus: Optional[str] = typer.Option(None, "--gpus", help="Test several GPUs (nvidia-smi numbers, e.g. 0,1): adds the NCCL all_reduce and DDP check."),
     cpu: bool = typer.Option(False, "--cpu", help="Test the CPU stack (no GPU needed)."),
     data_text: Optional[str] = typer.Option(None, "--data", metavar="DIR", help="Learn on this ImageFolder data set (DIR/train/<class>/, DIR/val/<class>/) instead of the built-in synthetic cat/dog set."),
