@@ -60,6 +60,28 @@ def _lang(value: str | None) -> str | None:
     return value
 
 
+# The commands' parameters that name a file or folder (the function's parameter name -> how the
+# user wrote it). Each is checked before the command starts (fsutil.path_text_problem);
+# tests/test_cli_paths.py fails when a command gains a path parameter that is not listed here.
+PATH_PARAMETERS = {
+    "python": "--python", "output_text": "--output", "hosts_file": "--hosts-file", "from_dir": "--from",
+    "save": "--save", "directory_text": "--dir", "data_text": "--data", "out_text": "--out",
+    "directory": "DIR", "a": "A", "b": "B",
+}
+
+
+def _check_paths(kwargs: dict) -> None:
+    from envcheck.core.errors import UserError
+    from envcheck.util.fsutil import path_text_problem
+
+    for name, option in PATH_PARAMETERS.items():
+        value = kwargs.get(name)
+        if value is not None:
+            problem = path_text_problem(option, str(value))
+            if problem:
+                raise UserError(problem)
+
+
 def with_common_options(fn):
     """The command `fn` with -q/--quiet, --lang and --version added, so every command has them.
 
@@ -79,6 +101,7 @@ def with_common_options(fn):
             progress.set_quiet(True)
         kwargs.pop("_version", None)
         kwargs.pop("_lang", None)  # applied by its callback (and by main() before the app is built)
+        _check_paths(kwargs)
         return fn(*args, **kwargs)
 
     signature = inspect.signature(fn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if text is not None and not text.strip():
             print(f"reference_train: error: {flag} is empty; give {what}.", file=sys.stderr)
             return 2
-        setattr(args, name, Path(text).expanduser() if text is not None else None)
+        setattr(args, name, Path(os.path.expanduser(text)) if text is not None else None)
 
     # `is None`, not `or`: --image-size 0 is refused below rather than silently becoming the default.
     image_size = args.image_size if args.image_size is not None else (64 if args.synthetic else 224)

@@ -1,6 +1,6 @@
-"""Hostile-input campaign for the envcheck commands (issue #8): 300 cases, one named test each.
+"""Hostile-input campaign for the envcheck commands (issue #8): 301 cases, one named test each.
 
-Per command: doctor 26, export 42, diff 74, scaffold 53, check-data 51, smoke-train 54 (COUNTS;
+Per command: doctor 26, export 43, diff 74, scaffold 53, check-data 51, smoke-train 54 (COUNTS;
 test_case_counts_match_the_docstring keeps these numbers true). 42 of them are unusual but valid
 inputs (paths with spaces or unicode, a byte order mark, symlinks, --force over a link...) that must
 succeed. 0 are strict xfails (each would say why). The campaign for `python -m reference_train` and the generated project's train.py is in
@@ -318,8 +318,10 @@ case("export", "output-is-a-dangling-symlink", ["-o", "{t}/link.txt"], "already 
 case("export", "output-folder-not-writable", ["-o", "{t}/locked/reqs.txt"], "permission denied",
      setup=(D("locked"), NOWRITE("locked")))
 case("export", "output-where-no-file-can-be-created", ["-o", "/proc/envcheck-reqs.txt"], "cannot create files in /proc")
-case("export", "output-name-too-long", ["-o", "{t}/" + "r" * 300 + ".txt"], "File name too long")
-case("export", "output-folder-name-too-long", ["-o", "{t}/" + "d" * 300 + "/reqs.txt"], "File name too long")
+case("export", "output-name-too-long", ["-o", "{t}/" + "r" * 300 + ".txt"], "304 bytes long, more than the 255")
+case("export", "output-folder-name-too-long", ["-o", "{t}/" + "d" * 300 + "/reqs.txt"], "300 bytes long, more than the 255")
+# The atomic write would put a regular file where the device was (as root: a new /dev/null).
+case("export", "output-a-device", ["-o", "/dev/null"], "-o /dev/null is not a regular file")
 case("export", "output-inside-a-symlink-loop", ["-o", "{t}/loop/reqs.txt"], "does not exist", setup=L("loop", "{t}/loop"))
 case("export", "snapshot-output-exists", ["-f", "snapshot", "-o", "{t}/s.yaml"], "already exists", setup=W("s.yaml", "keep\n"))
 case("export", "snapshot-output-is-a-folder", ["-f", "snapshot", "-o", "{t}/s"], "is a folder", setup=D("s"))

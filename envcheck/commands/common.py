@@ -26,6 +26,8 @@ from envcheck.core.model import FactResult, Facts
 from envcheck.core.runner import collect
 from envcheck.facts import default_collectors
 from envcheck.i18n import _
+from envcheck.util.reasons import os_error
+
 
 def resolve_python(python: str | None) -> str:
     """The interpreter to diagnose: --python PATH (or a name on PATH), else this one."""
@@ -35,7 +37,15 @@ def resolve_python(python: str | None) -> str:
         # `--python "$PY"` with PY unset: diagnosing envcheck's own interpreter instead would mislead.
         raise UserError(_("{option} is empty; give the path of a Python interpreter, e.g. {example}.").format(
             option="--python", example="--python ~/miniconda3/envs/NAME/bin/python"))
-    candidate = Path(python).expanduser()
+    try:
+        return _resolve_python_path(python)
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise UserError(_("{option} cannot be used ({reason}); give the path of a Python interpreter you can run.").format(
+            option=f"--python {python}", reason=os_error(exc))) from None
+
+
+def _resolve_python_path(python: str) -> str:
+    candidate = Path(os.path.expanduser(python))
     if candidate.is_symlink() and not candidate.exists():
         raise UserError(_("{option} is a broken symbolic link (it points to {target}, which does not exist or loops); "
                           "give the path of an existing interpreter.").format(

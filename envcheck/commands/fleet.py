@@ -116,7 +116,7 @@ def _save_reports(folder: str, results: list[tuple[Any, dict | None]]) -> None:
     from envcheck.fleet.render import render_json
     from envcheck.util.fsutil import atomic_write_text
 
-    path = Path(folder).expanduser()
+    path = Path(os.path.expanduser(folder))
     if path.exists() and not path.is_dir():
         raise UserError(_("--save {folder} is a file; give a folder (it is created if missing).").format(folder=folder))
     try:

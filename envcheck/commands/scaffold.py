@@ -555,7 +555,7 @@ def command(
         # `--dir "$UNSET"` would otherwise mean the current folder without the user knowing.
         raise UserError(_("--dir is empty; give the folder to create the project in, or leave --dir out for the current folder."))
     directory = Path(directory_text) if directory_text is not None else None
-    parent = (directory if directory is not None else Path.cwd()).expanduser()
+    parent = Path(os.path.expanduser(directory)) if directory is not None else Path.cwd()
     from envcheck.util.fsutil import folder_problem
 
     # TRANSLATORS: {folder} is inserted into a sentence of envcheck/util/fsutil.py (folder_problem).

@@ -406,13 +406,19 @@ def _path_option(flag: str, text: str | None, empty: str) -> Path | None:
         return None
     if not text.strip():
         raise UserError(empty)
-    return Path(text).expanduser()
+    return Path(os.path.expanduser(text))
 
 
 def _out_dir_problem(out: Path) -> None:
-    if out.exists() and not out.is_dir():
+    try:
+        is_file = out.exists() and not out.is_dir()
+        has_files = not is_file and out.is_dir() and any(out.iterdir())
+    except OSError as exc:  # a folder on the way this user may not enter or list
+        raise UserError(_("--out {out} cannot be created ({reason}); choose a folder you can write to.").format(
+            out=out, reason=os_reason(exc))) from None
+    if is_file:
         raise UserError(_("--out {out} is a file; give a folder (it is created if missing).").format(out=out))
-    if out.is_dir() and any(out.iterdir()):
+    if has_files:
         raise UserError(_("--out {out} is not empty; choose a new folder so no earlier run's files are overwritten.").format(
             out=out))
 

@@ -72,7 +72,7 @@ class Settings:
 def user_config_path(env: dict[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("ENVCHECK_CONFIG"):
-        return Path(env["ENVCHECK_CONFIG"]).expanduser()
+        return Path(os.path.expanduser(env["ENVCHECK_CONFIG"]))
     # The XDG Base Directory rule, which is what platformdirs answers on Linux; envcheck runs only
     # on Linux, so two lines here instead of a dependency.
     base = env.get("XDG_CONFIG_HOME") or ""

@@ -10,6 +10,7 @@ Nothing is written on the nodes: the command is run there and its stdout read ba
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -75,7 +76,7 @@ def parse_hosts(hosts: str | None, hosts_file: str | None) -> list[str]:
             raise UserError(_("--hosts is empty; give host names separated by commas, e.g. --hosts node1,node2."))
         names += [h.strip() for h in hosts.split(",") if h.strip()]
     if hosts_file is not None:
-        path = Path(hosts_file).expanduser()
+        path = Path(os.path.expanduser(hosts_file))
         # Not only regular files: `--hosts-file <(squeue ...)` is a pipe, /dev/stdin a terminal or pipe.
         if not path.exists():
             raise UserError(_("--hosts-file {file}: no such file; give a file with one host name a line.").format(file=hosts_file))
@@ -401,7 +402,7 @@ def report_from_run(run: NodeRun) -> dict | None:
 
 def read_folder(folder: str) -> list[tuple[NodeRun, dict | None]]:
     """--from DIR: every *.json file in DIR is one node (named after the file)."""
-    path = Path(folder).expanduser()
+    path = Path(os.path.expanduser(folder))
     if not path.is_dir():
         raise UserError(_("--from {folder}: no such folder; give a folder of {command} reports (one NODE.json each).").format(
             folder=folder, command="`envcheck doctor --json`"))

@@ -12,6 +12,29 @@ from envcheck.util.reasons import reason
 
 # Longest output file name: 255 bytes (NAME_MAX) less what the temporary file's name adds.
 MAX_NAME = 240
+# What Linux takes (limits.h): 255 bytes per file name on ext4, xfs and btrfs (NAME_MAX), and
+# 4096 bytes per path with its terminating NUL (PATH_MAX).
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def path_text_problem(option: str, text: str) -> str | None:
+    """Why the path `text` given to `option` can name no file, as one sentence; None when it can.
+
+    Asked of every path on the command line before a command starts: the OS would otherwise answer
+    with ENAMETOOLONG (or Python with "embedded null byte") wherever the path is first used.
+    """
+    if "\0" in text:
+        return _("{option}: the path contains a NUL character, which no file name can hold.").format(option=option)
+    size = len(os.fsencode(text))
+    if size >= PATH_MAX:
+        return _("{option}: the path is {size} bytes long, more than the {most} the system accepts; give a shorter "
+                 "path.").format(option=option, size=size, most=PATH_MAX - 1)
+    longest = max((len(os.fsencode(part)) for part in text.split("/")), default=0)
+    if longest > NAME_MAX:
+        return _("{option}: a name in that path is {size} bytes long, more than the {most} a file name may have; give "
+                 "a shorter path.").format(option=option, size=longest, most=NAME_MAX)
+    return None
 
 
 def umask_mode(base: int) -> int:
@@ -57,11 +80,16 @@ def check_output_file(path: str | os.PathLike, force: bool, flag: str = "-o") ->
     if not text.strip():
         raise UserError(_("{option} is empty; give a file name, e.g. {example}.").format(
             option=flag, example=f"{flag} requirements.txt"))
-    target = Path(text).expanduser()
+    target = Path(os.path.expanduser(text))
     try:
         if target.is_dir():
             raise UserError(_("{option} is a folder; give a file name, e.g. {example}.").format(
                 option=f"{flag} {target}", example=f"{flag} {target / 'requirements.txt'}"))
+        if target.exists() and not target.is_file():
+            # A device, pipe or socket (-o /dev/null, -o /dev/stdout): the atomic write would put a
+            # regular file in its place (as root, a new /dev/null), so even --force does not.
+            raise UserError(_("{option} is not a regular file (a device, pipe or socket); give a file name, or leave "
+                              "out {flag} to print to the terminal.").format(option=f"{flag} {target}", flag=flag))
         if (target.exists() or target.is_symlink()) and not force:
             raise UserError(_("{file} already exists; pass {force} to replace it, or choose another file with {option}.")
                             .format(file=target, force="--force", option=flag))
