@@ -377,7 +377,20 @@ def _usage_error_line(exc: Exception, running: str | None = None) -> str:
     return _("envcheck: error: {message}; see {help}.").format(message=message.strip().rstrip('.'), help=f"`{where}`")
 
 
+def _tolerant_streams() -> None:
+    """Where the terminal's encoding cannot show a character envcheck prints (a zh_CN.GBK locale has
+    no ✓, an ASCII one no Chinese), print '?' for it instead of dying with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8":
+            try:
+                stream.reconfigure(errors="replace")
+            except (AttributeError, ValueError, OSError):  # not a text stream of io's, or already in use
+                pass
+
+
 def main() -> None:
+    _tolerant_streams()
     argv = sys.argv[1:]
     _choose_language(argv)
     running = _command_being_run(argv)

@@ -35,6 +35,18 @@ MARKS = {
     Status.FAIL: ("✗", "red"),
     Status.SKIP: ("-", "dim"),
 }
+# For a terminal whose encoding has no ✓ or ✗ (a zh_CN.GBK or ASCII locale): the marks must stay
+# distinct, which the '?' of an unencodable character would not be.
+ASCII_MARKS = {Status.OK: "+", Status.WARN: "!", Status.FAIL: "x", Status.SKIP: "-"}
+
+
+def marks_for(encoding: str | None) -> dict[Status, str]:
+    """The status marks a stream in `encoding` can show."""
+    try:
+        "".join(mark for mark, _colour in MARKS.values()).encode(encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return dict(ASCII_MARKS)
+    return {status: mark for status, (mark, _colour) in MARKS.items()}
 
 
 def counts(findings: list[Finding]) -> dict[str, int]:
@@ -127,10 +139,11 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
         command="[bold]envcheck doctor[/bold]", version=__version__, python=escape(redact_text(python))))
     if not verbose:
         console.print("[dim]" + _("(run with -v for details of every finding)") + "[/dim]")
+    marks = marks_for(getattr(console, "encoding", None))
     for area, items in _by_area(findings).items():
         counted = [f for f in items if f.counts] or items
         worst = max(counted, key=lambda f: f.status.rank).status
-        mark, colour = MARKS[worst]
+        mark, colour = marks[worst], MARKS[worst][1]
         console.print()
         console.print(f"[{colour}]\\[{mark}][/{colour}] [bold]{escape(area_title(area))}[/bold]")
         for f in items:
@@ -140,7 +153,7 @@ def render_terminal(console: Console, facts: Facts, findings: list[Finding], pyt
                     status=status_word(f.status), summary=escape(redact_text(f.summary)), setting=escape(f.silenced_by or ""))
                     + "[/dim]" + (f" [dim]({f.id})[/dim]" if verbose else ""))
                 continue
-            mark, colour = MARKS[f.status]
+            mark, colour = marks[f.status], MARKS[f.status][1]
             console.print(f"    [{colour}]{mark}[/{colour}] {escape(redact_text(f.summary))}" + (f" [dim]({f.id})[/dim]" if verbose else ""))
             if f.fix and f.status in (Status.WARN, Status.FAIL):
                 first = fix_prefix(f)
