@@ -379,7 +379,15 @@ def _usage_error_line(exc: Exception, running: str | None = None) -> str:
 
 def _tolerant_streams() -> None:
     """Where the terminal's encoding cannot show a character envcheck prints (a zh_CN.GBK locale has
-    no ✓, an ASCII one no Chinese), print '?' for it instead of dying with UnicodeEncodeError."""
+    no ✓, an ASCII one no Chinese), print '?' for it instead of dying with UnicodeEncodeError. A
+    stream that was closed when envcheck started (`envcheck doctor >&-`: Python then sets it to
+    None) goes to /dev/null, so the exit status still tells the result."""
+    import os
+
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the life of the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
         if encoding != "utf8":

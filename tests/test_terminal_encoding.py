@@ -45,3 +45,15 @@ def test_marks_stay_distinct_where_the_encoding_lacks_them():
     for encoding in ("gbk", "ascii", "latin-1", "no-such-encoding"):
         marks = marks_for(encoding)
         assert marks == ASCII_MARKS and len(set(marks.values())) == len(Status)
+
+
+@pytest.mark.parametrize("redirect", [">&-", "2>&-", ">&- 2>&-"])
+def test_closed_output_streams_are_not_a_traceback(redirect, tmp_path):
+    """`envcheck doctor >&-` (cron jobs and scripts do this): Python sets a stream closed at start to
+    None, and the first print raised AttributeError. The exit status still tells the result."""
+    done = subprocess.run(["bash", "-c", f'"$0" -m envcheck doctor --no-torch-probe --offline --only system '
+                                         f'2>"$1" {redirect}', sys.executable, str(tmp_path / "err")],
+                          capture_output=True, timeout=120)
+    err = (tmp_path / "err").read_text() if (tmp_path / "err").exists() else ""
+    assert done.returncode in (0, 1), (done, err)
+    assert "Traceback" not in err + done.stderr.decode() + done.stdout.decode()
