@@ -7,7 +7,6 @@ stays fast and a torch that hangs on CUDA start-up becomes a failed check, not a
 
 from __future__ import annotations
 
-import errno
 import importlib.util
 import math
 import os
@@ -22,8 +21,9 @@ import typer
 from rich.console import Console
 
 from envcheck.core.errors import UserError
-from envcheck.i18n import N_, _, current_language, join, ngettext
+from envcheck.i18n import _, current_language, join, ngettext
 from envcheck.util import progress
+from envcheck.util.reasons import os_error
 
 # The learning phase trains a randomly initialised ResNet18 on the built-in cat/dog set: 1000
 # training images per class, 100 validation images per class, 48 px, at most 3 epochs, and stops
@@ -415,7 +415,7 @@ def _out_dir_problem(out: Path) -> None:
         has_files = not is_file and out.is_dir() and any(out.iterdir())
     except OSError as exc:  # a folder on the way this user may not enter or list
         raise UserError(_("--out {out} cannot be created ({reason}); choose a folder you can write to.").format(
-            out=out, reason=os_reason(exc))) from None
+            out=out, reason=os_error(exc))) from None
     if is_file:
         raise UserError(_("--out {out} is a file; give a folder (it is created if missing).").format(out=out))
     if has_files:
@@ -432,28 +432,8 @@ def _prepare_out_dir(out: Path | None, guard: RunGuard) -> tuple[Path, bool]:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(_("--out {out} cannot be created ({reason}); choose a folder you can write to.").format(
-            out=out, reason=os_reason(exc))) from None
+            out=out, reason=os_error(exc))) from None
     return out, False
-
-
-# The operating system's words for the errors creating --out can meet, for a Chinese run (English
-# keeps the system's own strerror, as before).
-OS_REASONS = {
-    errno.EACCES: N_("permission denied"),
-    errno.EPERM: N_("operation not permitted"),
-    errno.EROFS: N_("read-only file system"),
-    errno.ENOENT: N_("no such file or directory"),
-    errno.ENOSPC: N_("no space left on device"),
-    errno.ENOTDIR: N_("a part of the path is not a folder"),
-}
-
-
-def os_reason(exc: OSError) -> str:
-    """exc's reason in the run's language: the system's strerror in English, a translation of the
-    common ones otherwise."""
-    if current_language() != "en" and exc.errno in OS_REASONS:
-        return _(OS_REASONS[exc.errno])
-    return exc.strerror or str(exc)
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:

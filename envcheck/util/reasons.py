@@ -13,7 +13,7 @@ SYSTEM_REASONS = frozenset({
     N_("Connection refused"), N_("Connection reset by peer"), N_("Connection timed out"), N_("No route to host"),
     N_("Network is unreachable"), N_("Host is unreachable"), N_("Name or service not known"),
     N_("Temporary failure in name resolution"), N_("No address associated with hostname"),
-    N_("Permission denied"), N_("No such file or directory"), N_("Not a directory"), N_("Is a directory"),
+    N_("Permission denied"), N_("Operation not permitted"), N_("No such file or directory"), N_("Not a directory"), N_("Is a directory"),
     N_("File name too long"), N_("Read-only file system"), N_("No space left on device"),
     N_("Too many levels of symbolic links"), N_("Disk quota exceeded"),
 })
