@@ -219,26 +219,32 @@ def test_fleet_doctor_of_a_healthy_fleet_in_chinese(fake_cluster, real_report, c
     assert "PASS: every node answered, no check failed, and all nodes are alike." in out
 
 
-@pytest.mark.parametrize("args", [
-    [],
-    ["--hosts", ""],
-    ["--hosts", "a,b", "--parallel", "0"],
-    ["--hosts-file", "/nonexistent/hosts.txt"],
-    ["--hosts", "-oProxyCommand=touch /tmp/x"],
-    ["--hosts", "a", "--from", "/tmp"],
-    ["--hosts", "a", "--timeout", "0"],
-    ["--hosts", "a", "--connect-timeout", "0"],
-    ["--from", "/nonexistent-reports"],
-    ["--partition", "gpu"],
-    ["--partition", " ", "--nodes", "2"],
-    ["--nodes", "0"],
-    ["--hosts", "a", "--json", "--markdown"],
-    ["--hosts", "a", "--remote-command", " "],
+@pytest.mark.parametrize("command, args", [
+    ("doctor", []),
+    ("doctor", ["--hosts", ""]),
+    ("doctor", ["--hosts", "a,b", "--parallel", "0"]),
+    ("doctor", ["--hosts-file", "/nonexistent/hosts.txt"]),
+    ("doctor", ["--hosts", "-oProxyCommand=touch /tmp/x"]),
+    ("doctor", ["--hosts", "a", "--from", "/tmp"]),
+    ("doctor", ["--hosts", "a", "--timeout", "0"]),
+    ("doctor", ["--hosts", "a", "--connect-timeout", "0"]),
+    ("doctor", ["--from", "/nonexistent-reports"]),
+    ("doctor", ["--partition", "gpu"]),
+    ("doctor", ["--partition", " ", "--nodes", "2"]),
+    ("doctor", ["--nodes", "0"]),
+    ("doctor", ["--hosts", "a", "--json", "--markdown"]),
+    ("doctor", ["--hosts", "a", "--remote-command", " "]),
+    ("smoke-train", ["--hosts", "a,b", "--nproc-per-node", "0"]),
+    ("smoke-train", ["--hosts", "a,b", "--rdzv-endpoint", "a b"]),
+    ("smoke-train", ["--hosts", "a,b", "--timeout", "-1"]),
+    ("smoke-train", ["--hosts", "a,b", "--port", "0"]),
+    ("smoke-train", ["--hosts", "a,b", "--size-mb", "0"]),
+    ("smoke-train", []),
 ])
-def test_fleet_doctor_bad_input_in_chinese(args, capsys, monkeypatch):
+def test_fleet_bad_input_in_chinese(command, args, capsys, monkeypatch):
     for name in ("SLURM_JOB_ID", "SLURM_JOB_NODELIST"):
         monkeypatch.delenv(name, raising=False)
-    code, out, err = run_cli(["fleet", "doctor", *args, "--lang", "zh"], capsys)
+    code, out, err = run_cli(["fleet", command, *args, "--lang", "zh"], capsys)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "错误" in err, err
     assert _english(err) == [], err
@@ -254,22 +260,6 @@ def test_fleet_from_an_empty_folder_and_a_slurm_allocation_in_chinese(tmp_path, 
 
 
 # --- fleet smoke-train -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("args", [
-    ["--hosts", "a,b", "--nproc-per-node", "0"],
-    ["--hosts", "a,b", "--rdzv-endpoint", "a b"],
-    ["--hosts", "a,b", "--timeout", "-1"],
-    ["--hosts", "a,b", "--port", "0"],
-    ["--hosts", "a,b", "--size-mb", "0"],
-    [],
-])
-def test_fleet_smoke_train_bad_input_in_chinese(args, capsys, monkeypatch):
-    for name in ("SLURM_JOB_ID", "SLURM_JOB_NODELIST"):
-        monkeypatch.delenv(name, raising=False)
-    code, _, err = run_cli(["fleet", "smoke-train", *args, "--lang", "zh"], capsys)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "错误" in err, err
-    assert _english(err) == [], err
 
 
 def _line(host, startup, code=0, result=None, errors=None, stopped=None, kind=None):

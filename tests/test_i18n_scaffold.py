@@ -20,7 +20,7 @@ from rich.cells import cell_len
 from _cli import run_cli
 from test_diff import snapshot, write
 from test_i18n import COMMANDS, english_sentences
-from test_scaffold import FAKE_REPORT
+from test_scaffold import FAKE_REPORT, tiny_sample_data
 from envcheck import i18n
 from envcheck.commands import common, scaffold
 from envcheck.core.errors import UserError
@@ -210,13 +210,9 @@ def test_the_chinese_train_py_explains_bad_data_like_the_english_one(tmp_path, c
 
 @pytest.mark.slow
 def test_the_chinese_project_trains_one_epoch(tmp_path, capsys, monkeypatch):
-    pytest.importorskip("torchvision")
-    pytest.importorskip("PIL")
     import yaml
 
-    monkeypatch.setattr(scaffold, "SAMPLE_TRAIN_PER_CLASS", 8)
-    monkeypatch.setattr(scaffold, "SAMPLE_VAL_PER_CLASS", 4)
-    monkeypatch.setattr(scaffold, "SAMPLE_IMAGE_SIZE", 32)
+    tiny_sample_data(monkeypatch)
     code, out, err = run_cli(["scaffold", "demo", "--dir", str(tmp_path), "--sample-data", "--lang", "zh"], capsys)
     assert code == 0, err
     assert "dataset/（" in out and "个示例文件" in out

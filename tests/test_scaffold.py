@@ -187,15 +187,20 @@ def test_templates_are_listed_from_the_package():
         scaffold.render_template("default", {"project_name": "x"})
 
 
-@pytest.mark.slow
-def test_generated_project_trains_end_to_end_and_resumes(tmp_path, capsys, monkeypatch):
-    """The real thing: scaffold with sample data, train one epoch on the CPU, resume to a second."""
+def tiny_sample_data(monkeypatch) -> None:
+    """--sample-data of 8 images per class at 32 px, so a generated project trains in seconds on a
+    CPU (skips where torchvision or Pillow is missing)."""
     pytest.importorskip("torchvision")
     pytest.importorskip("PIL")
-    # Tiny: 8 images per class at 32 px, so this runs in seconds on a CPU.
     monkeypatch.setattr(scaffold, "SAMPLE_TRAIN_PER_CLASS", 8)
     monkeypatch.setattr(scaffold, "SAMPLE_VAL_PER_CLASS", 4)
     monkeypatch.setattr(scaffold, "SAMPLE_IMAGE_SIZE", 32)
+
+
+@pytest.mark.slow
+def test_generated_project_trains_end_to_end_and_resumes(tmp_path, capsys, monkeypatch):
+    """The real thing: scaffold with sample data, train one epoch on the CPU, resume to a second."""
+    tiny_sample_data(monkeypatch)
     code, out, err = run_cli(["scaffold", "demo", "--dir", str(tmp_path), "--sample-data"], capsys)
     assert code == 0, err
     project = tmp_path / "demo"
