@@ -38,11 +38,6 @@ PATTERNS = (
 REASONS = (
     (r"Input should be a valid integer.*", N_("not a whole number")),
     (r"Input should be a valid number.*", N_("not a number")),
-    (r"Input should be a finite number.*", N_("not a finite number")),
-    (r"Input should be greater than or equal to (?P<limit>\S+?)\.?", N_("use at least {limit}")),
-    (r"Input should be greater than (?P<limit>\S+?)\.?", N_("use more than {limit}")),
-    (r"Input should be less than or equal to (?P<limit>\S+?)\.?", N_("use at most {limit}")),
-    (r"Input should be less than (?P<limit>\S+?)\.?", N_("use less than {limit}")),
     (r"(?P<value>'.*') is not a valid integer( range)?\.?", N_("{value} is not a whole number")),
     (r"(?P<value>'.*') is not a valid float( range)?\.?", N_("{value} is not a number")),
     (r"(?P<value>'.*') is not (?:one of )?(?P<choices>.+)\.", N_("{value} is not one of {choices}")),
